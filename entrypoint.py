@@ -1,0 +1,8 @@
+"""Container entrypoint: a thin call of the CLI."""
+
+import sys
+
+from gate.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

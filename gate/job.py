@@ -1,0 +1,199 @@
+"""The job shape shared by image update, diff and version jobs, and how a status is judged.
+
+Pure: no I/O. ``parse_status`` turns a decoded JSON body into a ``JobStatus`` (or raises),
+``classify`` decides whether the job is still running, succeeded or failed.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gate.errors import ApiError, MalformedResponse, UnknownJob
+
+
+class State(enum.IntEnum):
+    """Documented job states."""
+
+    CREATED = 1
+    PENDING = 2
+    QUEUED = 3
+    RUNNING = 4
+    COMPLETE = 5
+    FAILED = 6
+    SQUASHED = 7
+
+
+RUNNING_STATES = frozenset({State.CREATED, State.PENDING, State.QUEUED, State.RUNNING})
+_NAMES = {
+    "created": State.CREATED,
+    "pending": State.PENDING,
+    "queued": State.QUEUED,
+    "running": State.RUNNING,
+    "complete": State.COMPLETE,
+    "completed": State.COMPLETE,
+    "failed": State.FAILED,
+    "squashed": State.SQUASHED,
+}
+
+NO_ROWS = "no rows in result set"
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One answer of a ``.../status`` endpoint, typed."""
+
+    state_id: int | None
+    state_name: str
+    progress: int
+    eta: int | None
+    failed: int
+    error: str | None
+    created: int
+    updated: int
+    start: int | None = None
+    job_id: int | None = None
+
+
+class Verdict(enum.Enum):
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """What a status means for the wait, and what to tell the user about it."""
+
+    verdict: Verdict
+    state: State | None
+    reason: str
+    warning: str | None = None
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _int_field(body: Mapping[str, object], key: str, *, optional: bool) -> int | None:
+    value = body.get(key)
+    if value is None:
+        if optional:
+            return None
+        raise MalformedResponse(f"field {key!r} is missing")
+    if _is_int(value):
+        return int(value)  # type: ignore[call-overload]
+    # Some fields are documented as integers but are strings holding a number (jobstart).
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    raise MalformedResponse(f"field {key!r} is {value!r}, not an integer")
+
+
+def check_api_error(body: object) -> Mapping[str, object]:
+    """Raise for a body that is not an object or that reports a failed request; return it."""
+    if not isinstance(body, Mapping):
+        raise MalformedResponse(f"expected a JSON object, got {type(body).__name__}")
+    if body.get("success") is False or body.get("error") is True:
+        message = body.get("error_message")
+        text = str(message).strip() if message not in (None, "") else "the API reported an error"
+        if NO_ROWS in text.lower():
+            raise UnknownJob(text)
+        raise ApiError(text)
+    return body
+
+
+def parse_status(body: object) -> JobStatus:
+    """Validate a decoded status body against the documented job shape."""
+    fields = check_api_error(body)
+    name = fields.get("jobstatename")
+    if name is None:
+        name = ""
+    if not isinstance(name, str):
+        raise MalformedResponse(f"field 'jobstatename' is {name!r}, not a string")
+    state_id = _int_field(fields, "jobstateid", optional=True)
+    if state_id is None and not name:
+        raise MalformedResponse("neither 'jobstateid' nor 'jobstatename' is present")
+    progress = _int_field(fields, "jobprogress", optional=True) or 0
+    error = fields.get("joberror")
+    if error is not None and not isinstance(error, str):
+        raise MalformedResponse(f"field 'joberror' is {error!r}, not a string")
+    return JobStatus(
+        state_id=state_id,
+        state_name=name,
+        progress=max(0, min(100, progress)),
+        eta=_int_field(fields, "jobeta", optional=True) or None,
+        failed=_int_field(fields, "jobfailed", optional=True) or 0,
+        error=error,
+        created=_int_field(fields, "jobcreated", optional=True) or 0,
+        updated=_int_field(fields, "jobupdated", optional=True) or 0,
+        start=_int_field(fields, "jobstart", optional=True),
+        job_id=next(
+            (
+                _int_field(fields, key, optional=True)
+                for key in ("updateid", "diffid", "imageversionid")
+                if key in fields
+            ),
+            None,
+        ),
+    )
+
+
+def state_of(status: JobStatus) -> State | None:
+    """The documented state, from the id when it is known, else from the name."""
+    if status.state_id is not None and status.state_id in State._value2member_map_:
+        return State(status.state_id)
+    if status.state_id is not None:
+        return None
+    return _NAMES.get(status.state_name.strip().lower())
+
+
+def state_label(status: JobStatus) -> str:
+    """A display name: the API's own name, else the documented one, else the raw id."""
+    if status.state_name:
+        return status.state_name
+    state = state_of(status)
+    if state is not None:
+        return state.name.capitalize()
+    return f"state {status.state_id}"
+
+
+def classify(status: JobStatus) -> Classification:
+    """Decide the job's verdict. Never succeeds on anything but a documented Complete."""
+    state = state_of(status)
+    # A known name with a conflicting known id: trust the safer reading (not finished wins
+    # over finished, failed wins over complete) rather than guess.
+    named = _NAMES.get(status.state_name.strip().lower())
+    if state is not None and named is not None and named != state:
+        if State.FAILED in (state, named) or State.SQUASHED in (state, named):
+            state = state if state in (State.FAILED, State.SQUASHED) else named
+        elif state in RUNNING_STATES or named in RUNNING_STATES:
+            state = state if state in RUNNING_STATES else named
+    label = state_label(status)
+    job_error = (status.error or "").strip()
+    if state is State.COMPLETE:
+        if job_error:
+            return Classification(
+                Verdict.FAILED, state, f"{label} but the job reports an error: {job_error}"
+            )
+        return Classification(Verdict.SUCCEEDED, state, label)
+    if state in (State.FAILED, State.SQUASHED):
+        reason = f"{label}: {job_error}" if job_error else f"{label} (the job gave no error message)"
+        return Classification(Verdict.FAILED, state, reason)
+    if state is None:
+        shown = f"id {status.state_id}" if status.state_id is not None else repr(status.state_name)
+        return Classification(
+            Verdict.RUNNING,
+            None,
+            label,
+            warning=f"unknown job state {shown}; treating it as still running",
+        )
+    warning = None
+    if status.failed > 0:
+        warning = (
+            f"the job reports jobfailed={status.failed} while {label}; "
+            "waiting for a final state to decide"
+        )
+    return Classification(Verdict.RUNNING, state, label, warning=warning)
