@@ -75,7 +75,7 @@ def test_exit_codes_and_result_file(
     rc, out, err = cli("--update-id", "1234", "--timeout", "2m", "--result-file", str(result_file))
     assert rc == code
     data = read_result(result_file)
-    assert RESULT_KEYS <= set(data)
+    assert set(data) >= RESULT_KEYS
     assert data["outcome"] == outcome and data["exit_code"] == code and data["update_id"] == 1234
     assert data["message"] in out + err
     assert "Traceback" not in out + err
@@ -141,7 +141,7 @@ def test_bad_input_is_one_line_exit_3(
     tmp_path: Path, argv: tuple[str, ...], env: dict[str, str], needle: str
 ) -> None:
     result_file = tmp_path / "r.json"
-    rc, out, err = cli(*argv, env={**env, "CLANFORGE_RESULT_FILE": str(result_file)})
+    rc, _out, err = cli(*argv, env={**env, "CLANFORGE_RESULT_FILE": str(result_file)})
     assert rc == 3
     assert needle in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -212,7 +212,7 @@ def test_secret_not_in_config_error_output(tmp_path: Path) -> None:
 class _Handler(BaseHTTPRequestHandler):
     hang = 0.0
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         if self.hang:
             time.sleep(self.hang)
         body = json.dumps(job_body(4, "Running", progress=30)).encode()
@@ -253,8 +253,8 @@ def test_signal_stops_within_a_second(
         "CLANFORGE_RESULT_FILE": str(result_file),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "gate", "--update-id", "1234", "--poll-interval", "60s", "--min-poll-interval", "30s",
-         "--request-timeout", "60s"],
+        [sys.executable, "-m", "gate", "--update-id", "1234", "--poll-interval", "60s",
+         "--min-poll-interval", "30s", "--request-timeout", "60s"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -267,7 +267,7 @@ def test_signal_stops_within_a_second(
             time.sleep(1.5)  # the request is in flight on the hanging server
         sent = time.monotonic()
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
+        _out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))
         stopped = time.monotonic() - sent
     finally:
         proc.kill()
