@@ -8,7 +8,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 from typing import NoReturn, TextIO
@@ -198,6 +198,9 @@ def run_wait(
                 "output of --verbose"
             )
             result = _error_result(waiter, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
+        if settings is None:
+            # The settings did not validate: the platform still hears of the error.
+            reporter = FanOut([*platform_reporters(env, None), console])
         return _finish(result, reporter, console, result_path)
     except Cancelled as exc:  # a second signal while finishing: exit at once
         return exit_code_for(exc)
@@ -294,13 +297,10 @@ def main(
         try:
             args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
         except ConfigError as exc:
-            message = f"{PROG}: {exc}"
-            print(message, file=ctx.stderr, flush=True)
-            hint = result_file_hint(argparse.Namespace(), ctx.env)
-            if hint:
-                with suppress(OSError):
-                    write_result_file(hint, Result(None, Outcome.ERROR, 3, message))
-            return EXIT_CODES[Outcome.ERROR]
+            console = ConsoleReporter(ctx.stdout, 0, ctx.stderr)
+            result = Result(None, Outcome.ERROR, exit_code_for(exc), f"{PROG}: {exc}")
+            reporter = FanOut([*platform_reporters(ctx.env, None), console])
+            return _finish(result, reporter, console, result_file_hint(argparse.Namespace(), ctx.env))
         except Cancelled as exc:
             return exit_code_for(exc)
         return COMMANDS[args.command or DEFAULT_COMMAND](args, ctx)
