@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import random
 from pathlib import Path
@@ -16,8 +17,8 @@ from gate.client import JobRef, StatusClient
 from gate.result import Outcome
 from gate.waiter import Waiter
 from tests.fakes import FakeClock, job_body
-from tests.test_client import Recorder, make_settings
 from tests.test_cli import ENV
+from tests.test_client import Recorder, make_settings
 
 API = "https://api.test"
 
@@ -124,7 +125,7 @@ def test_fifty_jobs_are_spread_not_bursty(requests_mock: rm.Mocker, clock: FakeC
     waiter = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder, random.Random(3))
     result = waiter.run()
     assert result.outcome is Outcome.SUCCEEDED and len(result.jobs) == 50
-    gaps = [b - a for a, b in zip(times, times[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.199  # never two requests at once
     # 50 jobs polled within one poll interval each round: no job starves.
     assert times[49] - times[0] <= 10.0
