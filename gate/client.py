@@ -215,8 +215,9 @@ class StatusClient:
         body = self.request_json(
             job.label, f"/cfp/v1/{job.kind}/{job.job_id}/status", {}, self._timeout_until(deadline)
         )
+        checked = self._checked(job.label, body)
         try:
-            status = parse_status(self._checked(job.label, body))
+            status = parse_status(checked)
         except MalformedResponse as exc:
             raise MalformedResponse(f"malformed answer: {exc}") from exc
         self.reporter.debug(
