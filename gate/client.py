@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import requests
@@ -29,6 +29,7 @@ from gate.job import NO_ROWS, JobStatus, check_api_error, parse_status
 from gate.report import Reporter
 
 USER_AGENT = f"clanforge-gate/{__version__}"
+T = TypeVar("T")
 FIRST_RETRY_WAIT = 1.0
 # A retry is only worth making if this much time is left after its wait.
 LAST_TRY_MARGIN = 0.25
@@ -226,13 +227,23 @@ class StatusClient:
         )
         return status
 
-    def read(self, label: str, path: str, params: Mapping[str, str], deadline: float) -> Mapping[str, Any]:
-        """A read-only GET of any endpoint, retried like a status poll."""
+    def read(
+        self,
+        label: str,
+        path: str,
+        params: Mapping[str, str],
+        deadline: float,
+        parse: Callable[[Mapping[str, Any]], T],
+    ) -> T:
+        """A read-only GET of any endpoint, parsed by ``parse``, retried like a status poll."""
 
-        def once() -> Mapping[str, Any]:
-            return self._checked(label, self.request_json(label, path, params, self._timeout_until(deadline)))
+        def once() -> T:
+            return parse(
+                self._checked(label, self.request_json(label, path, params, self._timeout_until(deadline)))
+            )
 
-        return self._retrying(label, deadline)(once)
+        result: T = self._retrying(label, deadline)(once)
+        return result
 
     def create(self, label: str, path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
         """A GET that starts a job: sent once, never retried (a retry could start a second job)."""
