@@ -30,6 +30,8 @@ from gate.config import (
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
+from gate.simcli import add_commands as add_simulator_commands
+from gate.simcli import demo_command, simulate_command
 from gate.waiter import Waiter
 
 PROG = "clanforge-gate"
@@ -95,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     wait = commands.add_parser("wait", help="wait for an image update to end (the default)")
     _add_wait_options(wait)
+    add_simulator_commands(commands)
     return parser
 
 
@@ -253,7 +256,11 @@ def _wait_command(args: argparse.Namespace, env: Mapping[str, str], stdout: Text
     return run_wait(args, env, stdout=stdout, stderr=stderr)
 
 
-COMMANDS: dict[str, Handler] = {"wait": _wait_command}
+COMMANDS: dict[str, Handler] = {
+    "wait": _wait_command,
+    "simulate": simulate_command,
+    "demo": demo_command,
+}
 
 
 def _with_default_command(argv: Sequence[str]) -> list[str]:

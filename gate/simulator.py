@@ -525,8 +525,8 @@ class Simulator:
     ) -> None:
         if not is_loopback(host) and not allow_non_loopback:
             raise ValueError(
-                f"refusing to listen on {host}: the simulator accepts demo credentials and is meant "
-                "for this machine only; use 127.0.0.1, or allow other hosts explicitly"
+                f"refusing to listen on {host}: the simulator is meant for this machine only (it may "
+                "accept demo credentials and shows its request counts to anyone); use 127.0.0.1"
             )
         if duration <= 0:
             raise ValueError(f"duration must be positive, got {duration!r}")
