@@ -28,7 +28,7 @@ from gate.simulator import (
 
 SIMULATE_DEFAULT_DURATION = "20s"
 DEMO_POLL_INTERVAL = "1s"
-DEMO_MIN_POLL_INTERVAL = "0.5s"
+DEMO_MIN_POLL_INTERVAL = 0.5
 DEMO_REQUEST_TIMEOUT = 3.0
 # Long enough past the demo's job for the stuck scenario to show a timeout, short enough to watch.
 DEMO_SPARE_SECONDS = 8.0
@@ -114,6 +114,7 @@ def demo_command(args: argparse.Namespace, env: Mapping[str, str], stdout: TextI
         duration = parse_duration(args.duration, "--duration")
         if duration <= 0:
             raise ConfigError("--duration must be more than 0s")
+        poll_interval = parse_duration(args.poll_interval, "--poll-interval")
         timeout = parse_duration(args.timeout, "--timeout") if args.timeout else duration + DEMO_SPARE_SECONDS
     except ConfigError as exc:
         return _fail("demo", str(exc), stderr)
@@ -142,8 +143,8 @@ def demo_command(args: argparse.Namespace, env: Mapping[str, str], stdout: TextI
             account_service_id=DEMO_ACCOUNT_SERVICE_ID,
             api_url=url,
             timeout=str(timeout),
-            poll_interval=args.poll_interval,
-            min_poll_interval=DEMO_MIN_POLL_INTERVAL,
+            poll_interval=str(poll_interval),
+            min_poll_interval=str(min(DEMO_MIN_POLL_INTERVAL, poll_interval)),
             request_timeout=str(DEMO_REQUEST_TIMEOUT),
             result_file=args.result_file,
             config=None,
