@@ -104,6 +104,7 @@ class Redactor:
         return replace(
             result,
             message=self.redact(result.message),
+            state_name=self.redact(result.state_name) if result.state_name else result.state_name,
             job_error=self.redact(result.job_error) if result.job_error else result.job_error,
             warnings=tuple(self.redact(w) for w in result.warnings),
         )
