@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from gate.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, TOKEN_ENV, format_duration, parse_duration
 from gate.errors import Cancelled, ConfigError
@@ -33,6 +33,19 @@ DEMO_REQUEST_TIMEOUT = 3.0
 # Long enough past the demo's job for the stuck scenario to show a timeout, short enough to watch.
 DEMO_SPARE_SECONDS = 8.0
 GATE_EXIT = {spec.scenario: spec.gate_exit for spec in SCENARIOS}
+
+
+class CommandContext(Protocol):
+    """What the CLI hands a command (``gate.cli.Context`` satisfies it)."""
+
+    @property
+    def env(self) -> Mapping[str, str]: ...
+
+    @property
+    def stdout(self) -> TextIO: ...
+
+    @property
+    def stderr(self) -> TextIO: ...
 
 
 def _scenario(text: str) -> Scenario:
@@ -105,9 +118,11 @@ def _gate_environment(env: Mapping[str, str], credentials: SimulatorCredentials)
     return clean
 
 
-def demo_command(args: argparse.Namespace, env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
+def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Run the gate against an in-process simulator; return the gate's own exit code."""
     from gate.cli import run_wait
+
+    env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
 
     scenario: Scenario = args.scenario
     try:
@@ -194,8 +209,9 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
     print("\n".join(lines), file=stdout, flush=True)
 
 
-def simulate_command(args: argparse.Namespace, env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
+def simulate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Serve the simulator in the foreground until interrupted."""
+    env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
     try:
         duration = parse_duration(args.duration, "--duration")
         slow = parse_duration(args.slow_delay, "--slow-delay")

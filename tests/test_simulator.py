@@ -254,18 +254,18 @@ class FakeTime:
 
 
 @pytest.fixture
-def clock() -> FakeTime:
+def fake_time() -> FakeTime:
     return FakeTime()
 
 
 @pytest.fixture
-def sim(clock: FakeTime) -> Iterator[Simulator]:
+def sim(fake_time: FakeTime) -> Iterator[Simulator]:
     simulator = Simulator(
         duration=DURATION,
         credentials=SimulatorCredentials(ACCESS, SECRET, TOKEN, source="environment"),
         account_service_id=ASID,
         slow_seconds=0.5,
-        clock=clock,
+        clock=fake_time,
     )
     simulator.start()
     yield simulator
@@ -290,17 +290,17 @@ def test_start_gives_a_loopback_url_on_a_free_port(sim: Simulator) -> None:
     assert not sim.base_url.endswith(":0")
 
 
-def test_a_job_walks_in_injected_time_from_its_first_request(sim: Simulator, clock: FakeTime) -> None:
+def test_a_job_walks_in_injected_time_from_its_first_request(sim: Simulator, fake_time: FakeTime) -> None:
     first = get(sim, 4321).json()
     assert first["jobstatename"] == "Created" and first["updateid"] == 4321
-    assert first["jobcreated"] == int(clock.now)
-    clock.now += 5
+    assert first["jobcreated"] == int(fake_time.now)
+    fake_time.now += 5
     # Another id's clock starts now, not when the simulator started.
-    assert get(sim, 4322).json()["jobcreated"] == int(clock.now)
+    assert get(sim, 4322).json()["jobcreated"] == int(fake_time.now)
     running = get(sim, 4321).json()
     assert (running["jobstateid"], running["jobstatename"]) == (4, "Running")
-    assert 0 < running["jobprogress"] < 100 and running["jobeta"] > clock.now
-    clock.now += 5
+    assert 0 < running["jobprogress"] < 100 and running["jobeta"] > fake_time.now
+    fake_time.now += 5
     done = get(sim, 4321).json()
     assert (done["jobstateid"], done["jobprogress"]) == (5, 100)
     assert get(sim, 4322).json()["jobstatename"] == "Running"
@@ -333,9 +333,9 @@ def test_wrong_or_missing_account_service_id(sim: Simulator) -> None:
     assert missing.status_code == 400 and "accountserviceid" in missing.json()["error_message"]
 
 
-def test_rejected_requests_do_not_start_the_job_but_are_counted(sim: Simulator, clock: FakeTime) -> None:
+def test_rejected_requests_do_not_start_the_job_but_are_counted(sim: Simulator, fake_time: FakeTime) -> None:
     get(sim, 1001, auth="Bearer nope")
-    clock.now += 100
+    fake_time.now += 100
     assert get(sim, 1001).json()["jobstatename"] == "Created"
     assert sim.request_count(1001) == 2
 
@@ -385,18 +385,18 @@ def test_api_error_and_not_found(sim: Simulator) -> None:
     assert missing.status_code == 404 and missing.json()["error_message"] == "No rows in result set"
 
 
-def test_default_scenario_applies_to_other_ids(clock: FakeTime) -> None:
+def test_default_scenario_applies_to_other_ids(fake_time: FakeTime) -> None:
     creds = SimulatorCredentials(ACCESS, SECRET, None, source="environment")
     with Simulator(
         duration=DURATION,
         default_scenario=Scenario.FAILURE,
         credentials=creds,
         account_service_id=ASID,
-        clock=clock,
+        clock=fake_time,
     ) as sim:
         get(sim, 5)
         get(sim, 1001)
-        clock.now += DURATION
+        fake_time.now += DURATION
         assert get(sim, 5).json()["jobstatename"] == "Failed"
         assert get(sim, 1001).json()["jobstatename"] == "Complete"
 
