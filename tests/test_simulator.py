@@ -445,3 +445,9 @@ def test_serve_forever_stops_from_another_thread() -> None:
     assert not thread.is_alive()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/_sim/stats", timeout=5)
+
+
+def test_readme_shows_the_scenario_table_the_code_uses() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "## Local simulator and demo" in readme
+    assert scenario_table_markdown() in readme
