@@ -63,7 +63,9 @@ class _RefuseCredential(argparse.Action):
 
 def _add_wait_options(parser: argparse.ArgumentParser) -> None:
     helps = {
-        "update_id": "image update id to wait for (digits)",
+        "update_ids": "job id to wait for (digits); repeat it or use commas to wait for several",
+        "job": "job kind: imageupdate (default), imagediff or imageversion",
+        "fail_fast": "with several jobs, stop as soon as one fails",
         "account_service_id": "account service id (ASID) that owns the update",
         "api_url": "API base URL (default https://api.multiplay.co.uk)",
         "timeout": "overall deadline, e.g. 30m (default 30m)",
@@ -73,13 +75,13 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
         "result_file": "write a JSON result here, whatever the outcome",
     }
     for option in OPTIONS:
-        env_note = f" [env {option.env}]"
-        parser.add_argument(
-            option.flag,
-            dest=option.key,
-            metavar=option.key.upper(),
-            help=helps.get(option.key, "") + env_note,
-        )
+        text = helps.get(option.key, "") + f" [env {option.env}]"
+        if option.key == "update_ids":
+            parser.add_argument(option.flag, dest=option.key, metavar="ID", action="append", help=text)
+        elif option.key == "fail_fast":
+            parser.add_argument(option.flag, dest=option.key, action="store_true", default=None, help=text)
+        else:
+            parser.add_argument(option.flag, dest=option.key, metavar=option.key.upper(), help=text)
     parser.add_argument("--config", metavar="FILE", help="YAML file of settings [env CLANFORGE_CONFIG]")
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
@@ -178,8 +180,8 @@ def run_wait(
             waiter = Waiter(client, settings, clock, reporter)
             result = waiter.run()
         except Cancelled as exc:
-            label = waiter.job.label if waiter else "clanforge-gate"
-            last = f" ({waiter.progress.last_seen()})" if waiter else ""
+            label = waiter.label if waiter else PROG
+            last = f" ({waiter.last_seen()})" if waiter else ""
             elapsed = clock.monotonic() - started
             message = (
                 f"{label}: cancelled by {_signal_name(exc.signum)} after {format_duration(elapsed)}"
@@ -218,9 +220,9 @@ def _error_result(
     elapsed: float,
 ) -> Result:
     if waiter is not None:
-        return waiter.progress.result(outcome, message, exit_code, elapsed)
+        return waiter.cut_short(outcome, message, exit_code)
     return Result(
-        update_id=settings.update_id if settings else None,
+        update_id=settings.update_id if settings and len(settings.update_ids) == 1 else None,
         outcome=outcome,
         exit_code=exit_code,
         message=message,
