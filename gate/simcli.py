@@ -120,7 +120,7 @@ def _gate_environment(env: Mapping[str, str], credentials: SimulatorCredentials)
 
 def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Run the gate against an in-process simulator; return the gate's own exit code."""
-    from gate.cli import run_wait
+    from gate.cli import build_parser, run_wait
 
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
 
@@ -152,20 +152,21 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
                 file=stdout,
                 flush=True,
             )
-        wait_args = argparse.Namespace(
-            command="wait",
-            update_id=str(update_id),
-            account_service_id=DEMO_ACCOUNT_SERVICE_ID,
-            api_url=url,
-            timeout=str(timeout),
-            poll_interval=str(poll_interval),
-            min_poll_interval=str(min(DEMO_MIN_POLL_INTERVAL, poll_interval)),
-            request_timeout=str(DEMO_REQUEST_TIMEOUT),
-            result_file=args.result_file,
-            config=None,
-            quiet=args.quiet,
-            verbose=args.verbose,
-        )
+        # The wait command's own parser, so the demo gets exactly the defaults a pipeline gets.
+        argv = [
+            "wait",
+            "--update-id", str(update_id),
+            "--account-service-id", DEMO_ACCOUNT_SERVICE_ID,
+            "--api-url", url,
+            "--timeout", f"{timeout}s",
+            "--poll-interval", f"{poll_interval}s",
+            "--min-poll-interval", f"{min(DEMO_MIN_POLL_INTERVAL, poll_interval)}s",
+            "--request-timeout", f"{DEMO_REQUEST_TIMEOUT}s",
+            *(["--result-file", args.result_file] if args.result_file else []),
+            *(["--quiet"] if args.quiet else []),
+            *(["--verbose"] if args.verbose else []),
+        ]  # fmt: skip
+        wait_args = build_parser().parse_args(argv)
         code = run_wait(wait_args, _gate_environment(env, credentials), stdout=stdout, stderr=stderr)
         if not args.quiet:
             expected = GATE_EXIT[scenario]
