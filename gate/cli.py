@@ -68,6 +68,8 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
         "min_poll_interval": "shortest wait between polls (default 1s)",
         "request_timeout": "timeout of one request (default 10s)",
         "result_file": "write a JSON result here, whatever the outcome",
+        "junit_file": "write a JUnit XML report here, whatever the outcome",
+        "dotenv_file": "write a dotenv report here (default clanforge-gate.env under GitLab CI)",
     }
     for option in OPTIONS:
         env_note = f" [env {option.env}]"
@@ -197,6 +199,9 @@ def run_wait(
                 "output of --verbose"
             )
             result = _error_result(waiter, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
+        if settings is None:
+            # Invalid settings still deserve the platform's outputs (paths from the environment).
+            reporter = FanOut([*platform_reporters(env, None), console])
         return _finish(result, reporter, console, result_path)
     except Cancelled as exc:  # a second signal while finishing: exit at once
         return exit_code_for(exc)

@@ -43,6 +43,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("min_poll_interval", "--min-poll-interval", "CLANFORGE_MIN_POLL_INTERVAL", "1s"),
     Option("request_timeout", "--request-timeout", "CLANFORGE_REQUEST_TIMEOUT", "10s"),
     Option("result_file", "--result-file", "CLANFORGE_RESULT_FILE"),
+    Option("junit_file", "--junit-file", "CLANFORGE_JUNIT_FILE"),
+    Option("dotenv_file", "--dotenv-file", "CLANFORGE_DOTENV_FILE"),
 )
 YAML_KEYS = frozenset(option.key for option in OPTIONS)
 CONFIG_ENV = "CLANFORGE_CONFIG"
@@ -106,6 +108,8 @@ class Settings:
     result_file: str | None
     verbosity: int
     credentials: Credentials = field(repr=False)
+    junit_file: str | None = None
+    dotenv_file: str | None = None
 
 
 def parse_duration(value: object, setting: str) -> float:
@@ -316,6 +320,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "min_poll_interval": lambda v: parse_duration(v, "min_poll_interval"),
     "request_timeout": lambda v: parse_duration(v, "request_timeout"),
     "result_file": lambda v: str(v),
+    "junit_file": lambda v: str(v),
+    "dotenv_file": lambda v: str(v),
 }
 
 
