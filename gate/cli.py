@@ -9,6 +9,7 @@ import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from types import FrameType
 from typing import NoReturn, TextIO
 
@@ -251,11 +252,21 @@ def _finish(result: Result, reporter: Reporter, console: ConsoleReporter, result
     return result.exit_code
 
 
-Handler = Callable[[argparse.Namespace, Mapping[str, str], TextIO, TextIO], int]
+@dataclass(frozen=True)
+class Context:
+    """What a command gets from outside: injected so tests drive it without a process."""
+
+    env: Mapping[str, str]
+    stdout: TextIO
+    stderr: TextIO
+    clock: Clock | None = None
 
 
-def _wait_command(args: argparse.Namespace, env: Mapping[str, str], stdout: TextIO, stderr: TextIO) -> int:
-    return run_wait(args, env, stdout=stdout, stderr=stderr)
+Handler = Callable[[argparse.Namespace, Context], int]
+
+
+def _wait_command(args: argparse.Namespace, ctx: Context) -> int:
+    return run_wait(args, ctx.env, stdout=ctx.stdout, stderr=ctx.stderr, clock=ctx.clock)
 
 
 COMMANDS: dict[str, Handler] = {"wait": _wait_command}
@@ -269,21 +280,32 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
     return args
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    clock: Clock | None = None,
+) -> int:
     """Run the command line; return the exit code."""
-    stdout, stderr = sys.stdout, sys.stderr
-    env = os.environ
+    ctx = Context(
+        env=os.environ if env is None else env,
+        stdout=stdout or sys.stdout,
+        stderr=stderr or sys.stderr,
+        clock=clock,
+    )
     with cancellable():
         try:
             args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
         except ConfigError as exc:
             message = f"{PROG}: {exc}"
-            print(message, file=stderr, flush=True)
-            hint = result_file_hint(argparse.Namespace(), env)
+            print(message, file=ctx.stderr, flush=True)
+            hint = result_file_hint(argparse.Namespace(), ctx.env)
             if hint:
                 with suppress(OSError):
                     write_result_file(hint, Result(None, Outcome.ERROR, 3, message))
             return EXIT_CODES[Outcome.ERROR]
         except Cancelled as exc:
             return exit_code_for(exc)
-        return COMMANDS[args.command or DEFAULT_COMMAND](args, env, stdout, stderr)
+        return COMMANDS[args.command or DEFAULT_COMMAND](args, ctx)
