@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def test_selection_without_valid_settings_reads_the_environment() -> None:
 
 
 def run_cli(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> int:
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith(("CLANFORGE_", "GITHUB_", "GITLAB_")):
             monkeypatch.delenv(name)
     for name, value in env.items():
@@ -103,7 +104,8 @@ def test_cli_writes_every_file_on_a_configuration_error(
     outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
     assert outputs["outcome"] == "error" and outputs["exit-code"] == "3"
     assert "timeout" in outputs["message"]
-    errors = [parse_command(line) for line in capsys.readouterr().out.splitlines() if line.startswith("::error")]
+    printed = capsys.readouterr().out.splitlines()
+    errors = [parse_command(line) for line in printed if line.startswith("::error")]
     assert len(errors) == 1 and "timeout" in errors[0][2]
     assert parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))["CLANFORGE_OUTCOME"] == "error"
     case = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite/testcase")
