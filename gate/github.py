@@ -172,9 +172,10 @@ class GitHubReporter:
     """Reports a wait in GitHub Actions' own terms.
 
     The progress log goes inside a ``::group::``, warnings become ``::warning::`` annotations, any
-    outcome but success an ``::error::`` annotation; outputs and a job summary are appended to the
-    files the runner names. Must sit before the console reporter in a fan-out, so the group opens
-    before the first progress line and closes before the final one.
+    outcome but success an ``::error::`` annotation, request lines ``::debug::`` messages (so
+    re-running with debug logging shows them, no input needed); outputs and a job summary are
+    appended to the files the runner names. Must sit before the console reporter in a fan-out,
+    so the group opens before the first progress line and closes before the final one.
     """
 
     def __init__(
@@ -204,7 +205,8 @@ class GitHubReporter:
         """The console reporter prints progress; the group around it is all this adds."""
 
     def debug(self, message: str) -> None:
-        """Verbose lines stay in the console log."""
+        """Request lines as ``::debug::``: shown when the run has step debug logging on."""
+        self._print(workflow_command("debug", message))
 
     def warning(self, message: str) -> None:
         self._print(workflow_command("warning", message))

@@ -231,6 +231,7 @@ def run_reporter(tmp_path: Path, result: Result, *, begin: bool = True) -> tuple
         reporter.begin(1234)
     reporter.progress("update 1234: Running 40%")
     reporter.warning("jobfailed=1 while Running: 50% odd\nsecond line")
+    reporter.debug("update 1234: GET /status 200 (12ms)")
     reporter.end(result)
     return stream.getvalue().splitlines(), output, summary
 
@@ -240,7 +241,8 @@ def test_reporter_writes_everything_for_every_outcome(tmp_path: Path, outcome: O
     lines, output, summary = run_reporter(tmp_path, make_result(outcome, job_error="bad: 100%"))
     assert lines[0] == "::group::Waiting for Clanforge image update 1234"
     assert parse_command(lines[1]) == ("warning", {}, "jobfailed=1 while Running: 50% odd\nsecond line")
-    assert lines[2] == "::endgroup::"
+    assert lines[2] == "::debug::update 1234: GET /status 200 (12ms)"
+    assert lines[3] == "::endgroup::"
     errors = [parse_command(line) for line in lines if line.startswith("::error")]
     if outcome is Outcome.SUCCEEDED:
         assert errors == []
