@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Protocol, TextIO
+from dataclasses import fields, is_dataclass, replace
+from enum import Enum
+from typing import Any, Protocol, TextIO
 
 from gate.result import Outcome, Result
 
@@ -101,12 +102,20 @@ class Redactor:
         return text
 
     def redact_result(self, result: Result) -> Result:
-        return replace(
-            result,
-            message=self.redact(result.message),
-            job_error=self.redact(result.job_error) if result.job_error else result.job_error,
-            warnings=tuple(self.redact(w) for w in result.warnings),
-        )
+        """The result with every text in it, the per-job ones included, masked."""
+        return self._redact_value(result)  # type: ignore[no-any-return]
+
+    def _redact_value(self, value: Any) -> Any:
+        if isinstance(value, Enum):
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, tuple):
+            return tuple(self._redact_value(item) for item in value)
+        if is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: self._redact_value(getattr(value, f.name)) for f in fields(value)}
+            return replace(value, **changes)
+        return value
 
     def begin(self, update_id: int) -> None:
         self.inner.begin(update_id)
