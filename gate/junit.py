@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from gate.atomic import write_text_atomic
-from gate.result import Outcome, Result
+from gate.result import EXIT_CODES, JobResult, Outcome, Result
 
 SUITE_NAME = "clanforge-gate"
 
@@ -103,6 +103,29 @@ def junit_xml(results: Sequence[Result], *, log: Sequence[str] = ()) -> str:
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
+def _job_as_result(job: JobResult, run: Result) -> Result:
+    return Result(
+        update_id=job.job_id,
+        outcome=job.outcome,
+        exit_code=EXIT_CODES.get(job.outcome, run.exit_code),
+        message=job.message,
+        state_id=job.state_id,
+        state_name=job.state_name,
+        progress=job.progress,
+        job_error=job.job_error,
+        eta=job.eta,
+        polls=job.polls,
+        elapsed_seconds=job.elapsed_seconds,
+    )
+
+
+def results_of(run: Result) -> list[Result]:
+    """One result per job of a run: a run over several jobs reports each as its own case."""
+    if len(run.jobs) > 1:
+        return [_job_as_result(job, run) for job in run.jobs]
+    return [run]
+
+
 class JUnitReporter:
     """Keeps the progress log and writes the JUnit report at the end, whatever the outcome."""
 
@@ -123,4 +146,4 @@ class JUnitReporter:
         self._log.append(f"warning: {message}")
 
     def end(self, result: Result) -> None:
-        write_text_atomic(self._path, junit_xml([result], log=self._log))
+        write_text_atomic(self._path, junit_xml(results_of(result), log=self._log))

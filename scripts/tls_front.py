@@ -31,9 +31,10 @@ def _pipe(source: socket.socket, target: socket.socket) -> None:
 
 def _serve(client: socket.socket, context: ssl.SSLContext, upstream: tuple[str, int]) -> None:
     try:
-        with context.wrap_socket(client, server_side=True) as tls, socket.create_connection(
-            upstream, timeout=30
-        ) as plain:
+        with (
+            context.wrap_socket(client, server_side=True) as tls,
+            socket.create_connection(upstream, timeout=30) as plain,
+        ):
             back = threading.Thread(target=_pipe, args=(plain, tls), daemon=True)
             back.start()
             _pipe(tls, plain)

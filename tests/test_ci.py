@@ -74,8 +74,14 @@ def test_cli_writes_github_outputs_on_success(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     body = {
-        "jobstateid": 5, "jobstatename": "Complete", "jobprogress": 100, "jobfailed": 0,
-        "jobcreated": 1, "jobupdated": 2, "joberror": "", "success": True,
+        "jobstateid": 5,
+        "jobstatename": "Complete",
+        "jobprogress": 100,
+        "jobfailed": 0,
+        "jobcreated": 1,
+        "jobupdated": 2,
+        "joberror": "",
+        "success": True,
     }
     with requests_mock.Mocker() as mock:
         mock.get("http://127.0.0.1:9/cfp/v1/imageupdate/1234/status", json=body)
@@ -97,8 +103,13 @@ def test_cli_writes_github_outputs_on_success(
 def test_cli_writes_every_file_on_a_configuration_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    env = {**BASE_ENV, **github_env(tmp_path), "CLANFORGE_TIMEOUT": "soon",
-           "GITLAB_CI": "true", "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env")}
+    env = {
+        **BASE_ENV,
+        **github_env(tmp_path),
+        "CLANFORGE_TIMEOUT": "soon",
+        "GITLAB_CI": "true",
+        "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env"),
+    }
     code = run_cli(monkeypatch, env)
     assert code == 3
     outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
@@ -112,12 +123,18 @@ def test_cli_writes_every_file_on_a_configuration_error(
     assert case is not None and case.find("error") is not None
 
 
-def test_cli_under_gitlab_defaults_the_dotenv_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_cli_under_gitlab_defaults_the_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    body = {"jobstateid": 6, "jobstatename": "Failed", "jobprogress": 30, "jobfailed": 1,
-            "jobcreated": 1, "jobupdated": 2, "joberror": "disk #3 full\nretry", "success": True}
+    body = {
+        "jobstateid": 6,
+        "jobstatename": "Failed",
+        "jobprogress": 30,
+        "jobfailed": 1,
+        "jobcreated": 1,
+        "jobupdated": 2,
+        "joberror": "disk #3 full\nretry",
+        "success": True,
+    }
     with requests_mock.Mocker() as mock:
         mock.get("http://127.0.0.1:9/cfp/v1/imageupdate/1234/status", json=body)
         code = run_cli(monkeypatch, {**BASE_ENV, "GITLAB_CI": "true"})

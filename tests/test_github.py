@@ -45,6 +45,7 @@ def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
 
 # --- how the runner reads things back --------------------------------------------------------
 
+
 def unescape_data(text: str) -> str:
     return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
 
@@ -103,6 +104,7 @@ def parse_output_file(text: str) -> dict[str, str]:
 
 # --- escaping ----------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("raw", "escaped"),
     [
@@ -146,6 +148,7 @@ def test_workflow_command_without_properties() -> None:
 
 
 # --- GITHUB_OUTPUT -------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     "value",
@@ -199,6 +202,7 @@ def test_unknown_values_are_empty_outputs() -> None:
 
 # --- job summary -------------------------------------------------------------------------------
 
+
 def test_summary_escapes_markdown_and_html() -> None:
     result = make_result(job_error="<script>alert(1)</script> | *bold*\nline2")
     summary = job_summary(result)
@@ -221,6 +225,7 @@ def test_summary_lists_warnings_and_headline() -> None:
 
 
 # --- the reporter --------------------------------------------------------------------------------
+
 
 def run_reporter(tmp_path: Path, result: Result, *, begin: bool = True) -> tuple[list[str], Path, Path]:
     stream = io.StringIO()
@@ -262,8 +267,11 @@ def test_reporter_without_begin_opens_and_closes_no_group(tmp_path: Path) -> Non
     result = make_result(Outcome.ERROR, update_id=None, message="update_id is required")
     lines, output, _ = run_reporter(tmp_path, result, begin=False)
     assert not any(line.startswith(("::group", "::endgroup")) for line in lines)
-    assert parse_command(lines[-1]) == ("error", {"title": "Clanforge image update: gate error"},
-                                        "update_id is required")
+    assert parse_command(lines[-1]) == (
+        "error",
+        {"title": "Clanforge image update: gate error"},
+        "update_id is required",
+    )
     assert parse_output_file(output.read_text(encoding="utf-8"))["exit-code"] == "3"
 
 
@@ -280,10 +288,12 @@ def test_an_unwritable_output_file_is_raised_after_the_summary_is_written(tmp_pa
 
 def test_group_wraps_the_console_log(tmp_path: Path) -> None:
     stream = io.StringIO()
-    reporter = FanOut([
-        GitHubReporter(stream, output_path=None, summary_path=None),
-        ConsoleReporter(stream, 0),
-    ])
+    reporter = FanOut(
+        [
+            GitHubReporter(stream, output_path=None, summary_path=None),
+            ConsoleReporter(stream, 0),
+        ]
+    )
     reporter.begin(1234)
     reporter.progress("update 1234: Running 40%")
     reporter.end(make_result(Outcome.SUCCEEDED, message="update 1234: succeeded"))

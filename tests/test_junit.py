@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gate.junit import JUnitReporter, junit_xml, xml_text
-from gate.result import EXIT_CODES, Outcome, Result
+from gate.result import EXIT_CODES, JobResult, Outcome, Result
 
-HOSTILE = 'disk <full> & "stuck" \'here\' ]]> \x1b[31mred\x00\x07\n::error::x %0A'
+HOSTILE = "disk <full> & \"stuck\" 'here' ]]> \x1b[31mred\x00\x07\n::error::x %0A"
 
 
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
@@ -116,3 +116,17 @@ def test_reporter_raises_a_write_failure(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         JUnitReporter(str(tmp_path)).end(make_result())
     assert list(tmp_path.iterdir()) == []  # no temporary file left behind
+
+
+def test_a_run_over_several_jobs_reports_each(tmp_path: Path) -> None:
+    jobs = (
+        JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", elapsed_seconds=3.0),
+        JobResult("imageupdate", 12, Outcome.FAILED, "update 12: failed", job_error="boom"),
+    )
+    run = make_result(Outcome.FAILED, update_id=None, state_id=None, state_name=None, jobs=jobs)
+    path = tmp_path / "junit.xml"
+    JUnitReporter(str(path)).end(run)
+    root = ET.parse(path).getroot()
+    names = [case.get("name") for case in root.iter("testcase")]
+    assert names == ["image update 11", "image update 12"]
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "1", "0")
