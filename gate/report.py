@@ -27,6 +27,26 @@ class Reporter(Protocol):
         """The run is over, whatever the outcome."""
 
 
+def summary_table(result: Result) -> str:
+    """A plain-text table of every job of a run, for the end of a log."""
+    rows = [("job", "outcome", "state", "progress", "requests", "error")]
+    for job in result.jobs:
+        rows.append(
+            (
+                job.label,
+                job.outcome.value,
+                job.state_name or "-",
+                f"{job.progress}%" if job.progress is not None else "-",
+                str(job.polls),
+                (job.job_error or "")[:60],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
+
+
 class ConsoleReporter:
     """Plain lines for a CI log. ``verbosity``: -1 final line only, 0 normal, 1 verbose."""
 
@@ -56,6 +76,8 @@ class ConsoleReporter:
 
     def end(self, result: Result) -> None:
         bad = result.outcome in (Outcome.ERROR, Outcome.CANCELLED)
+        if len(result.jobs) > 1 and self.verbosity >= 0:
+            self._print(summary_table(result))
         self._print(result.message, self.error_stream if bad else self.stream)
 
 
