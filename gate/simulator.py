@@ -214,6 +214,23 @@ def job_phase(scenario: Scenario, elapsed: float, duration: float) -> Phase:
     return phase
 
 
+def final_offset(scenario: Scenario, duration: float) -> float | None:
+    """Seconds after its start at which a job of ``scenario`` reaches its final state (None: never).
+
+    The network scenarios have a successful job behind them; api-error and not-found never
+    answer with a status at all.
+    """
+    if duration <= 0:
+        raise ValueError(f"duration must be positive, got {duration!r}")
+    if scenario is Scenario.FAILURE:
+        return FAILED_AT * duration
+    if scenario is Scenario.SQUASHED:
+        return SQUASHED_AT * duration
+    if scenario in (Scenario.STUCK, Scenario.API_ERROR, Scenario.NOT_FOUND):
+        return None
+    return duration
+
+
 _STATE_NAMES = {
     State.CREATED: "Created",
     State.PENDING: "Pending",
@@ -448,6 +465,15 @@ class _Job:
     requests: int = 0
 
 
+@dataclass(frozen=True)
+class JobPlan:
+    """A job that does not follow the simulator's defaults (see ``Simulator.plan_job``)."""
+
+    scenario: Scenario | None = None
+    duration: float | None = None
+    origin: float | None = None
+
+
 _BAD_GATEWAY_PAGE = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
 _HTML_PAGE = (
     b"<!DOCTYPE html><html><head><title>Maintenance</title></head>"
@@ -543,6 +569,7 @@ class Simulator:
         self.log = log
         self.routes: list[Route] = []
         self._jobs: dict[int, _Job] = {}
+        self._plans: dict[int, JobPlan] = {}
         self._counts: dict[int, int] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -592,14 +619,39 @@ class Simulator:
         with self._lock:
             self._counts[update_id] = self._counts.get(update_id, 0) + 1
 
+    def plan_job(
+        self,
+        update_id: int,
+        *,
+        scenario: Scenario | None = None,
+        duration: float | None = None,
+        origin: float | None = None,
+    ) -> None:
+        """Give one job its own scenario, duration and start, leaving every other job as it was.
+
+        ``origin`` is the unix time (on the simulator's clock) at which the job began; without it
+        the job's clock starts on its first request, as for any other job. A known origin and
+        duration give the job a known end: ``origin + final_offset(scenario, duration)``.
+        Plans outlive ``reset()``.
+        """
+        if duration is not None and duration <= 0:
+            raise ValueError(f"duration must be positive, got {duration!r}")
+        with self._lock:
+            self._plans[update_id] = JobPlan(scenario, duration, origin)
+
     def _update_status(self, request: Request) -> Response:
         update_id = int(request.params["updateid"])
-        scenario = scenario_for(update_id, self.default_scenario)
         now = self.clock()
         with self._lock:
-            job = self._jobs.setdefault(update_id, _Job(origin=now))
+            plan = self._plans.get(update_id, JobPlan())
+            origin = plan.origin if plan.origin is not None else now
+            job = self._jobs.setdefault(update_id, _Job(origin=origin))
             job.requests += 1
             number = job.requests
+        scenario = (
+            plan.scenario if plan.scenario is not None else scenario_for(update_id, self.default_scenario)
+        )
+        duration = plan.duration if plan.duration is not None else self.duration
         fault = fault_for(scenario, number)
         if fault is Fault.API_ERROR:
             return Response.json(200, error_body(API_ERROR_MESSAGE))
@@ -619,7 +671,7 @@ class Simulator:
                 error_body("rate limit exceeded"),
                 headers=(("Retry-After", str(RETRY_AFTER_SECONDS)),),
             )
-        phase = job_phase(scenario, now - job.origin, self.duration)
+        phase = job_phase(scenario, now - job.origin, duration)
         body = json.dumps(status_body(update_id, phase, job.origin))
         if fault is Fault.TRUNCATED:
             return Response(200, body[: len(body) // 2].encode())
@@ -644,7 +696,10 @@ class Simulator:
         return {"requests": counts, "total": sum(counts.values())}
 
     def reset(self) -> None:
-        """Forget all jobs and counts: the next request for an id starts its clock again."""
+        """Forget all jobs and counts: the next request for an id starts its clock again.
+
+        Planned jobs keep their plan (a planned origin stays where it was).
+        """
         with self._lock:
             self._jobs.clear()
             self._counts.clear()

@@ -23,6 +23,7 @@ from gate.simulator import (
     SimulatorCredentials,
     credentials_from_env,
     fault_for,
+    final_offset,
     is_loopback,
     job_phase,
     parse_scenario,
@@ -130,6 +131,19 @@ def test_no_eta_never_reports_an_eta_nor_progress_but_completes() -> None:
 def test_network_scenarios_have_a_successful_job_behind_them(scenario: Scenario) -> None:
     for elapsed in (0.0, 3.0, 9.0, 10.0, 100.0):
         assert job_phase(scenario, elapsed, DURATION) == job_phase(Scenario.SUCCESS, elapsed, DURATION)
+
+
+@pytest.mark.parametrize("scenario", list(Scenario))
+def test_final_offset_is_when_the_job_model_first_reports_a_final_state(scenario: Scenario) -> None:
+    end = final_offset(scenario, DURATION)
+    final = {State.COMPLETE, State.FAILED, State.SQUASHED}
+    if end is None:
+        # No status ever (api-error, not-found), or a status that never ends (stuck).
+        assert scenario in (Scenario.STUCK, Scenario.API_ERROR, Scenario.NOT_FOUND)
+        assert job_phase(Scenario.STUCK, 100 * DURATION, DURATION).state is State.RUNNING
+        return
+    assert job_phase(scenario, end - 0.01, DURATION).state not in final
+    assert job_phase(scenario, end, DURATION).state in final
 
 
 def test_duration_must_be_positive() -> None:
@@ -399,6 +413,37 @@ def test_default_scenario_applies_to_other_ids(fake_time: FakeTime) -> None:
         fake_time.now += DURATION
         assert get(sim, 5).json()["jobstatename"] == "Failed"
         assert get(sim, 1001).json()["jobstatename"] == "Complete"
+
+
+def test_a_planned_job_has_its_own_scenario_duration_and_start(sim: Simulator, fake_time: FakeTime) -> None:
+    started = fake_time.now - 30.0  # began before anyone asked
+    sim.plan_job(5000, scenario=Scenario.FAILURE, duration=50.0, origin=started)
+    end = final_offset(Scenario.FAILURE, 50.0)
+    assert end == pytest.approx(35.0)
+    fake_time.now = started + end - 0.5
+    body = get(sim, 5000).json()
+    assert body["jobstatename"] == "Running" and body["jobcreated"] == int(started)
+    fake_time.now = started + end
+    assert get(sim, 5000).json()["jobstatename"] == "Failed"
+    # The defaults still hold for every other id: 5001 starts on its first request and succeeds
+    # after DURATION.
+    assert get(sim, 5001).json()["jobstatename"] == "Created"
+    fake_time.now += DURATION
+    assert get(sim, 5001).json()["jobstatename"] == "Complete"
+    # A plan without an origin starts on the first request, with the planned duration.
+    sim.plan_job(5002, duration=3 * DURATION)
+    assert get(sim, 5002).json()["jobstatename"] == "Created"
+    fake_time.now += DURATION
+    assert get(sim, 5002).json()["jobstatename"] == "Running"
+    # The plan outlives reset: the origin stays where it was.
+    sim.reset()
+    assert get(sim, 5000).json()["jobcreated"] == int(started)
+    assert sim.request_count(5000) == 1
+
+
+def test_a_plan_needs_a_positive_duration(sim: Simulator) -> None:
+    with pytest.raises(ValueError, match="duration"):
+        sim.plan_job(5000, duration=0)
 
 
 def test_stats_endpoint_and_reset(sim: Simulator) -> None:
