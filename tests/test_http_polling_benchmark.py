@@ -1,0 +1,96 @@
+"""The over-HTTP polling benchmark measures what it says, and keeps the token off command lines.
+
+Correctness only, not speed: one short job, the real gate and the real curl loop against the
+real simulator, for a few seconds.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import shutil
+import stat
+import statistics
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from gate.simulator import Scenario, final_offset
+
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "http_polling.py"
+
+
+def load() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("http_polling_benchmark", BENCHMARK)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = load()
+
+
+def test_each_job_ends_when_its_spec_says() -> None:
+    for job in bench.JOBS:
+        assert final_offset(job.scenario, job.duration) == pytest.approx(job.end)
+    assert {job.expected_exit for job in bench.JOBS} == {0, 1}
+
+
+@pytest.mark.parametrize("interval", [10.0, 30.0])
+def test_job_ends_fall_evenly_across_the_fixed_loops_interval(interval: float) -> None:
+    # A loop polling every P seconds from the job's creation sees each end this late; over the
+    # table the mean is P/2, what an end at a random moment would give on average.
+    late = [math.ceil(job.end / interval) * interval - job.end for job in bench.JOBS]
+    assert statistics.mean(late) == pytest.approx(interval / 2)
+
+
+def test_one_short_job_is_measured_for_the_gate_and_the_curl_loop(tmp_path: Path) -> None:
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.skip("curl is not installed; the benchmark's hand-written loop needs it")
+    # A curl on PATH that notes every argument it was given, then runs the real one.
+    shim_dir = tmp_path / "bin"
+    shim_dir.mkdir()
+    log = tmp_path / "curl-argv.log"
+    shim = shim_dir / "curl"
+    shim.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do printf "%s\\n" "$arg" >> "$CURL_ARGV_LOG"; done\n'
+        'printf -- "--- end of call\\n" >> "$CURL_ARGV_LOG"\n'
+        f'exec "{curl}" "$@"\n'
+    )
+    shim.chmod(shim.stat().st_mode | stat.S_IXUSR)
+    env = {**os.environ, "PATH": f"{shim_dir}{os.pathsep}{os.environ.get('PATH', '')}"}
+    env["CURL_ARGV_LOG"] = str(log)
+    token = "unit-token-0123456789abcdef"
+
+    job = bench.JobSpec("success", Scenario.SUCCESS, 3.5)
+    contenders = (bench.Contender("gate", "gate", 1.0), bench.Contender("loop", "curl", 1.0))
+    measures = bench.run([job], contenders, env=env, token=token)
+
+    assert [m.contender for m in measures] == ["gate", "loop"]
+    for m in measures:
+        assert m.exit_code == m.expected_exit == 0, m.stderr
+        assert m.seen is not None and 0 <= m.seen <= m.delay
+        assert m.startup is not None and m.startup >= 0
+        assert m.requests >= 1
+        assert all(token not in arg for arg in m.argv)
+    gate, loop = measures
+    assert gate.argv[1:4] == ("-m", "gate", "wait")
+    assert loop.argv[:2] == ("bash", "-c")
+
+    calls = log.read_text().split("--- end of call\n")[:-1]
+    # The simulator counted exactly the requests the loop made, and curl never saw the token in
+    # its arguments (it read its header from standard input).
+    assert len(calls) == loop.requests
+    assert all("accountserviceid=" in call for call in calls)
+    assert token not in log.read_text()
+    assert "-K\n-\n" in calls[0]
+
+    table = bench.format_table(measures)
+    assert "gate" in table and "loop" in table and token not in table
