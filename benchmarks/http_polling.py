@@ -1,6 +1,6 @@
 """The gate against a hand-written curl-and-sleep loop, over real HTTP on the local simulator.
 
-    python benchmarks/http_polling.py          # six jobs, about two minutes of wall-clock time
+    python benchmarks/http_polling.py          # six jobs, under two and a half minutes
 
 One simulator on a loopback port serves six image update jobs whose start and end are fixed in
 advance (``Simulator.plan_job``), so each job's real end is known to the millisecond. Each job is
@@ -18,9 +18,9 @@ Measured per waiter and job: the detection delay (the process's exit, minus the 
 both in wall-clock time), the requests it made (the simulator's count for its update id), and
 its start-up (from spawning the process to its first request reaching the simulator).
 
-The jobs end 32.5, 37.5 ... 57.5 s after they are created. Against a loop that polls every 10 s
-(or 30 s) from the start, these ends fall evenly across the interval, so the fixed loops' mean
-delay is their expected one, P/2, and no waiter is lucky by construction. The jobs start 3 s
+The jobs end 62.5 to 117.5 s after they are created, 5 s apart modulo 30 s. Against a loop that
+polls every 10 s (or 30 s) from the start, these ends fall evenly across the interval, so the
+fixed loops' mean delay is their expected one, P/2, and no waiter is lucky by construction. The jobs start 3 s
 apart so that the gates' Python start-ups do not all compete for the CPU at once.
 """
 
@@ -107,13 +107,14 @@ class Contender:
     interval: float
 
 
+# Ends 62.5 to 117.5 s after creation: one every 5 s modulo 30 (so also 2.5 or 7.5 s modulo 10).
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("success", Scenario.SUCCESS, 32.5),
-    JobSpec("no ETA, no progress", Scenario.NO_ETA, 37.5),
-    JobSpec("fails", Scenario.FAILURE, 42.5),
-    JobSpec("success", Scenario.SUCCESS, 47.5),
-    JobSpec("no ETA, no progress", Scenario.NO_ETA, 52.5),
-    JobSpec("success", Scenario.SUCCESS, 57.5),
+    JobSpec("success", Scenario.SUCCESS, 62.5),
+    JobSpec("no ETA, no progress", Scenario.NO_ETA, 97.5),
+    JobSpec("fails", Scenario.FAILURE, 72.5),
+    JobSpec("success", Scenario.SUCCESS, 107.5),
+    JobSpec("no ETA, no progress", Scenario.NO_ETA, 82.5),
+    JobSpec("success", Scenario.SUCCESS, 117.5),
 )
 
 CONTENDERS: tuple[Contender, ...] = (
@@ -304,14 +305,14 @@ def _seconds(value: float | None, width: int = 7) -> str:
 
 def format_table(measures: Sequence[Measure]) -> str:
     header = (
-        f"{'job':<28} {'waiter':<16} {'exit':>4} {'delay':>7} {'seen':>7} {'requests':>8} {'start-up':>8}"
+        f"{'job':<36} {'waiter':<16} {'exit':>4} {'delay':>7} {'seen':>7} {'requests':>8} {'start-up':>8}"
     )
     lines = [header, "-" * len(header)]
     for m in measures:
         job = f"{m.job}, ends at {m.end:g} s"
         code = "-" if m.exit_code is None else str(m.exit_code)
         lines.append(
-            f"{job:<28} {m.contender:<16} {code:>4} {_seconds(m.delay)} {_seconds(m.seen)} "
+            f"{job:<36} {m.contender:<16} {code:>4} {_seconds(m.delay)} {_seconds(m.seen)} "
             f"{m.requests:>8} {_seconds(m.startup, 8)}"
         )
     return "\n".join(lines)
@@ -357,7 +358,21 @@ def format_summary(summaries: Sequence[Summary], jobs: int) -> str:
     return "\n".join(lines)
 
 
-def format_ratios(summaries: Sequence[Summary]) -> str:
+def format_by_job_kind(measures: Sequence[Measure]) -> str:
+    """Mean delay per waiter for each kind of job."""
+    kinds = list(dict.fromkeys(m.job for m in measures))
+    header = f"{'mean delay':<16} " + " ".join(f"{kind:>20}" for kind in kinds)
+    lines = [header, "-" * len(header)]
+    for name in dict.fromkeys(m.contender for m in measures):
+        cells = []
+        for kind in kinds:
+            delays = [m.delay for m in measures if m.contender == name and m.job == kind]
+            cells.append(_seconds(statistics.mean(delays), 20))
+        lines.append(f"{name:<16} " + " ".join(cells))
+    return "\n".join(lines)
+
+
+def format_ratios(summaries: Sequence[Summary], jobs: int) -> str:
     gates = [s for s in summaries if s.contender.startswith("gate")]
     loops = [s for s in summaries if s.contender.startswith("curl")]
     lines = []
@@ -365,8 +380,10 @@ def format_ratios(summaries: Sequence[Summary]) -> str:
         for loop in loops:
             delay = gate.mean_delay / loop.mean_delay if loop.mean_delay > 0 else float("nan")
             requests = gate.requests / loop.requests if loop.requests else float("nan")
+            extra = (gate.requests - loop.requests) / jobs
             lines.append(
-                f"{gate.contender} vs {loop.contender}: mean delay {delay:.2f}x, requests {requests:.2f}x"
+                f"{gate.contender} vs {loop.contender}: mean delay {delay:.2f}x, "
+                f"requests {requests:.2f}x ({extra:+.1f} per job)"
             )
     return "\n".join(lines)
 
@@ -393,10 +410,10 @@ def main(argv: list[str] | None = None) -> int:
     if shutil.which("curl") is None:
         print("this benchmark needs curl on PATH", file=sys.stderr)
         return 2
-    longest = max(job.end for job in JOBS) + (len(JOBS) - 1) * STAGGER
     slowest = max(c.interval for c in CONTENDERS)
+    longest = max(j * STAGGER + job.end for j, job in enumerate(JOBS)) + slowest
     print(f"{len(JOBS)} jobs x {len(CONTENDERS)} waiters on {machine()}")
-    print(f"about {longest + slowest:.0f} s of wall-clock time ...", flush=True)
+    print(f"at most about {longest:.0f} s of wall-clock time ...", flush=True)
     began = time.monotonic()
     measures = run()
     print()
@@ -404,7 +421,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(format_summary(summarize(measures), len(JOBS)))
     print()
-    print(format_ratios(summarize(measures)))
+    print(format_by_job_kind(measures))
+    print()
+    print(format_ratios(summarize(measures), len(JOBS)))
     print(f"\nwall-clock time: {time.monotonic() - began:.0f} s")
     wrong = wrong_exits(measures)
     for m in wrong:

@@ -94,3 +94,7 @@ def test_one_short_job_is_measured_for_the_gate_and_the_curl_loop(tmp_path: Path
 
     table = bench.format_table(measures)
     assert "gate" in table and "loop" in table and token not in table
+    summaries = bench.summarize(measures)
+    assert [s.requests for s in summaries] == [gate.requests, loop.requests]
+    assert bench.format_ratios(summaries, 1).startswith("gate vs loop: mean delay ")
+    assert "success" in bench.format_by_job_kind(measures)
