@@ -188,6 +188,7 @@ def command_for(
 @dataclass(frozen=True)
 class Measure:
     contender: str
+    kind: str  # the contender's: "gate" or "curl"
     job: str
     end: float  # seconds after the job was created
     exit_code: int | None  # None: killed after its time ran out
@@ -283,6 +284,7 @@ def _measure(watch: _Watch, simulator: RecordingSimulator) -> Measure:
     after_end = [t for t in arrivals if t >= end]
     return Measure(
         contender=watch.contender.name,
+        kind=watch.contender.kind,
         job=watch.job.label,
         end=watch.job.end,
         exit_code=watch.exit_code,
@@ -321,6 +323,7 @@ def format_table(measures: Sequence[Measure]) -> str:
 @dataclass(frozen=True)
 class Summary:
     contender: str
+    kind: str
     mean_delay: float
     max_delay: float
     requests: int
@@ -335,6 +338,7 @@ def summarize(measures: Sequence[Measure]) -> list[Summary]:
         summaries.append(
             Summary(
                 name,
+                mine[0].kind,
                 statistics.mean(m.delay for m in mine),
                 max(m.delay for m in mine),
                 sum(m.requests for m in mine),
@@ -373,8 +377,8 @@ def format_by_job_kind(measures: Sequence[Measure]) -> str:
 
 
 def format_ratios(summaries: Sequence[Summary], jobs: int) -> str:
-    gates = [s for s in summaries if s.contender.startswith("gate")]
-    loops = [s for s in summaries if s.contender.startswith("curl")]
+    gates = [s for s in summaries if s.kind == "gate"]
+    loops = [s for s in summaries if s.kind == "curl"]
     lines = []
     for gate in gates:
         for loop in loops:
