@@ -1,8 +1,8 @@
 """The gate against a hand-written curl-and-sleep loop, over real HTTP on the local simulator.
 
-    python benchmarks/http_polling.py          # six jobs, under two and a half minutes
+    python benchmarks/http_polling.py          # twelve jobs, about three minutes
 
-One simulator on a loopback port serves six image update jobs whose start and end are fixed in
+One simulator on a loopback port serves twelve image update jobs whose start and end are fixed in
 advance (``Simulator.plan_job``), so each job's real end is known to the millisecond. Each job is
 watched, from the moment it is created, by four waiters side by side, each on its own copy of the
 job (its own update id, same start, same end):
@@ -18,10 +18,14 @@ Measured per waiter and job: the detection delay (the process's exit, minus the 
 both in wall-clock time), the requests it made (the simulator's count for its update id), and
 its start-up (from spawning the process to its first request reaching the simulator).
 
-The jobs end 62.5 to 117.5 s after they are created, 5 s apart modulo 30 s. Against a loop that
-polls every 10 s (or 30 s) from the start, these ends fall evenly across the interval, so the
-fixed loops' mean delay is their expected one, P/2, and no waiter is lucky by construction. The jobs start 3 s
-apart so that the gates' Python start-ups do not all compete for the CPU at once.
+The twelve jobs (four of each kind: success with ETA and progress, no ETA and no progress,
+failure) end 61.25 to 118.75 s after they are created, 2.5 s apart modulo 30 s. Against a loop
+that polls every 10 s (or 30 s) from the job's creation, these ends fall evenly across the
+interval, so the fixed loops' mean delay is their expected one, P/2, and no loop is lucky by
+construction. A waiter whose polls sit at another phase of the interval (the gate's do: its
+first request waits for Python to start) can be up to half the spacing, 1.25 s, luckier or
+unluckier than its expected delay. The jobs start 2 s apart, so that the gates' start-ups do
+not all compete for the CPU at once.
 """
 
 from __future__ import annotations
@@ -56,7 +60,7 @@ from gate.simulator import (  # noqa: E402
 
 ASID = "24680"
 FIRST_ID = 3000  # far from the simulator's well-known ids (1001-1010)
-STAGGER = 3.0
+STAGGER = 2.0
 # Proxy settings would send loopback requests elsewhere; the waiters get none of them.
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -107,15 +111,28 @@ class Contender:
     interval: float
 
 
-# Ends 62.5 to 117.5 s after creation: one every 5 s modulo 30 (so also 2.5 or 7.5 s modulo 10).
-JOBS: tuple[JobSpec, ...] = (
-    JobSpec("success", Scenario.SUCCESS, 62.5),
-    JobSpec("no ETA, no progress", Scenario.NO_ETA, 97.5),
-    JobSpec("fails", Scenario.FAILURE, 72.5),
-    JobSpec("success", Scenario.SUCCESS, 107.5),
-    JobSpec("no ETA, no progress", Scenario.NO_ETA, 82.5),
-    JobSpec("success", Scenario.SUCCESS, 117.5),
+KINDS: tuple[tuple[str, Scenario], ...] = (
+    ("success", Scenario.SUCCESS),
+    ("no ETA, no progress", Scenario.NO_ETA),
+    ("fails", Scenario.FAILURE),
 )
+
+
+def make_jobs() -> tuple[JobSpec, ...]:
+    """Twelve jobs ending 61.25 to 118.75 s after creation, 2.5 s apart modulo 30 s.
+
+    Job k ends at 61.25 + 2.5 k s, plus 30 s for odd k (so the lengths spread over 1-2 minutes
+    without changing where an end falls in a 10 s or 30 s interval). Its kind is k modulo 3, so
+    each kind sees an end in each quarter of the 10 s interval.
+    """
+    jobs = []
+    for k in range(12):
+        label, scenario = KINDS[k % len(KINDS)]
+        jobs.append(JobSpec(label, scenario, 61.25 + 2.5 * k + 30.0 * (k % 2)))
+    return tuple(jobs)
+
+
+JOBS = make_jobs()
 
 CONTENDERS: tuple[Contender, ...] = (
     Contender("gate, P = 10 s", "gate", 10.0),

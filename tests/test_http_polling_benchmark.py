@@ -47,6 +47,10 @@ def test_job_ends_fall_evenly_across_the_fixed_loops_interval(interval: float) -
     # table the mean is P/2, what an end at a random moment would give on average.
     late = [math.ceil(job.end / interval) * interval - job.end for job in bench.JOBS]
     assert statistics.mean(late) == pytest.approx(interval / 2)
+    if interval == 10.0:  # each kind of job, too
+        for label, _ in bench.KINDS:
+            mine = [late[k] for k, job in enumerate(bench.JOBS) if job.label == label]
+            assert len(mine) == 4 and statistics.mean(mine) == pytest.approx(interval / 2)
 
 
 def test_one_short_job_is_measured_for_the_gate_and_the_curl_loop(tmp_path: Path) -> None:
