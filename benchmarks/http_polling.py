@@ -324,14 +324,14 @@ def _seconds(value: float | None, width: int = 7) -> str:
 
 def format_table(measures: Sequence[Measure]) -> str:
     header = (
-        f"{'job':<36} {'waiter':<16} {'exit':>4} {'delay':>7} {'seen':>7} {'requests':>8} {'start-up':>8}"
+        f"{'job':<38} {'waiter':<16} {'exit':>4} {'delay':>7} {'seen':>7} {'requests':>8} {'start-up':>8}"
     )
     lines = [header, "-" * len(header)]
     for m in measures:
         job = f"{m.job}, ends at {m.end:g} s"
         code = "-" if m.exit_code is None else str(m.exit_code)
         lines.append(
-            f"{job:<36} {m.contender:<16} {code:>4} {_seconds(m.delay)} {_seconds(m.seen)} "
+            f"{job:<38} {m.contender:<16} {code:>4} {_seconds(m.delay)} {_seconds(m.seen)} "
             f"{m.requests:>8} {_seconds(m.startup, 8)}"
         )
     return "\n".join(lines)
