@@ -1,6 +1,6 @@
 """The gate against a hand-written curl-and-sleep loop, over real HTTP on the local simulator.
 
-    python benchmarks/http_polling.py          # twelve jobs, about three minutes
+    python benchmarks/http_polling.py          # twelve jobs, about two and a half minutes
 
 One simulator on a loopback port serves twelve image update jobs whose start and end are fixed in
 advance (``Simulator.plan_job``), so each job's real end is known to the millisecond. Each job is
@@ -428,8 +428,9 @@ def wrong_exits(measures: Sequence[Measure]) -> list[Measure]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.parse_args(argv)
-    if shutil.which("curl") is None:
-        print("this benchmark needs curl on PATH", file=sys.stderr)
+    missing = [name for name in ("bash", "curl") if shutil.which(name) is None]
+    if missing:
+        print(f"this benchmark needs {' and '.join(missing)} on PATH", file=sys.stderr)
         return 2
     slowest = max(c.interval for c in CONTENDERS)
     longest = max(j * STAGGER + job.end for j, job in enumerate(JOBS)) + slowest
