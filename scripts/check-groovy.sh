@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Groovy syntax check of the Jenkins files, offline. Installs Debian's groovy when it is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v groovy >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        echo "check-groovy: groovy is missing and cannot be installed here (needs root and apt-get)" >&2
+        exit 1
+    fi
+    apt-get update -q
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends groovy
+fi
+# Debian's groovy looks for /usr/lib/jvm/default-java, which not every Java install provides.
+if [ -z "${JAVA_HOME:-}" ] || [ ! -x "${JAVA_HOME}/bin/java" ]; then
+    JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+    export JAVA_HOME
+fi
+exec groovy scripts/check-groovy.groovy examples/jenkins/Jenkinsfile vars/*.groovy
