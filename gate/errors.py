@@ -44,3 +44,7 @@ class Cancelled(BaseException):
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum
+
+
+class TimedOut(Exception):
+    """The overall deadline passed before the job reached a final state."""

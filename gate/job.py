@@ -83,7 +83,7 @@ def _int_field(body: Mapping[str, object], key: str, *, optional: bool) -> int |
             return None
         raise MalformedResponse(f"field {key!r} is missing")
     if _is_int(value):
-        return int(value)  # type: ignore[call-overload]
+        return int(value)  # type: ignore[call-overload,no-any-return]
     # Some fields are documented as integers but are strings holding a number (jobstart).
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
@@ -175,9 +175,7 @@ def classify(status: JobStatus) -> Classification:
     job_error = (status.error or "").strip()
     if state is State.COMPLETE:
         if job_error:
-            return Classification(
-                Verdict.FAILED, state, f"{label} but the job reports an error: {job_error}"
-            )
+            return Classification(Verdict.FAILED, state, f"{label} but the job reports an error: {job_error}")
         return Classification(Verdict.SUCCEEDED, state, label)
     if state in (State.FAILED, State.SQUASHED):
         reason = f"{label}: {job_error}" if job_error else f"{label} (the job gave no error message)"
@@ -193,7 +191,6 @@ def classify(status: JobStatus) -> Classification:
     warning = None
     if status.failed > 0:
         warning = (
-            f"the job reports jobfailed={status.failed} while {label}; "
-            "waiting for a final state to decide"
+            f"the job reports jobfailed={status.failed} while {label}; waiting for a final state to decide"
         )
     return Classification(Verdict.RUNNING, state, label, warning=warning)

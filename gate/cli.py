@@ -1,0 +1,306 @@
+"""The command line: parse, run, and map every ending to one exit code (here and only here)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from types import FrameType
+from typing import NoReturn, TextIO
+
+import requests
+
+from gate import __version__
+from gate.ci import platform_reporters
+from gate.client import StatusClient
+from gate.clock import Clock, SystemClock
+from gate.config import (
+    CREDENTIALS_HINT,
+    OPTIONS,
+    Settings,
+    format_duration,
+    load_settings,
+    result_file_hint,
+    verbosity_of,
+)
+from gate.errors import Cancelled, ConfigError, GateError, TimedOut
+from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
+from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
+from gate.waiter import Waiter
+
+PROG = "clanforge-gate"
+DEFAULT_COMMAND = "wait"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on a usage error, which is our "timed out": make it a gate error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise ConfigError(f"{message}; see '{PROG} {DEFAULT_COMMAND} --help'")
+
+
+class _RefuseCredential(argparse.Action):
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        # The value is deliberately not echoed.
+        raise ConfigError(
+            f"{option_string} is refused: a credential on the command line leaks into process "
+            f"lists and logs; {CREDENTIALS_HINT}"
+        )
+
+
+def _add_wait_options(parser: argparse.ArgumentParser) -> None:
+    helps = {
+        "update_id": "image update id to wait for (digits)",
+        "account_service_id": "account service id (ASID) that owns the update",
+        "api_url": "API base URL (default https://api.multiplay.co.uk)",
+        "timeout": "overall deadline, e.g. 30m (default 30m)",
+        "poll_interval": "longest wait between polls, e.g. 10s (default 10s)",
+        "min_poll_interval": "shortest wait between polls (default 1s)",
+        "request_timeout": "timeout of one request (default 10s)",
+        "result_file": "write a JSON result here, whatever the outcome",
+    }
+    for option in OPTIONS:
+        env_note = f" [env {option.env}]"
+        parser.add_argument(
+            option.flag,
+            dest=option.key,
+            metavar=option.key.upper(),
+            help=helps.get(option.key, "") + env_note,
+        )
+    parser.add_argument("--config", metavar="FILE", help="YAML file of settings [env CLANFORGE_CONFIG]")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
+    loudness.add_argument("--verbose", "-v", action="store_true", help="print each request and answer")
+    for flag in ("--access-key", "--secret-key", "--token", "--password"):
+        parser.add_argument(flag, action=_RefuseCredential, help=argparse.SUPPRESS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog=PROG,
+        description="Wait for a Clanforge image update; exit 0 succeeded, 1 failed, 2 timed out, "
+        "3 gate error, 130/143 cancelled.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    wait = commands.add_parser("wait", help="wait for an image update to end (the default)")
+    _add_wait_options(wait)
+    return parser
+
+
+# -- signals ---------------------------------------------------------------------------------
+
+
+def _raise_cancelled(signum: int, frame: FrameType | None) -> None:
+    # Ignore repeats so the result file and outputs can still be written.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    raise Cancelled(signum)
+
+
+@contextmanager
+def cancellable() -> Iterator[None]:
+    """SIGINT and SIGTERM interrupt a sleep or a request at once, as ``Cancelled``."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for sig in previous:
+            signal.signal(sig, _raise_cancelled)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+# -- exit codes ------------------------------------------------------------------------------
+
+
+def exit_code_for(exc: BaseException) -> int:
+    """The one mapping from an ending to an exit code."""
+    if isinstance(exc, Cancelled):
+        return EXIT_SIGTERM if exc.signum == signal.SIGTERM else EXIT_SIGINT
+    if isinstance(exc, TimedOut):
+        return EXIT_CODES[Outcome.TIMED_OUT]
+    return EXIT_CODES[Outcome.ERROR]
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+# -- the wait command ------------------------------------------------------------------------
+
+
+def run_wait(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    *,
+    stdout: TextIO,
+    stderr: TextIO,
+    clock: Clock | None = None,
+    session: requests.Session | None = None,
+) -> int:
+    clock = clock or SystemClock()
+    console = ConsoleReporter(stdout, verbosity_of(args), stderr)
+    reporter: Reporter = console
+    result_path = result_file_hint(args, env)
+    settings: Settings | None = None
+    waiter: Waiter | None = None
+    started = clock.monotonic()
+    try:
+        try:
+            settings = load_settings(args, env)
+            result_path = settings.result_file
+            reporter = Redactor(
+                FanOut([*platform_reporters(env, settings), console]), settings.credentials.secrets()
+            )
+            client = StatusClient(settings, clock, reporter, session=session)
+            waiter = Waiter(client, settings, clock, reporter)
+            result = waiter.run()
+        except Cancelled as exc:
+            label = waiter.job.label if waiter else "clanforge-gate"
+            last = f" ({waiter.progress.last_seen()})" if waiter else ""
+            elapsed = clock.monotonic() - started
+            message = (
+                f"{label}: cancelled by {_signal_name(exc.signum)} after {format_duration(elapsed)}"
+                f"{last}; the update may still be running on Clanforge"
+            )
+            result = _error_result(waiter, settings, Outcome.CANCELLED, message, exit_code_for(exc), elapsed)
+        except GateError as exc:
+            elapsed = clock.monotonic() - started
+            message = str(exc) if ": " in str(exc) else f"{PROG}: {exc}"
+            if isinstance(exc, ConfigError):
+                message = f"{PROG}: {exc}"
+            result = _error_result(waiter, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
+        except Exception as exc:  # a bug: still end cleanly, with the documented exit code
+            if verbosity_of(args) > 0:
+                traceback.print_exc(file=stderr)
+            elapsed = clock.monotonic() - started
+            message = (
+                f"{PROG}: internal error ({type(exc).__name__}: {exc}); please report it, with the "
+                "output of --verbose"
+            )
+            result = _error_result(waiter, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
+        return _finish(result, reporter, console, result_path)
+    except Cancelled as exc:  # a second signal while finishing: exit at once
+        return exit_code_for(exc)
+
+
+def _error_result(
+    waiter: Waiter | None,
+    settings: Settings | None,
+    outcome: Outcome,
+    message: str,
+    exit_code: int,
+    elapsed: float,
+) -> Result:
+    if waiter is not None:
+        return waiter.progress.result(outcome, message, exit_code, elapsed)
+    return Result(
+        update_id=settings.update_id if settings else None,
+        outcome=outcome,
+        exit_code=exit_code,
+        message=message,
+        elapsed_seconds=elapsed,
+    )
+
+
+def _finish(result: Result, reporter: Reporter, console: ConsoleReporter, result_path: str | None) -> int:
+    """Tell everyone the result and write the result file; a failure to write is an error."""
+    if isinstance(reporter, Redactor):
+        result = reporter.redact_result(result)
+    try:
+        reporter.end(result)
+    except OSError as exc:
+        console.end(
+            Result(result.update_id, Outcome.ERROR, 3, f"{PROG}: cannot write a CI output file: {exc}")
+        )
+        return EXIT_CODES[Outcome.ERROR]
+    if result_path:
+        try:
+            write_result_file(result_path, result)
+        except OSError as exc:
+            print(
+                f"{PROG}: cannot write the result file {result_path} ({exc.strerror or exc}); "
+                "check the path and its permissions",
+                file=console.error_stream,
+                flush=True,
+            )
+            return EXIT_CODES[Outcome.ERROR]
+    return result.exit_code
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a command gets from outside: injected so tests drive it without a process."""
+
+    env: Mapping[str, str]
+    stdout: TextIO
+    stderr: TextIO
+    clock: Clock | None = None
+
+
+Handler = Callable[[argparse.Namespace, Context], int]
+
+
+def _wait_command(args: argparse.Namespace, ctx: Context) -> int:
+    return run_wait(args, ctx.env, stdout=ctx.stdout, stderr=ctx.stderr, clock=ctx.clock)
+
+
+COMMANDS: dict[str, Handler] = {"wait": _wait_command}
+
+
+def _with_default_command(argv: Sequence[str]) -> list[str]:
+    """Bare ``clanforge-gate [options]`` means ``clanforge-gate wait [options]``."""
+    args = list(argv)
+    if not args or (args[0] not in COMMANDS and args[0] not in ("-h", "--help", "--version")):
+        return [DEFAULT_COMMAND, *args]
+    return args
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    clock: Clock | None = None,
+) -> int:
+    """Run the command line; return the exit code."""
+    ctx = Context(
+        env=os.environ if env is None else env,
+        stdout=stdout or sys.stdout,
+        stderr=stderr or sys.stderr,
+        clock=clock,
+    )
+    with cancellable():
+        try:
+            args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
+        except ConfigError as exc:
+            message = f"{PROG}: {exc}"
+            print(message, file=ctx.stderr, flush=True)
+            hint = result_file_hint(argparse.Namespace(), ctx.env)
+            if hint:
+                with suppress(OSError):
+                    write_result_file(hint, Result(None, Outcome.ERROR, 3, message))
+            return EXIT_CODES[Outcome.ERROR]
+        except Cancelled as exc:
+            return exit_code_for(exc)
+        return COMMANDS[args.command or DEFAULT_COMMAND](args, ctx)

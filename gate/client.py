@@ -1,0 +1,268 @@
+"""The HTTP shell: one session, the status request, error mapping and retries."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import tenacity
+
+from gate import __version__
+from gate.clock import Clock
+from gate.config import Credentials, Settings, format_duration
+from gate.errors import (
+    ApiError,
+    CredentialsRejected,
+    GateError,
+    MalformedResponse,
+    TimedOut,
+    TransientError,
+    UnknownJob,
+)
+from gate.job import NO_ROWS, JobStatus, parse_status
+from gate.report import Reporter
+
+USER_AGENT = f"clanforge-gate/{__version__}"
+FIRST_RETRY_WAIT = 1.0
+# A retry is only worth making if this much time is left after its wait.
+LAST_TRY_MARGIN = 0.25
+
+
+class _HostBoundAuth(requests.auth.AuthBase):
+    """Adds the Authorization header only for the configured host.
+
+    requests itself drops the header when a redirect leaves the host; this makes sure no
+    other path (a proxy-built URL, a future redirect rule) sends it elsewhere either.
+    """
+
+    def __init__(self, credentials: Credentials, netloc: str) -> None:
+        self._credentials = credentials
+        self._netloc = netloc.lower()
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        if urlsplit(request.url or "").netloc.lower() == self._netloc:
+            request.headers["Authorization"] = self._credentials.header()
+        else:
+            request.headers.pop("Authorization", None)
+        return request
+
+
+def retry_after_seconds(value: str | None, now: float) -> float | None:
+    """``Retry-After`` as seconds from ``now``: a number of seconds or an HTTP date."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - now
+    if not math.isfinite(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _server_message(response: requests.Response) -> str:
+    """The API's own error message when the body has one, else a short reason."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("error_message") or body.get("message") or body.get("error")
+        if isinstance(message, str) and message.strip():
+            return message.strip()[:300]
+    if response.reason:
+        return str(response.reason)
+    try:
+        return HTTPStatus(response.status_code).phrase
+    except ValueError:
+        return f"HTTP {response.status_code}"
+
+
+def _describe_body(response: requests.Response) -> str:
+    kind = response.headers.get("Content-Type", "no content type").split(";")[0].strip()
+    return f"{kind}, {len(response.content)} bytes"
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """Which job to ask about: its kind (the path segment) and its id."""
+
+    kind: str
+    job_id: int
+
+    @property
+    def label(self) -> str:
+        return f"update {self.job_id}" if self.kind == "imageupdate" else f"{self.kind} {self.job_id}"
+
+
+class StatusClient:
+    """Fetches a job's status; retries transient failures under a deadline the caller gives."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        reporter: Reporter,
+        *,
+        session: requests.Session | None = None,
+        first_retry_wait: float = FIRST_RETRY_WAIT,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.reporter = reporter
+        self.requests_made = 0
+        self.first_retry_wait = first_retry_wait
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        self.session.auth = _HostBoundAuth(settings.credentials, urlsplit(settings.api_url).netloc)
+        self.session.verify = True
+
+    def status_url(self, job: JobRef) -> str:
+        return f"{self.settings.api_url}/cfp/v1/{job.kind}/{job.job_id}/status"
+
+    # -- one request ---------------------------------------------------------------------------
+
+    def _get_once(self, job: JobRef, deadline: float) -> JobStatus:
+        remaining = deadline - self.clock.monotonic()
+        if remaining <= 0:
+            raise TimedOut("the deadline passed")
+        timeout = max(0.05, min(self.settings.request_timeout, remaining))
+        url = self.status_url(job)
+        self.reporter.debug(f"{job.label}: GET {url}?accountserviceid={self.settings.account_service_id}")
+        self.requests_made += 1
+        started = self.clock.monotonic()
+        try:
+            response = self.session.get(
+                url,
+                params={"accountserviceid": self.settings.account_service_id},
+                timeout=timeout,
+                allow_redirects=True,
+            )
+        except requests.exceptions.SSLError as exc:
+            raise GateError(
+                f"{job.label}: TLS verification failed for {self.settings.api_url}; check the URL, "
+                "or point REQUESTS_CA_BUNDLE at your proxy's CA bundle"
+            ) from exc
+        except requests.exceptions.Timeout as exc:
+            raise TransientError(f"no answer within {format_duration(timeout)}") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise TransientError(f"cannot connect to {self.settings.api_url}") from exc
+        except requests.exceptions.TooManyRedirects as exc:
+            raise ApiError(f"{job.label}: too many redirects from {self.settings.api_url}") from exc
+        except requests.exceptions.RequestException as exc:
+            raise TransientError(f"request failed ({type(exc).__name__})") from exc
+        took = self.clock.monotonic() - started
+        self.reporter.debug(
+            f"{job.label}: HTTP {response.status_code} ({_describe_body(response)}) in {took:.2f}s"
+        )
+        return self._interpret(job, response)
+
+    def _interpret(self, job: JobRef, response: requests.Response) -> JobStatus:
+        code = response.status_code
+        host = self.settings.api_url
+        if code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
+            raise CredentialsRejected(
+                f"{job.label}: credentials rejected by {host} (HTTP {code}: {_server_message(response)}); "
+                f"check {self.settings.credentials.env_hint} and that they have access to account "
+                f"service id {self.settings.account_service_id}"
+            )
+        if code == HTTPStatus.NOT_FOUND or (code >= 400 and NO_ROWS in _server_message(response).lower()):
+            raise UnknownJob(
+                f"{job.label}: not found at {host} (HTTP {code}); check the id and the account "
+                f"service id {self.settings.account_service_id}"
+            )
+        if code in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS) or code >= 500:
+            raise TransientError(
+                f"HTTP {code} ({_server_message(response)})",
+                retry_after=retry_after_seconds(response.headers.get("Retry-After"), self.clock.time()),
+            )
+        if code >= 400:
+            raise ApiError(
+                f"{job.label}: {host} refused the request (HTTP {code}): {_server_message(response)}"
+            )
+        if code >= 300:
+            raise ApiError(f"{job.label}: unexpected redirect (HTTP {code}) from {host}")
+        try:
+            body: Any = response.json()
+        except ValueError as exc:
+            raise MalformedResponse(f"the answer is not JSON ({_describe_body(response)})") from exc
+        try:
+            status = parse_status(body)
+        except UnknownJob as exc:
+            raise UnknownJob(
+                f"{job.label}: not found at {host} ({exc}); check the id and the account service "
+                f"id {self.settings.account_service_id}"
+            ) from exc
+        except ApiError as exc:
+            raise ApiError(f"{job.label}: the API reported an error: {exc}") from exc
+        except MalformedResponse as exc:
+            raise MalformedResponse(f"malformed answer: {exc}") from exc
+        self.reporter.debug(
+            f"{job.label}: state={status.state_id}/{status.state_name!r} progress={status.progress} "
+            f"eta={status.eta} failed={status.failed} error={status.error!r}"
+        )
+        return status
+
+    # -- with retries ------------------------------------------------------------------------
+
+    def _wait_strategy(self, deadline: float) -> Callable[[tenacity.RetryCallState], float]:
+        cap = max(self.first_retry_wait, self.settings.poll_interval)
+        backoff = tenacity.wait_exponential_jitter(
+            initial=self.first_retry_wait, max=cap, jitter=self.first_retry_wait
+        )
+
+        def wait(state: tenacity.RetryCallState) -> float:
+            exc = state.outcome.exception() if state.outcome else None
+            if isinstance(exc, TransientError) and exc.retry_after is not None:
+                # The server's hint is honoured as given; if it passes the deadline, we stop.
+                return exc.retry_after
+            delay = float(backoff(state))
+            room = deadline - self.clock.monotonic() - 2 * LAST_TRY_MARGIN
+            # Squeeze our own backoff so one last try still fits before the deadline, unless
+            # there is too little room left for it to be worth anything (then the stop fires).
+            if delay > room >= min(delay, self.first_retry_wait) / 2:
+                return room
+            return delay
+
+        return wait
+
+    def fetch(self, job: JobRef, deadline: float) -> JobStatus:
+        """The job's status, retrying transient failures; ``TimedOut`` when the deadline stops it."""
+
+        def past_deadline(state: tenacity.RetryCallState) -> bool:
+            return self.clock.monotonic() + state.upcoming_sleep > deadline - LAST_TRY_MARGIN
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            self.reporter.progress(
+                f"{job.label}: {exc}; retrying in {format_duration(state.upcoming_sleep)} "
+                f"(attempt {state.attempt_number + 1})"
+            )
+
+        def give_up(state: tenacity.RetryCallState) -> JobStatus:
+            exc = state.outcome.exception() if state.outcome else None
+            raise TimedOut(f"last error: {exc}")
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(TransientError),
+            stop=past_deadline,
+            wait=self._wait_strategy(deadline),
+            sleep=self.clock.sleep,
+            before_sleep=log_retry,
+            retry_error_callback=give_up,
+        )
+        result: JobStatus = retrying(self._get_once, job, deadline)
+        return result

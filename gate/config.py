@@ -1,0 +1,347 @@
+"""Settings: read from flags, the environment and a YAML file, validated in one pass.
+
+Pure apart from reading the YAML file and credential files named by the user. Precedence is
+flag > environment > YAML > default; an empty environment variable counts as unset.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import ipaddress
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+
+from gate.errors import ConfigError
+
+DEFAULT_API_URL = "https://api.multiplay.co.uk"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One setting: where it can come from and how it is parsed."""
+
+    key: str
+    flag: str
+    env: str
+    default: Any = None
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("update_id", "--update-id", "CLANFORGE_UPDATE_ID"),
+    Option("account_service_id", "--account-service-id", "CLANFORGE_ACCOUNT_SERVICE_ID"),
+    Option("api_url", "--api-url", "CLANFORGE_API_URL", DEFAULT_API_URL),
+    Option("timeout", "--timeout", "CLANFORGE_TIMEOUT", "30m"),
+    Option("poll_interval", "--poll-interval", "CLANFORGE_POLL_INTERVAL", "10s"),
+    Option("min_poll_interval", "--min-poll-interval", "CLANFORGE_MIN_POLL_INTERVAL", "1s"),
+    Option("request_timeout", "--request-timeout", "CLANFORGE_REQUEST_TIMEOUT", "10s"),
+    Option("result_file", "--result-file", "CLANFORGE_RESULT_FILE"),
+)
+YAML_KEYS = frozenset(option.key for option in OPTIONS)
+CONFIG_ENV = "CLANFORGE_CONFIG"
+
+# Credentials are only ever read from the environment (or files it names).
+ACCESS_KEY_ENV = "CLANFORGE_ACCESS_KEY"
+SECRET_KEY_ENV = "CLANFORGE_SECRET_KEY"
+TOKEN_ENV = "CLANFORGE_TOKEN"
+CREDENTIAL_WORDS = ("access_key", "secret_key", "token", "password", "secret", "auth", "credentials")
+CREDENTIALS_HINT = (
+    f"set {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} (Basic auth) or {TOKEN_ENV} (Bearer) in the "
+    f"environment, or {ACCESS_KEY_ENV}_FILE/{SECRET_KEY_ENV}_FILE/{TOKEN_ENV}_FILE naming files "
+    "that hold them"
+)
+
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
+_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Basic (access key + secret key) or Bearer (token). The secret never shows in a repr."""
+
+    scheme: Literal["basic", "bearer"]
+    user: str = field(default="", repr=False)
+    secret: str = field(default="", repr=False)
+
+    def header(self) -> str:
+        """The value of the Authorization header."""
+        if self.scheme == "bearer":
+            return f"Bearer {self.secret}"
+        import base64
+
+        token = base64.b64encode(f"{self.user}:{self.secret}".encode()).decode("ascii")
+        return f"Basic {token}"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every string that must never be shown: the keys and the header's encoding."""
+        values = [self.secret, self.header().split(" ", 1)[1]]
+        if self.user:
+            values.append(self.user)
+        return tuple(v for v in values if v)
+
+    @property
+    def env_hint(self) -> str:
+        return TOKEN_ENV if self.scheme == "bearer" else f"{ACCESS_KEY_ENV} and {SECRET_KEY_ENV}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the wait needs, validated."""
+
+    update_id: int
+    account_service_id: str
+    api_url: str
+    timeout: float
+    poll_interval: float
+    min_poll_interval: float
+    request_timeout: float
+    result_file: str | None
+    verbosity: int
+    credentials: Credentials = field(repr=False)
+
+
+def parse_duration(value: object, setting: str) -> float:
+    """A number of seconds, or a string like ``500ms``, ``90s``, ``15m``, ``1h30m``."""
+    seconds: float | None = None
+    if isinstance(value, bool):
+        seconds = None
+    elif isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if _PLAIN_NUMBER.fullmatch(text):
+            seconds = float(text)
+        elif text and _DURATION_PART.sub("", text) == "":
+            seconds = sum(
+                float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text)
+            )
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise ConfigError(
+            f"{setting}: {value!r} is not a duration; use seconds (e.g. 90 or 0.5) "
+            "or a string like 500ms, 90s, 15m, 1h30m"
+        )
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """``3m10s``-style, for messages."""
+    if seconds < 10 and seconds != int(seconds):
+        return f"{seconds:.1f}s"
+    total = round(seconds)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def parse_job_id(value: object, setting: str) -> int:
+    """A positive whole number, given as a number or a string of digits."""
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit() or int(text) <= 0:
+        raise ConfigError(f"{setting}: {value!r} is not a job id; it must be a positive whole number")
+    return int(text)
+
+
+def parse_account_service_id(value: object) -> str:
+    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+    if not text.isdigit():
+        raise ConfigError(
+            f"account_service_id: {value!r} is not an account service id (ASID); it must be a "
+            "whole number, as shown on the Clanforge dashboard"
+        )
+    return text
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_api_url(value: object) -> str:
+    """https, or http on a loopback host (a local simulator); path prefix kept, no trailing slash."""
+    text = str(value).strip() if isinstance(value, str) else ""
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        raise ConfigError(f"api_url: {value!r} is not an http(s) URL; e.g. {DEFAULT_API_URL}")
+    if parts.username or parts.password:
+        raise ConfigError(f"api_url: must not hold credentials; {CREDENTIALS_HINT}")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"api_url: {text!r} must not have a query or fragment")
+    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigError(
+            f"api_url: {text!r} is plain http; use https (http is allowed only for loopback hosts "
+            "such as 127.0.0.1 or localhost)"
+        )
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"api_url: {text!r} has a bad port") from exc
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+def read_yaml_config(path: str) -> dict[str, Any]:
+    """Read and check a YAML settings file: a mapping of known keys, no credentials."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror or exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path}: not valid YAML{where}; fix the syntax") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: must be a mapping of settings, e.g. 'update_id: 1234'")
+    for key in data:
+        name = str(key)
+        lowered = name.lower().replace("-", "_")
+        if any(word in lowered for word in CREDENTIAL_WORDS):
+            raise ConfigError(
+                f"config file {path}: {name!r} looks like a credential, which is never read from a "
+                f"file of settings; remove it and {CREDENTIALS_HINT}"
+            )
+        if name not in YAML_KEYS:
+            close = difflib.get_close_matches(name, sorted(YAML_KEYS), n=1)
+            hint = (
+                f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(YAML_KEYS))}"
+            )
+            raise ConfigError(f"config file {path}: unknown key {name!r}{hint}")
+    return {str(k): v for k, v in data.items()}
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return value if value not in (None, "") else None
+
+
+def _secret_from(env: Mapping[str, str], name: str) -> str | None:
+    """A credential from ``NAME`` or from the file named by ``NAME_FILE`` (not both)."""
+    direct = _env(env, name)
+    file_name = _env(env, f"{name}_FILE")
+    if direct is not None and file_name is not None:
+        raise ConfigError(f"both {name} and {name}_FILE are set; set only one")
+    if file_name is None:
+        return direct.strip() if direct is not None else None
+    try:
+        value = Path(file_name).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+        raise ConfigError(f"{name}_FILE: cannot read {file_name} ({reason})") from exc
+    if not value:
+        raise ConfigError(f"{name}_FILE: {file_name} is empty")
+    return value
+
+
+def load_credentials(env: Mapping[str, str]) -> Credentials:
+    """Basic from an access/secret key pair, or Bearer from a token; exactly one of them."""
+    access = _secret_from(env, ACCESS_KEY_ENV)
+    secret = _secret_from(env, SECRET_KEY_ENV)
+    token = _secret_from(env, TOKEN_ENV)
+    if token is not None and (access is not None or secret is not None):
+        raise ConfigError(
+            f"both {TOKEN_ENV} and {ACCESS_KEY_ENV}/{SECRET_KEY_ENV} are set; set the token for "
+            "a Bearer host or the key pair for Basic auth, not both"
+        )
+    if token is not None:
+        return Credentials("bearer", secret=token)
+    if access is not None and secret is not None:
+        if ":" in access:
+            raise ConfigError(f"{ACCESS_KEY_ENV} must not contain ':'; check the value")
+        return Credentials("basic", user=access, secret=secret)
+    if access is not None or secret is not None:
+        missing = SECRET_KEY_ENV if access is not None else ACCESS_KEY_ENV
+        raise ConfigError(
+            f"{missing} is not set; Basic auth needs both {ACCESS_KEY_ENV} and {SECRET_KEY_ENV}"
+        )
+    raise ConfigError(f"no Clanforge credentials found; {CREDENTIALS_HINT}")
+
+
+def lookup(
+    args: argparse.Namespace, env: Mapping[str, str], yaml_values: Mapping[str, Any], option: Option
+) -> Any:
+    """The raw value of one setting by precedence: flag > environment > YAML > default."""
+    from_flag = getattr(args, option.key, None)
+    if from_flag is not None:
+        return from_flag
+    from_env = _env(env, option.env)
+    if from_env is not None:
+        return from_env
+    if option.key in yaml_values and yaml_values[option.key] is not None:
+        return yaml_values[option.key]
+    return option.default
+
+
+def config_path(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
+    path: str | None = getattr(args, "config", None) or _env(env, CONFIG_ENV)
+    return path
+
+
+def result_file_hint(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
+    """Where to write the result even when the settings do not validate (flag or env only)."""
+    value: str | None = getattr(args, "result_file", None) or _env(env, "CLANFORGE_RESULT_FILE")
+    return value
+
+
+def verbosity_of(args: argparse.Namespace) -> int:
+    if getattr(args, "quiet", False):
+        return -1
+    return 1 if getattr(args, "verbose", False) else 0
+
+
+_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "update_id": lambda v: parse_job_id(v, "update_id"),
+    "account_service_id": parse_account_service_id,
+    "api_url": parse_api_url,
+    "timeout": lambda v: parse_duration(v, "timeout"),
+    "poll_interval": lambda v: parse_duration(v, "poll_interval"),
+    "min_poll_interval": lambda v: parse_duration(v, "min_poll_interval"),
+    "request_timeout": lambda v: parse_duration(v, "request_timeout"),
+    "result_file": lambda v: str(v),
+}
+
+
+def load_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
+    """Gather every setting by precedence, validate it and return ``Settings``."""
+    path = config_path(args, env)
+    yaml_values = read_yaml_config(path) if path else {}
+    values: dict[str, Any] = {}
+    for option in OPTIONS:
+        raw = lookup(args, env, yaml_values, option)
+        if raw is None:
+            if option.key in ("update_id", "account_service_id"):
+                raise ConfigError(
+                    f"{option.key} is required; pass {option.flag}, set {option.env}, "
+                    f"or put '{option.key}:' in the config file"
+                )
+            values[option.key] = None
+            continue
+        values[option.key] = _PARSERS[option.key](raw)
+    if values["min_poll_interval"] > values["poll_interval"]:
+        raise ConfigError(
+            f"min_poll_interval ({format_duration(values['min_poll_interval'])}) is longer than "
+            f"poll_interval ({format_duration(values['poll_interval'])}); lower it or raise poll_interval"
+        )
+    return Settings(
+        verbosity=verbosity_of(args),
+        credentials=load_credentials(env),
+        **values,
+    )

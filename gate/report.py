@@ -1,0 +1,125 @@
+"""Telling a person what is happening. Platform reporters (gate.ci) sit beside the console one."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol, TextIO
+
+from gate.result import Outcome, Result
+
+
+class Reporter(Protocol):
+    def begin(self, update_id: int) -> None:
+        """The wait starts."""
+
+    def progress(self, message: str) -> None:
+        """A change of state or progress, a heartbeat, or a retry."""
+
+    def debug(self, message: str) -> None:
+        """A request and its answer (only shown with --verbose)."""
+
+    def warning(self, message: str) -> None:
+        """Something odd that does not stop the wait."""
+
+    def end(self, result: Result) -> None:
+        """The run is over, whatever the outcome."""
+
+
+class ConsoleReporter:
+    """Plain lines for a CI log. ``verbosity``: -1 final line only, 0 normal, 1 verbose."""
+
+    def __init__(self, stream: TextIO, verbosity: int = 0, error_stream: TextIO | None = None) -> None:
+        self.stream = stream
+        self.error_stream = error_stream or stream
+        self.verbosity = verbosity
+
+    def _print(self, line: str, stream: TextIO | None = None) -> None:
+        target = stream or self.stream
+        print(line, file=target, flush=True)
+
+    def begin(self, update_id: int) -> None:
+        pass
+
+    def progress(self, message: str) -> None:
+        if self.verbosity >= 0:
+            self._print(message)
+
+    def debug(self, message: str) -> None:
+        if self.verbosity >= 1:
+            self._print(message)
+
+    def warning(self, message: str) -> None:
+        if self.verbosity >= 0:
+            self._print(f"warning: {message}")
+
+    def end(self, result: Result) -> None:
+        bad = result.outcome in (Outcome.ERROR, Outcome.CANCELLED)
+        self._print(result.message, self.error_stream if bad else self.stream)
+
+
+class FanOut:
+    """Calls each reporter in order; platform reporters come before the console."""
+
+    def __init__(self, reporters: Sequence[Reporter]) -> None:
+        self.reporters = tuple(reporters)
+
+    def begin(self, update_id: int) -> None:
+        for reporter in self.reporters:
+            reporter.begin(update_id)
+
+    def progress(self, message: str) -> None:
+        for reporter in self.reporters:
+            reporter.progress(message)
+
+    def debug(self, message: str) -> None:
+        for reporter in self.reporters:
+            reporter.debug(message)
+
+    def warning(self, message: str) -> None:
+        for reporter in self.reporters:
+            reporter.warning(message)
+
+    def end(self, result: Result) -> None:
+        for reporter in self.reporters:
+            reporter.end(result)
+
+
+class Redactor:
+    """Last line of defence: masks any credential that slips into a message."""
+
+    MASK = "***"
+
+    def __init__(self, inner: Reporter, secrets: Sequence[str]) -> None:
+        self.inner = inner
+        # Longest first, so a secret that contains another is masked whole.
+        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, self.MASK)
+        return text
+
+    def redact_result(self, result: Result) -> Result:
+        return replace(
+            result,
+            message=self.redact(result.message),
+            state_name=self.redact(result.state_name) if result.state_name else result.state_name,
+            job_error=self.redact(result.job_error) if result.job_error else result.job_error,
+            warnings=tuple(self.redact(w) for w in result.warnings),
+        )
+
+    def begin(self, update_id: int) -> None:
+        self.inner.begin(update_id)
+
+    def progress(self, message: str) -> None:
+        self.inner.progress(self.redact(message))
+
+    def debug(self, message: str) -> None:
+        self.inner.debug(self.redact(message))
+
+    def warning(self, message: str) -> None:
+        self.inner.warning(self.redact(message))
+
+    def end(self, result: Result) -> None:
+        self.inner.end(self.redact_result(result))

@@ -1,0 +1,72 @@
+"""The outcome of a run, as a value, and the JSON result file."""
+
+from __future__ import annotations
+
+import enum
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+
+class Outcome(str, enum.Enum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    TIMED_OUT = "timed_out"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+
+
+EXIT_CODES: dict[Outcome, int] = {
+    Outcome.SUCCEEDED: 0,
+    Outcome.FAILED: 1,
+    Outcome.TIMED_OUT: 2,
+    Outcome.ERROR: 3,
+}
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one update, for people and for pipelines."""
+
+    update_id: int | None
+    outcome: Outcome
+    exit_code: int
+    message: str
+    state_id: int | None = None
+    state_name: str | None = None
+    progress: int | None = None
+    job_error: str | None = None
+    eta: int | None = None
+    polls: int = 0
+    elapsed_seconds: float = 0.0
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["outcome"] = self.outcome.value
+        data["warnings"] = list(self.warnings)
+        data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
+        return data
+
+
+def write_result_file(path: str, result: Result) -> None:
+    """Write the result as JSON atomically: readers see the old file or the whole new one."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(result.to_dict(), handle, indent=2, sort_keys=True)
+            handle.write("\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
