@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Groovy syntax check of the Jenkins files, offline. Installs Debian's groovy when it is missing.
+# Offline Groovy syntax check of the Jenkins files and of the Groovy snippets in README.md.
+# Installs Debian's groovy when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,4 +17,14 @@ if [ -z "${JAVA_HOME:-}" ] || [ ! -x "${JAVA_HOME}/bin/java" ]; then
     JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
     export JAVA_HOME
 fi
-exec groovy scripts/check-groovy.groovy examples/jenkins/Jenkinsfile vars/*.groovy
+
+snippets="$(mktemp -d)"
+trap 'rm -rf "$snippets"' EXIT
+# Each ```groovy block of README.md becomes a file of its own.
+awk -v dir="$snippets" '
+    /^```groovy/ { inside = 1; n++; next }
+    /^```/       { inside = 0; next }
+    inside       { print > (dir "/README-snippet-" n ".groovy") }
+' README.md
+
+groovy scripts/check-groovy.groovy examples/jenkins/Jenkinsfile vars/*.groovy "$snippets"/*.groovy
