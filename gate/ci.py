@@ -9,5 +9,5 @@ from gate.report import Reporter
 
 
 def platform_reporters(env: Mapping[str, str], settings: Settings | None) -> list[Reporter]:
-    """Reporters for the CI platform this runs on (none yet)."""
+    """Reporters for the CI platform this runs on; ``settings`` is None when they did not validate."""
     return []

@@ -8,7 +8,7 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
 from typing import NoReturn, TextIO
@@ -61,7 +61,9 @@ class _RefuseCredential(argparse.Action):
 
 def _add_wait_options(parser: argparse.ArgumentParser) -> None:
     helps = {
-        "update_id": "image update id to wait for (digits)",
+        "update_ids": "job id to wait for (digits); repeat it or use commas to wait for several",
+        "job": "job kind: imageupdate (default), imagediff or imageversion",
+        "fail_fast": "with several jobs, stop as soon as one fails",
         "account_service_id": "account service id (ASID) that owns the update",
         "api_url": "API base URL (default https://api.multiplay.co.uk)",
         "timeout": "overall deadline, e.g. 30m (default 30m)",
@@ -71,13 +73,13 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
         "result_file": "write a JSON result here, whatever the outcome",
     }
     for option in OPTIONS:
-        env_note = f" [env {option.env}]"
-        parser.add_argument(
-            option.flag,
-            dest=option.key,
-            metavar=option.key.upper(),
-            help=helps.get(option.key, "") + env_note,
-        )
+        text = helps.get(option.key, "") + f" [env {option.env}]"
+        if option.key == "update_ids":
+            parser.add_argument(option.flag, dest=option.key, metavar="ID", action="append", help=text)
+        elif option.key == "fail_fast":
+            parser.add_argument(option.flag, dest=option.key, action="store_true", default=None, help=text)
+        else:
+            parser.add_argument(option.flag, dest=option.key, metavar=option.key.upper(), help=text)
     parser.add_argument("--config", metavar="FILE", help="YAML file of settings [env CLANFORGE_CONFIG]")
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("--quiet", "-q", action="store_true", help="print only the final line")
@@ -175,8 +177,8 @@ def run_wait(
             waiter = Waiter(client, settings, clock, reporter)
             result = waiter.run()
         except Cancelled as exc:
-            label = waiter.job.label if waiter else "clanforge-gate"
-            last = f" ({waiter.progress.last_seen()})" if waiter else ""
+            label = waiter.label if waiter else PROG
+            last = f" ({waiter.last_seen()})" if waiter else ""
             elapsed = clock.monotonic() - started
             message = (
                 f"{label}: cancelled by {_signal_name(exc.signum)} after {format_duration(elapsed)}"
@@ -198,6 +200,9 @@ def run_wait(
                 "output of --verbose"
             )
             result = _error_result(waiter, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
+        if settings is None:
+            # The settings did not validate: the platform still hears of the error.
+            reporter = FanOut([*platform_reporters(env, None), console])
         return _finish(result, reporter, console, result_path)
     except Cancelled as exc:  # a second signal while finishing: exit at once
         return exit_code_for(exc)
@@ -212,9 +217,9 @@ def _error_result(
     elapsed: float,
 ) -> Result:
     if waiter is not None:
-        return waiter.progress.result(outcome, message, exit_code, elapsed)
+        return waiter.cut_short(outcome, message, exit_code)
     return Result(
-        update_id=settings.update_id if settings else None,
+        update_id=settings.update_id if settings and len(settings.update_ids) == 1 else None,
         outcome=outcome,
         exit_code=exit_code,
         message=message,
@@ -294,13 +299,10 @@ def main(
         try:
             args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
         except ConfigError as exc:
-            message = f"{PROG}: {exc}"
-            print(message, file=ctx.stderr, flush=True)
-            hint = result_file_hint(argparse.Namespace(), ctx.env)
-            if hint:
-                with suppress(OSError):
-                    write_result_file(hint, Result(None, Outcome.ERROR, 3, message))
-            return EXIT_CODES[Outcome.ERROR]
+            console = ConsoleReporter(ctx.stdout, 0, ctx.stderr)
+            result = Result(None, Outcome.ERROR, exit_code_for(exc), f"{PROG}: {exc}")
+            reporter = FanOut([*platform_reporters(ctx.env, None), console])
+            return _finish(result, reporter, console, result_file_hint(argparse.Namespace(), ctx.env))
         except Cancelled as exc:
             return exit_code_for(exc)
         return COMMANDS[args.command or DEFAULT_COMMAND](args, ctx)

@@ -34,8 +34,11 @@ class Option:
     default: Any = None
 
 
+JOB_KINDS = ("imageupdate", "imagediff", "imageversion")
+
 OPTIONS: tuple[Option, ...] = (
-    Option("update_id", "--update-id", "CLANFORGE_UPDATE_ID"),
+    Option("update_ids", "--update-id", "CLANFORGE_UPDATE_ID"),
+    Option("job", "--job", "CLANFORGE_JOB", "imageupdate"),
     Option("account_service_id", "--account-service-id", "CLANFORGE_ACCOUNT_SERVICE_ID"),
     Option("api_url", "--api-url", "CLANFORGE_API_URL", DEFAULT_API_URL),
     Option("timeout", "--timeout", "CLANFORGE_TIMEOUT", "30m"),
@@ -43,8 +46,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("min_poll_interval", "--min-poll-interval", "CLANFORGE_MIN_POLL_INTERVAL", "1s"),
     Option("request_timeout", "--request-timeout", "CLANFORGE_REQUEST_TIMEOUT", "10s"),
     Option("result_file", "--result-file", "CLANFORGE_RESULT_FILE"),
+    Option("fail_fast", "--fail-fast", "CLANFORGE_FAIL_FAST", False),
 )
-YAML_KEYS = frozenset(option.key for option in OPTIONS)
+# ``update_id`` (one) and ``update_ids`` (a list) are both accepted in YAML.
+YAML_KEYS = frozenset({option.key for option in OPTIONS} | {"update_id"})
 CONFIG_ENV = "CLANFORGE_CONFIG"
 
 # Credentials are only ever read from the environment (or files it names).
@@ -96,7 +101,7 @@ class Credentials:
 class Settings:
     """Everything the wait needs, validated."""
 
-    update_id: int
+    update_ids: tuple[int, ...]
     account_service_id: str
     api_url: str
     timeout: float
@@ -106,6 +111,13 @@ class Settings:
     result_file: str | None
     verbosity: int
     credentials: Credentials = field(repr=False)
+    job: str = "imageupdate"
+    fail_fast: bool = False
+
+    @property
+    def update_id(self) -> int:
+        """The first (often the only) job id."""
+        return self.update_ids[0]
 
 
 def parse_duration(value: object, setting: str) -> float:
@@ -151,6 +163,38 @@ def parse_job_id(value: object, setting: str) -> int:
     if not text.isdigit() or int(text) <= 0:
         raise ConfigError(f"{setting}: {value!r} is not a job id; it must be a positive whole number")
     return int(text)
+
+
+def parse_job_ids(value: object, setting: str = "update_id") -> tuple[int, ...]:
+    """One id, a comma-separated string of ids, or a list of them; duplicates dropped."""
+    items: list[object] = []
+    for item in value if isinstance(value, (list, tuple)) else [value]:
+        if isinstance(item, str):
+            items.extend(part for part in item.split(",") if part.strip())
+        else:
+            items.append(item)
+    if not items:
+        raise ConfigError(f"{setting}: no job id given")
+    ids = [parse_job_id(item, setting) for item in items]
+    return tuple(dict.fromkeys(ids))
+
+
+def parse_bool(value: object, setting: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{setting}: {value!r} is not true or false")
+
+
+def parse_job_kind(value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in JOB_KINDS:
+        raise ConfigError(f"job: {value!r} is not a job kind; use one of {', '.join(JOB_KINDS)}")
+    return text
 
 
 def parse_account_service_id(value: object) -> str:
@@ -308,7 +352,9 @@ def verbosity_of(args: argparse.Namespace) -> int:
 
 
 _PARSERS: dict[str, Callable[[Any], Any]] = {
-    "update_id": lambda v: parse_job_id(v, "update_id"),
+    "update_ids": lambda v: parse_job_ids(v, "update_id"),
+    "job": parse_job_kind,
+    "fail_fast": lambda v: parse_bool(v, "fail_fast"),
     "account_service_id": parse_account_service_id,
     "api_url": parse_api_url,
     "timeout": lambda v: parse_duration(v, "timeout"),
@@ -323,14 +369,19 @@ def load_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
     """Gather every setting by precedence, validate it and return ``Settings``."""
     path = config_path(args, env)
     yaml_values = read_yaml_config(path) if path else {}
+    if "update_id" in yaml_values:
+        if "update_ids" in yaml_values:
+            raise ConfigError(f"config file {path}: give 'update_id' or 'update_ids', not both")
+        yaml_values["update_ids"] = yaml_values.pop("update_id")
     values: dict[str, Any] = {}
     for option in OPTIONS:
         raw = lookup(args, env, yaml_values, option)
         if raw is None:
-            if option.key in ("update_id", "account_service_id"):
+            if option.key in ("update_ids", "account_service_id"):
+                name = "update_id" if option.key == "update_ids" else option.key
                 raise ConfigError(
-                    f"{option.key} is required; pass {option.flag}, set {option.env}, "
-                    f"or put '{option.key}:' in the config file"
+                    f"{name} is required; pass {option.flag}, set {option.env}, "
+                    f"or put '{name}:' in the config file"
                 )
             values[option.key] = None
             continue

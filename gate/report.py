@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from typing import Protocol, TextIO
+from dataclasses import fields, is_dataclass, replace
+from enum import Enum
+from typing import Any, Protocol, TextIO
 
 from gate.result import Outcome, Result
 
@@ -24,6 +25,26 @@ class Reporter(Protocol):
 
     def end(self, result: Result) -> None:
         """The run is over, whatever the outcome."""
+
+
+def summary_table(result: Result) -> str:
+    """A plain-text table of every job of a run, for the end of a log."""
+    rows = [("job", "outcome", "state", "progress", "requests", "error")]
+    for job in result.jobs:
+        rows.append(
+            (
+                job.label,
+                job.outcome.value,
+                job.state_name or "-",
+                f"{job.progress}%" if job.progress is not None else "-",
+                str(job.polls),
+                (job.job_error or "")[:60],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    )
 
 
 class ConsoleReporter:
@@ -55,6 +76,8 @@ class ConsoleReporter:
 
     def end(self, result: Result) -> None:
         bad = result.outcome in (Outcome.ERROR, Outcome.CANCELLED)
+        if len(result.jobs) > 1 and self.verbosity >= 0:
+            self._print(summary_table(result))
         self._print(result.message, self.error_stream if bad else self.stream)
 
 
@@ -101,13 +124,20 @@ class Redactor:
         return text
 
     def redact_result(self, result: Result) -> Result:
-        return replace(
-            result,
-            message=self.redact(result.message),
-            state_name=self.redact(result.state_name) if result.state_name else result.state_name,
-            job_error=self.redact(result.job_error) if result.job_error else result.job_error,
-            warnings=tuple(self.redact(w) for w in result.warnings),
-        )
+        """The result with every text in it, the per-job ones included, masked."""
+        return self._redact_value(result)  # type: ignore[no-any-return]
+
+    def _redact_value(self, value: Any) -> Any:
+        if isinstance(value, Enum):
+            return value
+        if isinstance(value, str):
+            return self.redact(value)
+        if isinstance(value, tuple):
+            return tuple(self._redact_value(item) for item in value)
+        if is_dataclass(value) and not isinstance(value, type):
+            changes = {f.name: self._redact_value(getattr(value, f.name)) for f in fields(value)}
+            return replace(value, **changes)
+        return value
 
     def begin(self, update_id: int) -> None:
         self.inner.begin(update_id)

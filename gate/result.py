@@ -30,8 +30,33 @@ EXIT_SIGTERM = 143
 
 
 @dataclass(frozen=True)
+class JobResult:
+    """What happened to one job of a run."""
+
+    kind: str
+    job_id: int
+    outcome: Outcome
+    message: str
+    state_id: int | None = None
+    state_name: str | None = None
+    progress: int | None = None
+    job_error: str | None = None
+    eta: int | None = None
+    polls: int = 0
+    elapsed_seconds: float = 0.0
+
+    @property
+    def label(self) -> str:
+        return f"update {self.job_id}" if self.kind == "imageupdate" else f"{self.kind} {self.job_id}"
+
+
+@dataclass(frozen=True)
 class Result:
-    """What happened to one update, for people and for pipelines."""
+    """What happened to a run, for people and for pipelines.
+
+    With one job, the top-level fields are that job's; with several, ``update_id`` and the state
+    fields are None and ``jobs`` holds each one.
+    """
 
     update_id: int | None
     outcome: Outcome
@@ -45,12 +70,18 @@ class Result:
     polls: int = 0
     elapsed_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
+    job_kind: str = "imageupdate"
+    jobs: tuple[JobResult, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["outcome"] = self.outcome.value
         data["warnings"] = list(self.warnings)
         data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
+        data["jobs"] = [
+            {**asdict(job), "outcome": job.outcome.value, "elapsed_seconds": round(job.elapsed_seconds, 3)}
+            for job in self.jobs
+        ]
         return data
 
 

@@ -1,64 +1,60 @@
-"""The wait loop: poll until a final state or the deadline, telling the reporter as it goes."""
+"""The wait loop: poll each job until it ends or the deadline passes, telling the reporter.
+
+One thread waits on any number of jobs: each job has its own next poll time, and requests to
+different jobs are spread at least ``gap`` apart so a fleet of ids never bursts at the API.
+"""
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import Settings, format_duration
-from gate.errors import TimedOut
-from gate.job import Classification, JobStatus, Verdict, classify, state_label
+from gate.errors import ApiError, TimedOut, UnknownJob
+from gate.job import JobStatus, Verdict, classify, state_label
 from gate.report import Reporter
-from gate.result import EXIT_CODES, Outcome, Result
+from gate.result import EXIT_CODES, JobResult, Outcome, Result
 from gate.schedule import Observation, PollPolicy, next_delay
 
 HEARTBEAT_SECONDS = 60.0
+# Longest spacing forced between two requests for different jobs.
+MAX_REQUEST_GAP = 0.25
+# Which outcome speaks for a run of several jobs: the first one present in this order.
+OUTCOME_PRIORITY = (Outcome.ERROR, Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED, Outcome.SUCCEEDED)
 
 
 def describe(job: JobRef, status: JobStatus, now: float, elapsed: float) -> str:
     """``update 1234: Running 45% · eta 3m10s · 2m05s elapsed``."""
-    parts = [state_label(status)]
-    if status.progress:
-        parts[0] += f" {status.progress}%"
-    line = [parts[0]]
+    head = state_label(status) + (f" {status.progress}%" if status.progress else "")
+    parts = [head]
     if status.eta:
         left = status.eta - now
-        line.append(
+        parts.append(
             f"eta {format_duration(left)}" if left >= 0.5 else f"eta passed {format_duration(-left)} ago"
         )
-    line.append(f"{format_duration(elapsed)} elapsed")
-    return f"{job.label}: " + " · ".join(line)
+    parts.append(f"{format_duration(elapsed)} elapsed")
+    return f"{job.label}: " + " · ".join(parts)
 
 
 @dataclass
-class Progress:
-    """What the wait has seen so far; read by the CLI to build a result when a run is cut short."""
+class Tracker:
+    """What the wait knows of one job."""
 
     job: JobRef
-    started: float
+    next_at: float = 0.0
     polls: int = 0
     last: JobStatus | None = None
-    warnings: list[str] = field(default_factory=list)
     history: list[Observation] = field(default_factory=list)
-
-    def result(self, outcome: Outcome, message: str, exit_code: int, elapsed: float) -> Result:
-        last = self.last
-        return Result(
-            update_id=self.job.job_id,
-            outcome=outcome,
-            exit_code=exit_code,
-            message=message,
-            state_id=last.state_id if last else None,
-            state_name=(state_label(last) if last else None),
-            progress=last.progress if last else None,
-            job_error=(last.error or None) if last else None,
-            eta=last.eta if last else None,
-            polls=self.polls,
-            elapsed_seconds=elapsed,
-            warnings=tuple(self.warnings),
-        )
+    shown: tuple[str, int] | None = None
+    last_line_at: float = -math.inf
+    last_poll_made: bool = False
+    outcome: Outcome | None = None
+    message: str = ""
+    elapsed: float = 0.0
 
     def last_seen(self) -> str:
         if self.last is None:
@@ -66,9 +62,28 @@ class Progress:
         progress = f" {self.last.progress}%" if self.last.progress else ""
         return f"last seen {state_label(self.last)}{progress}"
 
+    def end(self, outcome: Outcome, message: str, elapsed: float) -> None:
+        self.outcome, self.message, self.elapsed = outcome, message, elapsed
+
+    def to_result(self) -> JobResult:
+        last = self.last
+        return JobResult(
+            kind=self.job.kind,
+            job_id=self.job.job_id,
+            outcome=self.outcome or Outcome.CANCELLED,
+            message=self.message,
+            state_id=last.state_id if last else None,
+            state_name=state_label(last) if last else None,
+            progress=last.progress if last else None,
+            job_error=(last.error or None) if last else None,
+            eta=last.eta if last else None,
+            polls=self.polls,
+            elapsed_seconds=self.elapsed,
+        )
+
 
 class Waiter:
-    """Polls one job until it ends. Raises ``TimedOut`` at the deadline; gate errors propagate."""
+    """Polls jobs until each ends. Gate errors that concern every job (credentials) propagate."""
 
     def __init__(
         self,
@@ -77,85 +92,209 @@ class Waiter:
         clock: Clock,
         reporter: Reporter,
         rng: random.Random | None = None,
-        job: JobRef | None = None,
+        jobs: Sequence[JobRef] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
         self.clock = clock
         self.reporter = reporter
         self.rng = rng or random.Random()
-        self.job = job or JobRef("imageupdate", settings.update_id)
+        self.jobs = tuple(jobs or (JobRef(settings.job, job_id) for job_id in settings.update_ids))
+        self.trackers = [Tracker(job) for job in self.jobs]
         self.policy = PollPolicy(settings.poll_interval, settings.min_poll_interval)
-        self.progress = Progress(self.job, clock.monotonic())
+        self.gap = min(MAX_REQUEST_GAP, settings.poll_interval / len(self.jobs))
+        self.started = clock.monotonic()
+        self.warnings: list[str] = []
+
+    # -- reading the state ---------------------------------------------------------------------
+
+    @property
+    def label(self) -> str:
+        if len(self.jobs) == 1:
+            return self.jobs[0].label
+        noun = "updates" if self.jobs[0].kind == "imageupdate" else f"{self.jobs[0].kind} jobs"
+        return f"{len(self.jobs)} {noun}"
 
     def elapsed(self) -> float:
-        return self.clock.monotonic() - self.progress.started
+        return self.clock.monotonic() - self.started
 
-    def _warn(self, message: str) -> None:
-        if message not in self.progress.warnings:
-            self.progress.warnings.append(message)
-            self.reporter.warning(f"{self.job.label}: {message}")
+    def last_seen(self) -> str:
+        if len(self.trackers) == 1:
+            return self.trackers[0].last_seen()
+        ended = sum(t.outcome is not None for t in self.trackers)
+        return f"{ended} of {len(self.trackers)} ended"
 
-    def _final(self, classification: Classification) -> Result:
-        elapsed = self.elapsed()
-        outcome = Outcome.SUCCEEDED if classification.verdict is Verdict.SUCCEEDED else Outcome.FAILED
-        if outcome is Outcome.SUCCEEDED:
-            message = (
-                f"{self.job.label}: succeeded ({classification.reason}) after "
-                f"{format_duration(elapsed)}, {self.progress.polls} requests"
-            )
-        else:
-            message = f"{self.job.label}: failed after {format_duration(elapsed)}: {classification.reason}"
-        return self.progress.result(outcome, message, EXIT_CODES[outcome], elapsed)
+    def _ids(self, trackers: Sequence[Tracker]) -> str:
+        return ",".join(str(t.job.job_id) for t in trackers)
 
-    def timed_out_result(self, detail: str = "") -> Result:
+    def _resume_hint(self, open_jobs: Sequence[Tracker]) -> str:
+        flag = "" if self.settings.job == "imageupdate" else f"--job {self.settings.job} "
+        return f"wait again with {flag}--update-id {self._ids(open_jobs)} or raise --timeout"
+
+    # -- ending ----------------------------------------------------------------------------------
+
+    def result(
+        self, outcome: Outcome | None = None, message: str | None = None, exit_code: int | None = None
+    ) -> Result:
+        """The run's result; an explicit outcome (a cut-short run) overrides the jobs' own."""
+        jobs = tuple(t.to_result() for t in self.trackers)
+        if outcome is None:
+            outcome = next(o for o in OUTCOME_PRIORITY if any(j.outcome is o for j in jobs))
+        if message is None:
+            message = self._summary_message(jobs, outcome)
+        single = jobs[0] if len(jobs) == 1 else None
+        return Result(
+            update_id=single.job_id if single else None,
+            outcome=outcome,
+            exit_code=EXIT_CODES[outcome] if exit_code is None else exit_code,
+            message=message,
+            state_id=single.state_id if single else None,
+            state_name=single.state_name if single else None,
+            progress=single.progress if single else None,
+            job_error=single.job_error if single else None,
+            eta=single.eta if single else None,
+            polls=self.client.requests_made,
+            elapsed_seconds=self.elapsed(),
+            warnings=tuple(self.warnings),
+            job_kind=self.jobs[0].kind,
+            jobs=jobs,
+        )
+
+    def _summary_message(self, jobs: Sequence[JobResult], outcome: Outcome) -> str:
+        if len(jobs) == 1:
+            return jobs[0].message
+        counts = ", ".join(
+            f"{sum(j.outcome is o for j in jobs)} {o.value.replace('_', ' ')}"
+            for o in reversed(OUTCOME_PRIORITY)
+            if any(j.outcome is o for j in jobs)
+        )
+        worst = next((j for j in jobs if j.outcome is outcome), None)
+        detail = f"; {worst.message}" if worst and outcome is not Outcome.SUCCEEDED else ""
+        return f"{self.label}: {counts} after {format_duration(self.elapsed())}{detail}"
+
+    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result:
+        """The result when a signal or a gate error ends the run: open jobs take ``outcome``."""
+        for tracker in self.trackers:
+            if tracker.outcome is None:
+                tracker.end(
+                    outcome,
+                    f"{tracker.job.label}: {tracker.last_seen()}; may still be running",
+                    self.elapsed(),
+                )
+        return self.result(outcome, message, exit_code)
+
+    def _time_out(self, open_jobs: Sequence[Tracker], detail: str = "") -> None:
         elapsed = self.elapsed()
         extra = f"; {detail}" if detail else ""
-        message = (
-            f"{self.job.label}: timed out after {format_duration(elapsed)} "
-            f"({self.progress.last_seen()}{extra}); the update may still be running on Clanforge: "
-            f"wait again with --update-id {self.job.job_id} or raise --timeout"
-        )
-        return self.progress.result(Outcome.TIMED_OUT, message, EXIT_CODES[Outcome.TIMED_OUT], elapsed)
+        for tracker in open_jobs:
+            tracker.end(
+                Outcome.TIMED_OUT,
+                f"{tracker.job.label}: timed out after {format_duration(elapsed)} "
+                f"({tracker.last_seen()}{extra}); the update may still be running on Clanforge: "
+                f"{self._resume_hint([tracker])}",
+                elapsed,
+            )
+        if len(self.trackers) > 1:
+            self.warnings.append(
+                f"{len(open_jobs)} of {len(self.trackers)} jobs had not ended at the deadline: "
+                + self._resume_hint(open_jobs)
+            )
+
+    def _warn(self, tracker: Tracker, message: str) -> None:
+        text = f"{tracker.job.label}: {message}"
+        if text not in self.warnings:
+            self.warnings.append(text)
+            self.reporter.warning(text)
+
+    # -- the loop --------------------------------------------------------------------------------
+
+    def _observe(self, tracker: Tracker, status: JobStatus) -> None:
+        tracker.last = status
+        tracker.history.append(Observation(self.clock.time(), status))
+        classification = classify(status)
+        if classification.warning:
+            self._warn(tracker, classification.warning)
+        now = self.clock.monotonic()
+        key = (state_label(status), status.progress)
+        if key != tracker.shown or now - tracker.last_line_at >= HEARTBEAT_SECONDS:
+            self.reporter.progress(describe(tracker.job, status, self.clock.time(), self.elapsed()))
+            tracker.shown, tracker.last_line_at = key, now
+        if classification.verdict is Verdict.SUCCEEDED:
+            tracker.end(
+                Outcome.SUCCEEDED,
+                f"{tracker.job.label}: succeeded ({classification.reason}) after "
+                f"{format_duration(self.elapsed())}, {tracker.polls} requests",
+                self.elapsed(),
+            )
+        elif classification.verdict is Verdict.FAILED:
+            tracker.end(
+                Outcome.FAILED,
+                f"{tracker.job.label}: failed after {format_duration(self.elapsed())}: "
+                f"{classification.reason}",
+                self.elapsed(),
+            )
+            if len(self.trackers) > 1:
+                self.reporter.progress(tracker.message)
+
+    def _schedule(self, tracker: Tracker, deadline: float) -> None:
+        now = self.clock.monotonic()
+        delay = next_delay(tracker.history, self.clock.time(), self.policy, self.rng)
+        # Never sleep past the deadline. When the next poll would land after it, make one
+        # last poll just before it instead; after that, this job is not polled again.
+        margin = min(1.0, self.settings.request_timeout, max(0.0, deadline - now) / 2)
+        if now + delay < deadline - margin:
+            tracker.next_at = now + delay
+        elif not tracker.last_poll_made:
+            tracker.last_poll_made = True
+            tracker.next_at = max(now, deadline - margin)
+        else:
+            tracker.next_at = math.inf
 
     def run(self) -> Result:
-        """Wait for the job; return the result of a final state or of the deadline passing."""
-        deadline = self.progress.started + self.settings.timeout
-        self.reporter.begin(self.job.job_id)
-        shown: tuple[str, int] | None = None
-        last_line_at = self.clock.monotonic()
-        last_poll_made = False
+        """Wait for every job; return the result once all ended, one failed (fail-fast) or time ran out."""
+        deadline = self.started + self.settings.timeout
+        self.reporter.begin(self.jobs[0].job_id)
+        for index, tracker in enumerate(self.trackers):
+            tracker.next_at = self.started + index * self.gap
+        last_request = -math.inf
         while True:
-            try:
-                status = self.client.fetch(self.job, deadline)
-            except TimedOut as exc:
-                return self.timed_out_result(str(exc))
-            finally:
-                self.progress.polls = self.client.requests_made
-            self.progress.last = status
-            self.progress.history.append(Observation(self.clock.time(), status))
-            classification = classify(status)
-            if classification.warning:
-                self._warn(classification.warning)
-            key = (state_label(status), status.progress)
+            open_jobs = [t for t in self.trackers if t.outcome is None]
+            if not open_jobs:
+                break
+            if self.settings.fail_fast and any(
+                t.outcome in (Outcome.FAILED, Outcome.ERROR) for t in self.trackers
+            ):
+                for t in open_jobs:
+                    t.end(Outcome.CANCELLED, f"{t.job.label}: not waited for (--fail-fast); {t.last_seen()}",
+                          self.elapsed())  # fmt: skip
+                break
+            tracker = min(open_jobs, key=lambda t: t.next_at)
+            due = max(tracker.next_at, last_request + self.gap)
             now = self.clock.monotonic()
-            if key != shown or now - last_line_at >= HEARTBEAT_SECONDS:
-                self.reporter.progress(describe(self.job, status, self.clock.time(), self.elapsed()))
-                shown, last_line_at = key, now
-            if classification.verdict is not Verdict.RUNNING:
-                return self._final(classification)
-            remaining = deadline - now
-            if remaining <= 0:
-                return self.timed_out_result()
-            delay = next_delay(self.progress.history, self.clock.time(), self.policy, self.rng)
-            # Never sleep past the deadline. When the next poll would land after it, make one
-            # last poll just before it instead; after that, sit out the rest and time out.
-            final_margin = min(1.0, self.settings.request_timeout, remaining / 2)
-            if delay < remaining - final_margin:
-                self.clock.sleep(delay)
-            elif not last_poll_made:
-                last_poll_made = True
-                self.clock.sleep(max(0.0, remaining - final_margin))
-            else:
-                self.clock.sleep(remaining)
-                return self.timed_out_result()
+            if due >= deadline:
+                self.clock.sleep(max(0.0, deadline - now))
+                self._time_out(open_jobs)
+                break
+            if due > now:
+                self.clock.sleep(due - now)
+            before = self.client.requests_made
+            try:
+                status = self.client.fetch(tracker.job, deadline)
+            except TimedOut as exc:
+                tracker.polls += self.client.requests_made - before
+                self._time_out([t for t in self.trackers if t.outcome is None], str(exc))
+                break
+            except (UnknownJob, ApiError) as exc:
+                # About this job only: the others are still worth waiting for.
+                tracker.polls += self.client.requests_made - before
+                tracker.end(Outcome.ERROR, str(exc), self.elapsed())
+                if len(self.trackers) > 1:
+                    self.reporter.progress(tracker.message)
+                continue
+            finally:
+                last_request = self.clock.monotonic()
+            tracker.polls += self.client.requests_made - before
+            self._observe(tracker, status)
+            if tracker.outcome is None:
+                self._schedule(tracker, deadline)
+        return self.result()

@@ -45,7 +45,7 @@ class Recorder:
 
 def make_settings(**kw: Any) -> Settings:
     base: dict[str, Any] = {
-        "update_id": 1234,
+        "update_ids": (1234,),
         "account_service_id": "77",
         "api_url": "https://api.test",
         "timeout": 60.0,
