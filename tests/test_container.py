@@ -198,8 +198,9 @@ def _env_flags(env: Mapping[str, str]) -> list[str]:
     return [f"--env={name}={value}" for name, value in env.items()]
 
 
-def _secret_env_flags(secret_env: Mapping[str, str]) -> list[str]:
-    # By name only: podman takes each value from its own environment, so no secret is on a command line.
+def _env_by_name(secret_env: Mapping[str, str]) -> list[str]:
+    # By name only: podman takes each value from its own environment (pass the same mapping to
+    # _run), so no secret is on a command line.
     return [f"--env={name}" for name in secret_env]
 
 
@@ -247,6 +248,26 @@ def _github_outputs(text: str) -> dict[str, str]:
 # --------------------------------------------------------------------------- GitHub Actions
 
 
+# The variables that action.yml's runs.env sets from the action's inputs.
+ACTION_ENV = (
+    "CLANFORGE_UPDATE_ID",
+    "CLANFORGE_ACCOUNT_SERVICE_ID",
+    "CLANFORGE_ACCESS_KEY",
+    "CLANFORGE_SECRET_KEY",
+    "CLANFORGE_TOKEN",
+    "CLANFORGE_API_URL",
+    "CLANFORGE_TIMEOUT",
+    "CLANFORGE_POLL_INTERVAL",
+    "CLANFORGE_MIN_POLL_INTERVAL",
+    "CLANFORGE_REQUEST_TIMEOUT",
+    "CLANFORGE_CONFIG",
+    "CLANFORGE_RESULT_FILE",
+    "CLANFORGE_JUNIT_FILE",
+    "CLANFORGE_DOTENV_FILE",
+    "REQUESTS_CA_BUNDLE",
+)
+
+
 def _github_run(
     podman: list[str], image: str, simulator: Simulator, credentials: Secrets, case: Case, tmp_path: Path
 ) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
@@ -263,8 +284,12 @@ def _github_run(
     for owned in (workspace, file_commands, output_file, summary_file):
         os.chown(owned, runner_uid, runner_uid)
 
+    # Every variable of action.yml's runs.env is set, empty where its input is; like the runner,
+    # pass them all by name with the values in podman's own environment.
     env = {
+        **dict.fromkeys(ACTION_ENV, ""),
         **_gate_env(simulator, case),
+        **credentials.env(),
         "CLANFORGE_RESULT_FILE": "clanforge-gate-result.json",
         "GITHUB_ACTIONS": "true",
         "CI": "true",
@@ -283,11 +308,10 @@ def _github_run(
             "--workdir=/github/workspace",
             f"--volume={workspace}:/github/workspace",
             f"--volume={file_commands}:/github/file_commands",
-            *_env_flags(env),
-            *_secret_env_flags(credentials.env()),
+            *_env_by_name(env),
             image,
         ],
-        env=credentials.env(),
+        env=env,
     )
     return completed, workspace, file_commands
 
@@ -336,27 +360,32 @@ GITLAB_SHELL_DETECTION = (
     "elif [ -x /bin/bash ]; then exec /bin/bash; "
     "else exec sh; fi"
 )
+# The component's job script is `clanforge-gate` alone; the echo lines show the shell went on.
 GITLAB_JOB_SCRIPT = """\
 set -eo pipefail
 echo "job: waiting for update $CLANFORGE_UPDATE_ID"
-clanforge-gate --result-file "$CI_PROJECT_DIR/clanforge-gate-result.json"
+clanforge-gate
 echo "job: the image update is in"
 """
+GITLAB_PROJECT_DIR = "/builds/studio/game-server"
 
 
-@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
-def test_gitlab_job_way(
+def _gitlab_run(
     podman: list[str], image: str, simulator: Simulator, credentials: Secrets, case: Case, tmp_path: Path
-) -> None:
-    project_dir = "/builds/studio/game-server"
+) -> tuple[subprocess.CompletedProcess[str], Path]:
     build_dir = tmp_path / "build"
     build_dir.mkdir()
+    # The component's variables (file names as its defaults), plus the masked project variables.
     env = {
         **_gate_env(simulator, case),
+        **credentials.env(),
+        "CLANFORGE_RESULT_FILE": "clanforge-gate-result.json",
+        "CLANFORGE_JUNIT_FILE": "clanforge-gate-junit.xml",
+        "CLANFORGE_DOTENV_FILE": "clanforge-gate.env",
         "CI": "true",
         "GITLAB_CI": "true",
-        "CI_PROJECT_DIR": project_dir,
-        "CI_JOB_NAME": "wait-for-image-update",
+        "CI_PROJECT_DIR": GITLAB_PROJECT_DIR,
+        "CI_JOB_NAME": "clanforge-gate",
     }
     completed = _run(
         [
@@ -367,18 +396,25 @@ def test_gitlab_job_way(
             *ULIMITS,
             "--network=host",
             "--entrypoint=",
-            f"--workdir={project_dir}",
-            f"--volume={build_dir}:{project_dir}",
-            *_env_flags(env),
-            *_secret_env_flags(credentials.env()),
+            f"--workdir={GITLAB_PROJECT_DIR}",
+            f"--volume={build_dir}:{GITLAB_PROJECT_DIR}",
+            *_env_by_name(env),
             image,
             "sh",
             "-c",
             GITLAB_SHELL_DETECTION,
         ],
-        env=credentials.env(),
+        env=env,
         stdin=GITLAB_JOB_SCRIPT,
     )
+    return completed, build_dir
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_gitlab_job_way(
+    podman: list[str], image: str, simulator: Simulator, credentials: Secrets, case: Case, tmp_path: Path
+) -> None:
+    completed, build_dir = _gitlab_run(podman, image, simulator, credentials, case, tmp_path)
 
     output = completed.stdout + completed.stderr
     assert completed.returncode == case.exit_code, output
@@ -388,6 +424,24 @@ def test_gitlab_job_way(
     result = _read_result(build_dir / "clanforge-gate-result.json", case)
     assert result["polls"] == simulator.request_count(case.update_id) >= 1
     credentials.assert_absent(output, json.dumps(result))
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_gitlab_reports(
+    podman: list[str], image: str, simulator: Simulator, credentials: Secrets, case: Case, tmp_path: Path
+) -> None:
+    """The dotenv and JUnit reports that the component hands to `artifacts:reports`."""
+    if not (ROOT / "gate" / "gitlab.py").is_file():
+        pytest.skip("the GitLab reporter (gate/gitlab.py) is not in this tree: nothing writes the reports")
+    completed, build_dir = _gitlab_run(podman, image, simulator, credentials, case, tmp_path)
+    assert completed.returncode == case.exit_code, completed.stdout + completed.stderr
+
+    dotenv = (build_dir / "clanforge-gate.env").read_text(encoding="utf-8")
+    assert f"CLANFORGE_OUTCOME={case.outcome}" in dotenv.splitlines()
+    junit = (build_dir / "clanforge-gate-junit.xml").read_text(encoding="utf-8")
+    assert "<testsuite" in junit
+    assert ("<failure" in junit or "<error" in junit) == (case.exit_code != 0)
+    credentials.assert_absent(dotenv, junit)
 
 
 # --------------------------------------------------------------------------- Jenkins
