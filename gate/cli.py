@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import NoReturn, TextIO
+from typing import Any, NoReturn, Protocol, TextIO
 
 import requests
 
@@ -21,13 +21,16 @@ from gate.client import StatusClient
 from gate.clock import Clock, SystemClock
 from gate.config import (
     CREDENTIALS_HINT,
+    DEPLOY_OPTIONS,
     OPTIONS,
     Settings,
     format_duration,
     load_settings,
+    read_config_values,
     result_file_hint,
     verbosity_of,
 )
+from gate.deploy import Deployer, load_deploy_settings
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
@@ -59,7 +62,42 @@ class _RefuseCredential(argparse.Action):
         )
 
 
-def _add_wait_options(parser: argparse.ArgumentParser) -> None:
+DEPLOY_HELP = {
+    "image_id": "image to update",
+    "machine_id": "machine that builds the update and the diff",
+    "desc": "description of the image update",
+    "url": "where the update's files come from (s3://, gs://, steam://...), if not the image's default",
+    "game_build": "game build label of the new image version",
+    "max_failed_machines": "machines allowed to fail the install (default 0)",
+    "diff_id": "wait on this image diff instead of creating one (resume)",
+    "version_id": "wait on this image version instead of creating one (resume)",
+    "full": "publish a full version rather than a diff",
+    "force": "force the image version",
+    "skip_update": "do not create an image update",
+    "skip_diff": "do not create an image diff",
+    "skip_version": "do not create an image version",
+    "skip_install": "do not watch the fleet install",
+}
+
+
+def _add_deploy_options(parser: argparse.ArgumentParser) -> None:
+    for option in DEPLOY_OPTIONS:
+        text = DEPLOY_HELP.get(option.key, "") + f" [env {option.env}]"
+        if option.key == "restart":
+            parser.add_argument(
+                "--restart",
+                dest="restart",
+                action=argparse.BooleanOptionalAction,
+                default=None,
+                help=f"restart servers on the new version (required for the version step) [env {option.env}]",
+            )
+        elif option.default is False:
+            parser.add_argument(option.flag, dest=option.key, action="store_true", default=None, help=text)
+        else:
+            parser.add_argument(option.flag, dest=option.key, metavar=option.key.upper(), help=text)
+
+
+def _add_wait_options(parser: argparse.ArgumentParser, exclude: tuple[str, ...] = ()) -> None:
     helps = {
         "update_ids": "job id to wait for (digits); repeat it or use commas to wait for several",
         "job": "job kind: imageupdate (default), imagediff or imageversion",
@@ -73,6 +111,8 @@ def _add_wait_options(parser: argparse.ArgumentParser) -> None:
         "result_file": "write a JSON result here, whatever the outcome",
     }
     for option in OPTIONS:
+        if option.key in exclude:
+            continue
         text = helps.get(option.key, "") + f" [env {option.env}]"
         if option.key == "update_ids":
             parser.add_argument(option.flag, dest=option.key, metavar="ID", action="append", help=text)
@@ -98,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     wait = commands.add_parser("wait", help="wait for an image update to end (the default)")
     _add_wait_options(wait)
+    deploy = commands.add_parser(
+        "deploy", help="run the whole deploy: image update, diff, version and fleet install"
+    )
+    _add_wait_options(deploy, exclude=("job", "fail_fast"))
+    _add_deploy_options(deploy)
     return parser
 
 
@@ -150,6 +195,112 @@ def _signal_name(signum: int) -> str:
 # -- the wait command ------------------------------------------------------------------------
 
 
+class Runner(Protocol):
+    """What the CLI drives: the wait on jobs, or the whole deploy."""
+
+    @property
+    def label(self) -> str: ...
+
+    def last_seen(self) -> str: ...
+
+    def run(self) -> Result: ...
+
+    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result: ...
+
+
+MakeRunner = Callable[
+    [argparse.Namespace, Mapping[str, str], Mapping[str, Any], Settings, StatusClient, Clock, Reporter],
+    Runner,
+]
+
+
+def _make_waiter(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    yaml_values: Mapping[str, Any],
+    settings: Settings,
+    client: StatusClient,
+    clock: Clock,
+    reporter: Reporter,
+) -> Runner:
+    return Waiter(client, settings, clock, reporter)
+
+
+def _make_deployer(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    yaml_values: Mapping[str, Any],
+    settings: Settings,
+    client: StatusClient,
+    clock: Clock,
+    reporter: Reporter,
+) -> Runner:
+    deploy = load_deploy_settings(args, env, yaml_values, settings)
+    return Deployer(client, settings, deploy, clock, reporter)
+
+
+def run_gate(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    *,
+    stdout: TextIO,
+    stderr: TextIO,
+    clock: Clock | None = None,
+    session: requests.Session | None = None,
+    make_runner: MakeRunner = _make_waiter,
+    require_ids: bool = True,
+) -> int:
+    """Load the settings, run, and end every way with a result, its outputs and its exit code."""
+    clock = clock or SystemClock()
+    console = ConsoleReporter(stdout, verbosity_of(args), stderr)
+    reporter: Reporter = console
+    result_path = result_file_hint(args, env)
+    settings: Settings | None = None
+    runner: Runner | None = None
+    started = clock.monotonic()
+    try:
+        try:
+            yaml_values = read_config_values(args, env)
+            settings = load_settings(args, env, yaml_values, require_ids=require_ids)
+            result_path = settings.result_file
+            reporter = Redactor(
+                FanOut([*platform_reporters(env, settings), console]), settings.credentials.secrets()
+            )
+            client = StatusClient(settings, clock, reporter, session=session)
+            runner = make_runner(args, env, yaml_values, settings, client, clock, reporter)
+            result = runner.run()
+        except Cancelled as exc:
+            label = runner.label if runner else PROG
+            last = f" ({runner.last_seen()})" if runner else ""
+            elapsed = clock.monotonic() - started
+            message = (
+                f"{label}: cancelled by {_signal_name(exc.signum)} after {format_duration(elapsed)}"
+                f"{last}; the update may still be running on Clanforge"
+            )
+            result = _error_result(runner, settings, Outcome.CANCELLED, message, exit_code_for(exc), elapsed)
+        except GateError as exc:
+            elapsed = clock.monotonic() - started
+            message = str(exc) if ": " in str(exc) else f"{PROG}: {exc}"
+            if isinstance(exc, ConfigError):
+                message = f"{PROG}: {exc}"
+            result = _error_result(runner, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
+        except Exception as exc:  # a bug: still end cleanly, with the documented exit code
+            if verbosity_of(args) > 0:
+                traceback.print_exc(file=stderr)
+            elapsed = clock.monotonic() - started
+            message = (
+                f"{PROG}: internal error ({type(exc).__name__}: {exc}); please report it, with the "
+                "output of --verbose"
+            )
+            result = _error_result(runner, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
+        if settings is None:
+            # The settings did not validate: the platform still hears of the error.
+            reporter = FanOut([*platform_reporters(env, None), console])
+        return _finish(result, reporter, console, result_path)
+    except Cancelled as exc:  # a second signal while finishing: exit at once
+        return exit_code_for(exc)
+
+
 def run_wait(
     args: argparse.Namespace,
     env: Mapping[str, str],
@@ -159,65 +310,20 @@ def run_wait(
     clock: Clock | None = None,
     session: requests.Session | None = None,
 ) -> int:
-    clock = clock or SystemClock()
-    console = ConsoleReporter(stdout, verbosity_of(args), stderr)
-    reporter: Reporter = console
-    result_path = result_file_hint(args, env)
-    settings: Settings | None = None
-    waiter: Waiter | None = None
-    started = clock.monotonic()
-    try:
-        try:
-            settings = load_settings(args, env)
-            result_path = settings.result_file
-            reporter = Redactor(
-                FanOut([*platform_reporters(env, settings), console]), settings.credentials.secrets()
-            )
-            client = StatusClient(settings, clock, reporter, session=session)
-            waiter = Waiter(client, settings, clock, reporter)
-            result = waiter.run()
-        except Cancelled as exc:
-            label = waiter.label if waiter else PROG
-            last = f" ({waiter.last_seen()})" if waiter else ""
-            elapsed = clock.monotonic() - started
-            message = (
-                f"{label}: cancelled by {_signal_name(exc.signum)} after {format_duration(elapsed)}"
-                f"{last}; the update may still be running on Clanforge"
-            )
-            result = _error_result(waiter, settings, Outcome.CANCELLED, message, exit_code_for(exc), elapsed)
-        except GateError as exc:
-            elapsed = clock.monotonic() - started
-            message = str(exc) if ": " in str(exc) else f"{PROG}: {exc}"
-            if isinstance(exc, ConfigError):
-                message = f"{PROG}: {exc}"
-            result = _error_result(waiter, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
-        except Exception as exc:  # a bug: still end cleanly, with the documented exit code
-            if verbosity_of(args) > 0:
-                traceback.print_exc(file=stderr)
-            elapsed = clock.monotonic() - started
-            message = (
-                f"{PROG}: internal error ({type(exc).__name__}: {exc}); please report it, with the "
-                "output of --verbose"
-            )
-            result = _error_result(waiter, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
-        if settings is None:
-            # The settings did not validate: the platform still hears of the error.
-            reporter = FanOut([*platform_reporters(env, None), console])
-        return _finish(result, reporter, console, result_path)
-    except Cancelled as exc:  # a second signal while finishing: exit at once
-        return exit_code_for(exc)
+    """The ``wait`` command."""
+    return run_gate(args, env, stdout=stdout, stderr=stderr, clock=clock, session=session)
 
 
 def _error_result(
-    waiter: Waiter | None,
+    runner: Runner | None,
     settings: Settings | None,
     outcome: Outcome,
     message: str,
     exit_code: int,
     elapsed: float,
 ) -> Result:
-    if waiter is not None:
-        return waiter.cut_short(outcome, message, exit_code)
+    if runner is not None:
+        return runner.cut_short(outcome, message, exit_code)
     return Result(
         update_id=settings.update_id if settings and len(settings.update_ids) == 1 else None,
         outcome=outcome,
@@ -269,7 +375,19 @@ def _wait_command(args: argparse.Namespace, ctx: Context) -> int:
     return run_wait(args, ctx.env, stdout=ctx.stdout, stderr=ctx.stderr, clock=ctx.clock)
 
 
-COMMANDS: dict[str, Handler] = {"wait": _wait_command}
+def _deploy_command(args: argparse.Namespace, ctx: Context) -> int:
+    return run_gate(
+        args,
+        ctx.env,
+        stdout=ctx.stdout,
+        stderr=ctx.stderr,
+        clock=ctx.clock,
+        make_runner=_make_deployer,
+        require_ids=False,
+    )
+
+
+COMMANDS: dict[str, Handler] = {"wait": _wait_command, "deploy": _deploy_command}
 
 
 def _with_default_command(argv: Sequence[str]) -> list[str]:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import email.utils
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, NoReturn, TypeVar
+from urllib.parse import urlencode, urlsplit
 
 import requests
 import tenacity
@@ -25,10 +25,11 @@ from gate.errors import (
     TransientError,
     UnknownJob,
 )
-from gate.job import NO_ROWS, JobStatus, parse_status
+from gate.job import NO_ROWS, JobStatus, check_api_error, parse_status
 from gate.report import Reporter
 
 USER_AGENT = f"clanforge-gate/{__version__}"
+T = TypeVar("T")
 FIRST_RETRY_WAIT = 1.0
 # A retry is only worth making if this much time is left after its wait.
 LAST_TRY_MARGIN = 0.25
@@ -135,25 +136,18 @@ class StatusClient:
 
     # -- one request ---------------------------------------------------------------------------
 
-    def _get_once(self, job: JobRef, deadline: float) -> JobStatus:
-        remaining = deadline - self.clock.monotonic()
-        if remaining <= 0:
-            raise TimedOut("the deadline passed")
-        timeout = max(0.05, min(self.settings.request_timeout, remaining))
-        url = self.status_url(job)
-        self.reporter.debug(f"{job.label}: GET {url}?accountserviceid={self.settings.account_service_id}")
+    def request_json(self, label: str, path: str, params: Mapping[str, str], timeout: float) -> Any:
+        """One GET; HTTP errors mapped to the project's exceptions; the decoded JSON body."""
+        url = f"{self.settings.api_url}{path}"
+        query = {"accountserviceid": self.settings.account_service_id, **params}
+        self.reporter.debug(f"{label}: GET {url}?{urlencode(query)}")
         self.requests_made += 1
         started = self.clock.monotonic()
         try:
-            response = self.session.get(
-                url,
-                params={"accountserviceid": self.settings.account_service_id},
-                timeout=timeout,
-                allow_redirects=True,
-            )
+            response = self.session.get(url, params=query, timeout=timeout, allow_redirects=True)
         except requests.exceptions.SSLError as exc:
             raise GateError(
-                f"{job.label}: TLS verification failed for {self.settings.api_url}; check the URL, "
+                f"{label}: TLS verification failed for {self.settings.api_url}; check the URL, "
                 "or point REQUESTS_CA_BUNDLE at your proxy's CA bundle"
             ) from exc
         except requests.exceptions.Timeout as exc:
@@ -161,27 +155,27 @@ class StatusClient:
         except requests.exceptions.ConnectionError as exc:
             raise TransientError(f"cannot connect to {self.settings.api_url}") from exc
         except requests.exceptions.TooManyRedirects as exc:
-            raise ApiError(f"{job.label}: too many redirects from {self.settings.api_url}") from exc
+            raise ApiError(f"{label}: too many redirects from {self.settings.api_url}") from exc
         except requests.exceptions.RequestException as exc:
             raise TransientError(f"request failed ({type(exc).__name__})") from exc
         took = self.clock.monotonic() - started
         self.reporter.debug(
-            f"{job.label}: HTTP {response.status_code} ({_describe_body(response)}) in {took:.2f}s"
+            f"{label}: HTTP {response.status_code} ({_describe_body(response)}) in {took:.2f}s"
         )
-        return self._interpret(job, response)
+        return self._interpret(label, response)
 
-    def _interpret(self, job: JobRef, response: requests.Response) -> JobStatus:
+    def _interpret(self, label: str, response: requests.Response) -> Any:
         code = response.status_code
         host = self.settings.api_url
         if code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
             raise CredentialsRejected(
-                f"{job.label}: credentials rejected by {host} (HTTP {code}: {_server_message(response)}); "
+                f"{label}: credentials rejected by {host} (HTTP {code}: {_server_message(response)}); "
                 f"check {self.settings.credentials.env_hint} and that they have access to account "
                 f"service id {self.settings.account_service_id}"
             )
         if code == HTTPStatus.NOT_FOUND or (code >= 400 and NO_ROWS in _server_message(response).lower()):
             raise UnknownJob(
-                f"{job.label}: not found at {host} (HTTP {code}); check the id and the account "
+                f"{label}: not found at {host} (HTTP {code}); check the id and the account "
                 f"service id {self.settings.account_service_id}"
             )
         if code in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS) or code >= 500:
@@ -190,24 +184,41 @@ class StatusClient:
                 retry_after=retry_after_seconds(response.headers.get("Retry-After"), self.clock.time()),
             )
         if code >= 400:
-            raise ApiError(
-                f"{job.label}: {host} refused the request (HTTP {code}): {_server_message(response)}"
-            )
+            raise ApiError(f"{label}: {host} refused the request (HTTP {code}): {_server_message(response)}")
         if code >= 300:
-            raise ApiError(f"{job.label}: unexpected redirect (HTTP {code}) from {host}")
+            raise ApiError(f"{label}: unexpected redirect (HTTP {code}) from {host}")
         try:
-            body: Any = response.json()
+            return response.json()
         except ValueError as exc:
             raise MalformedResponse(f"the answer is not JSON ({_describe_body(response)})") from exc
+
+    def _checked(self, label: str, body: Any) -> Mapping[str, Any]:
+        """The body as a mapping, with API error bodies raised as errors naming ``label``."""
         try:
-            status = parse_status(body)
+            return check_api_error(body)
         except UnknownJob as exc:
             raise UnknownJob(
-                f"{job.label}: not found at {host} ({exc}); check the id and the account service "
-                f"id {self.settings.account_service_id}"
+                f"{label}: not found at {self.settings.api_url} ({exc}); check the id and the "
+                f"account service id {self.settings.account_service_id}"
             ) from exc
         except ApiError as exc:
-            raise ApiError(f"{job.label}: the API reported an error: {exc}") from exc
+            raise ApiError(f"{label}: the API reported an error: {exc}") from exc
+        except MalformedResponse as exc:
+            raise MalformedResponse(f"malformed answer: {exc}") from exc
+
+    def _timeout_until(self, deadline: float) -> float:
+        remaining = deadline - self.clock.monotonic()
+        if remaining <= 0:
+            raise TimedOut("the deadline passed")
+        return max(0.05, min(self.settings.request_timeout, remaining))
+
+    def _get_once(self, job: JobRef, deadline: float) -> JobStatus:
+        body = self.request_json(
+            job.label, f"/cfp/v1/{job.kind}/{job.job_id}/status", {}, self._timeout_until(deadline)
+        )
+        checked = self._checked(job.label, body)
+        try:
+            status = parse_status(checked)
         except MalformedResponse as exc:
             raise MalformedResponse(f"malformed answer: {exc}") from exc
         self.reporter.debug(
@@ -215,6 +226,28 @@ class StatusClient:
             f"eta={status.eta} failed={status.failed} error={status.error!r}"
         )
         return status
+
+    def read(
+        self,
+        label: str,
+        path: str,
+        params: Mapping[str, str],
+        deadline: float,
+        parse: Callable[[Mapping[str, Any]], T],
+    ) -> T:
+        """A read-only GET of any endpoint, parsed by ``parse``, retried like a status poll."""
+
+        def once() -> T:
+            return parse(
+                self._checked(label, self.request_json(label, path, params, self._timeout_until(deadline)))
+            )
+
+        result: T = self._retrying(label, deadline)(once)
+        return result
+
+    def create(self, label: str, path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+        """A GET that starts a job: sent once, never retried (a retry could start a second job)."""
+        return self._checked(label, self.request_json(label, path, params, self.settings.request_timeout))
 
     # -- with retries ------------------------------------------------------------------------
 
@@ -239,24 +272,22 @@ class StatusClient:
 
         return wait
 
-    def fetch(self, job: JobRef, deadline: float) -> JobStatus:
-        """The job's status, retrying transient failures; ``TimedOut`` when the deadline stops it."""
-
+    def _retrying(self, label: str, deadline: float) -> tenacity.Retrying:
         def past_deadline(state: tenacity.RetryCallState) -> bool:
             return self.clock.monotonic() + state.upcoming_sleep > deadline - LAST_TRY_MARGIN
 
         def log_retry(state: tenacity.RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
             self.reporter.progress(
-                f"{job.label}: {exc}; retrying in {format_duration(state.upcoming_sleep)} "
+                f"{label}: {exc}; retrying in {format_duration(state.upcoming_sleep)} "
                 f"(attempt {state.attempt_number + 1})"
             )
 
-        def give_up(state: tenacity.RetryCallState) -> JobStatus:
+        def give_up(state: tenacity.RetryCallState) -> NoReturn:
             exc = state.outcome.exception() if state.outcome else None
             raise TimedOut(f"last error: {exc}")
 
-        retrying = tenacity.Retrying(
+        return tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(TransientError),
             stop=past_deadline,
             wait=self._wait_strategy(deadline),
@@ -264,5 +295,8 @@ class StatusClient:
             before_sleep=log_retry,
             retry_error_callback=give_up,
         )
-        result: JobStatus = retrying(self._get_once, job, deadline)
-        return result
+
+    def fetch(self, job: JobRef, deadline: float) -> JobStatus:
+        """The job's status, retrying transient failures; ``TimedOut`` when the deadline stops it."""
+        status: JobStatus = self._retrying(job.label, deadline)(self._get_once, job, deadline)
+        return status

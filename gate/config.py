@@ -48,8 +48,26 @@ OPTIONS: tuple[Option, ...] = (
     Option("result_file", "--result-file", "CLANFORGE_RESULT_FILE"),
     Option("fail_fast", "--fail-fast", "CLANFORGE_FAIL_FAST", False),
 )
+# Settings of ``clanforge-gate deploy`` only (see gate/deploy.py).
+DEPLOY_OPTIONS: tuple[Option, ...] = (
+    Option("image_id", "--image-id", "CLANFORGE_IMAGE_ID"),
+    Option("machine_id", "--machine-id", "CLANFORGE_MACHINE_ID"),
+    Option("desc", "--desc", "CLANFORGE_DESC"),
+    Option("url", "--url", "CLANFORGE_URL"),
+    Option("restart", "--restart", "CLANFORGE_RESTART"),
+    Option("game_build", "--game-build", "CLANFORGE_GAME_BUILD"),
+    Option("full", "--full", "CLANFORGE_FULL", False),
+    Option("force", "--force", "CLANFORGE_FORCE", False),
+    Option("max_failed_machines", "--max-failed-machines", "CLANFORGE_MAX_FAILED_MACHINES", 0),
+    Option("diff_id", "--diff-id", "CLANFORGE_DIFF_ID"),
+    Option("version_id", "--version-id", "CLANFORGE_VERSION_ID"),
+    Option("skip_update", "--skip-update", "CLANFORGE_SKIP_UPDATE", False),
+    Option("skip_diff", "--skip-diff", "CLANFORGE_SKIP_DIFF", False),
+    Option("skip_version", "--skip-version", "CLANFORGE_SKIP_VERSION", False),
+    Option("skip_install", "--skip-install", "CLANFORGE_SKIP_INSTALL", False),
+)
 # ``update_id`` (one) and ``update_ids`` (a list) are both accepted in YAML.
-YAML_KEYS = frozenset({option.key for option in OPTIONS} | {"update_id"})
+YAML_KEYS = frozenset({option.key for option in (*OPTIONS, *DEPLOY_OPTIONS)} | {"update_id"})
 CONFIG_ENV = "CLANFORGE_CONFIG"
 
 # Credentials are only ever read from the environment (or files it names).
@@ -365,18 +383,34 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def load_settings(args: argparse.Namespace, env: Mapping[str, str]) -> Settings:
-    """Gather every setting by precedence, validate it and return ``Settings``."""
+def read_config_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
+    """The YAML file's settings, if one is named (``update_id`` folded into ``update_ids``)."""
     path = config_path(args, env)
     yaml_values = read_yaml_config(path) if path else {}
     if "update_id" in yaml_values:
         if "update_ids" in yaml_values:
             raise ConfigError(f"config file {path}: give 'update_id' or 'update_ids', not both")
         yaml_values["update_ids"] = yaml_values.pop("update_id")
+    return yaml_values
+
+
+def load_settings(
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    yaml_values: Mapping[str, Any] | None = None,
+    *,
+    require_ids: bool = True,
+) -> Settings:
+    """Gather every setting by precedence, validate it and return ``Settings``."""
+    if yaml_values is None:
+        yaml_values = read_config_values(args, env)
     values: dict[str, Any] = {}
     for option in OPTIONS:
         raw = lookup(args, env, yaml_values, option)
         if raw is None:
+            if option.key == "update_ids" and not require_ids:
+                values[option.key] = ()
+                continue
             if option.key in ("update_ids", "account_service_id"):
                 name = "update_id" if option.key == "update_ids" else option.key
                 raise ConfigError(

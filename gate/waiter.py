@@ -93,6 +93,7 @@ class Waiter:
         reporter: Reporter,
         rng: random.Random | None = None,
         jobs: Sequence[JobRef] | None = None,
+        deadline: float | None = None,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -104,6 +105,7 @@ class Waiter:
         self.policy = PollPolicy(settings.poll_interval, settings.min_poll_interval)
         self.gap = min(MAX_REQUEST_GAP, settings.poll_interval / len(self.jobs))
         self.started = clock.monotonic()
+        self.deadline = self.started + settings.timeout if deadline is None else deadline
         self.warnings: list[str] = []
 
     # -- reading the state ---------------------------------------------------------------------
@@ -252,7 +254,7 @@ class Waiter:
 
     def run(self) -> Result:
         """Wait for every job; return the result once all ended, one failed (fail-fast) or time ran out."""
-        deadline = self.started + self.settings.timeout
+        deadline = self.deadline
         self.reporter.begin(self.jobs[0].job_id)
         for index, tracker in enumerate(self.trackers):
             tracker.next_at = self.started + index * self.gap

@@ -1,0 +1,216 @@
+"""The deploy chain over requests-mock: each step, each way it can stop."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+import requests
+import requests_mock as rm
+
+from gate.cli import main
+from tests.fakes import FakeClock, job_body
+from tests.test_cli import ENV
+
+API = "https://api.test"
+IMAGE = f"{API}/cfp/v2/project/77/image/5/status"
+BASE = ("deploy", "--image-id", "5", "--machine-id", "9", "--desc", "build 42", "--restart")
+
+
+def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), env={**ENV, **(env or {})}, stdout=out, stderr=err, clock=FakeClock())
+    return code, out.getvalue(), err.getvalue()
+
+
+def create_url(kind: str) -> str:
+    return f"{API}/cfp/v1/{kind}/create"
+
+
+def status_url(kind: str, job_id: int) -> str:
+    return f"{API}/cfp/v1/{kind}/{job_id}/status"
+
+
+def happy(m: rm.Mocker, *, failed_machines: int = 0) -> None:
+    m.get(create_url("imageupdate"), json={**job_body(1, "Created"), "updateid": 11})
+    m.get(status_url("imageupdate", 11), [{"json": job_body(4)}, {"json": job_body(5, "Complete")}])
+    m.get(create_url("imagediff"), json={**job_body(1, "Created"), "diffid": 22})
+    m.get(status_url("imagediff", 22), json=job_body(5, "Complete"))
+    m.get(create_url("imageversion"), json={**job_body(1, "Created"), "imageversionid": 33})
+    m.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
+    m.get(
+        IMAGE,
+        [
+            {"json": {"pending_machines": 3, "failed_machines": 0, "completed_machines": 1}},
+            {"json": {"pending_machines": 0, "failed_machines": failed_machines, "completed_machines": 4}},
+        ],
+    )
+
+
+def test_whole_chain(requests_mock: rm.Mocker, tmp_path: Path) -> None:
+    happy(requests_mock)
+    result_file = tmp_path / "r.json"
+    rc, out, err = cli(
+        *BASE, "--url", "s3://bucket/build42", "--game-build", "42", "--result-file", str(result_file)
+    )
+    assert rc == 0, out + err
+    calls = [(r.path, r.qs) for r in requests_mock.request_history]
+    creates = [(p, q) for p, q in calls if p.endswith("/create")]
+    assert creates[0][1] == {
+        "accountserviceid": ["77"], "imageid": ["5"], "machineid": ["9"], "desc": ["build 42"], "url": ["s3://bucket/build42"]
+    }  # fmt: skip
+    assert creates[1][1] == {"accountserviceid": ["77"], "imageid": ["5"], "machineid": ["9"]}
+    assert creates[2][1] == {
+        "accountserviceid": ["77"],
+        "diffid": ["22"],
+        "restart": ["1"],
+        "game_build": ["42"],
+    }
+    # Each created id is announced with the command to resume.
+    assert (
+        "update 11: started; to resume: clanforge-gate deploy --image-id 5 --machine-id 9 --update-id 11"
+        in out
+    )
+    assert "imagediff 22: started" in out and "imageversion 33: started" in out
+    data = json.loads(result_file.read_text())
+    assert [(j["kind"], j["job_id"], j["outcome"]) for j in data["jobs"]] == [
+        ("imageupdate", 11, "succeeded"), ("imagediff", 22, "succeeded"),
+        ("imageversion", 33, "succeeded"), ("imageinstall", 5, "succeeded"),
+    ]  # fmt: skip
+    assert "image 5 install: 4 completed, 0 pending, 0 failed" in out
+
+
+def test_creates_are_never_retried(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(create_url("imageupdate"), status_code=503)
+    rc, _, err = cli(*BASE)
+    assert rc == 3
+    assert requests_mock.call_count == 1
+    assert "may have started" in err and "dashboard" in err
+
+
+def test_create_connection_error_is_not_retried(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(create_url("imageupdate"), exc=requests.exceptions.ReadTimeout("slow"))
+    rc, _, err = cli(*BASE)
+    assert rc == 3 and requests_mock.call_count == 1 and "may have started" in err
+
+
+def test_image_locked_is_reported_with_resume_command(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(
+        create_url("imageupdate"),
+        json={
+            "messages": [],
+            "error_code": 1,
+            "error_message": "image locked by diffid: 218595",
+            "success": False,
+            "error": True,
+        },
+    )
+    rc, _, err = cli(*BASE)
+    assert rc == 3
+    assert "image 5 is locked by diff 218595" in err
+    assert "--diff-id 218595" in err
+
+
+def test_failed_diff_stops_the_chain(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    requests_mock.get(status_url("imagediff", 22), json=job_body(6, "Failed", error="diff failed"))
+    rc, out, _ = cli(*BASE)
+    assert rc == 1
+    assert "diff failed" in out
+    assert not any(r.path.endswith("imageversion/create") for r in requests_mock.request_history)
+
+
+def test_failed_machines_past_the_limit_fail(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock, failed_machines=2)
+    rc, out, _ = cli(*BASE, "--max-failed-machines", "1")
+    assert rc == 1 and "2 machines failed to install, more than max_failed_machines=1" in out
+
+
+def test_failed_machines_within_the_limit_warn(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock, failed_machines=2)
+    rc, out, _ = cli(*BASE, env={"CLANFORGE_MAX_FAILED_MACHINES": "2"})
+    assert rc == 0 and "2 disabled machines could not install" in out
+
+
+def test_resume_from_a_diff_id_skips_the_update(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    rc, _, _ = cli("deploy", "--image-id", "5", "--diff-id", "22", "--skip-update", "--no-restart")
+    assert rc == 0
+    paths = [r.path for r in requests_mock.request_history]
+    assert "/cfp/v1/imageupdate/create" not in paths and "/cfp/v1/imagediff/create" not in paths
+    version_create = next(r for r in requests_mock.request_history if r.path.endswith("imageversion/create"))
+    assert version_create.qs["restart"] == ["0"] and version_create.qs["diffid"] == ["22"]
+
+
+def test_steps_can_be_skipped_in_yaml(requests_mock: rm.Mocker, tmp_path: Path) -> None:
+    happy(requests_mock)
+    cfg = tmp_path / "deploy.yml"
+    cfg.write_text(
+        "image_id: 5\nmachine_id: 9\ndesc: nightly\nskip_diff: true\nskip_version: true\nskip_install: true\n"
+    )
+    rc, _, _ = cli("deploy", "--config", str(cfg))
+    assert rc == 0
+    assert {r.path for r in requests_mock.request_history} == {
+        "/cfp/v1/imageupdate/create",
+        "/cfp/v1/imageupdate/11/status",
+    }
+
+
+def test_empty_fleet_is_done_after_a_second_read(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(IMAGE, json={"pending_machines": 0, "failed_machines": 0, "completed_machines": 0})
+    rc, _, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
+    assert rc == 0 and requests_mock.call_count == 2
+
+
+def test_install_timeout_is_exit_2(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(IMAGE, json={"pending_machines": 4, "failed_machines": 0, "completed_machines": 0})
+    rc, out, _ = cli(
+        "deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version", "--timeout", "1m"
+    )
+    assert rc == 2 and "machines may still be installing" in out
+
+
+def test_malformed_image_status_is_retried(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(
+        IMAGE,
+        [
+            {"json": {"pending_machines": "x"}},
+            {"json": {"pending_machines": 0, "failed_machines": 0, "completed_machines": 2}},
+        ],
+    )
+    rc, _, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
+    assert rc == 0 and requests_mock.call_count == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (("deploy",), "deploy needs --image-id, --machine-id, --desc"),
+        (("deploy", "--image-id", "5", "--machine-id", "9", "--desc", "x"), "--restart or --no-restart"),
+        (("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--restart"), "needs a diff"),
+        (
+            (
+                "deploy",
+                "--image-id",
+                "5",
+                "--machine-id",
+                "9",
+                "--desc",
+                "x",
+                "--restart",
+                "--max-failed-machines",
+                "-1",
+            ),
+            "max_failed_machines",
+        ),
+        (("deploy", "--update-id", "1,2", "--image-id", "5", "--skip-diff", "--skip-version"), "at most one"),
+    ],
+)
+def test_chain_checked_before_anything_starts(
+    requests_mock: rm.Mocker, argv: tuple[str, ...], needle: str
+) -> None:
+    rc, _, err = cli(*argv)
+    assert rc == 3 and needle in err
+    assert requests_mock.call_count == 0
