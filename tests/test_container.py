@@ -29,6 +29,7 @@ import secrets
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -539,3 +540,58 @@ def test_jenkins_inside_way(
     assert result_path.stat().st_uid == JENKINS_UID
     assert result["polls"] == simulator.request_count(case.update_id) >= 1
     credentials.assert_absent(output, json.dumps(result))
+
+
+# --------------------------------------------------------------------------- cancellation
+
+
+def test_stop_reaches_the_gate_as_pid_1(
+    podman: list[str], image: str, simulator: Simulator, credentials: Secrets, tmp_path: Path
+) -> None:
+    """A cancelled job stops the container (SIGTERM): as PID 1, the gate must handle it itself.
+
+    The kernel gives PID 1 no default action for SIGTERM; an entrypoint that ignored it would be
+    killed after the grace period instead (exit code 137), and write no result.
+    """
+    case = Case(Scenario.STUCK, 143, "cancelled")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    env = {
+        **_gate_env(simulator, case),
+        **credentials.env(),
+        "CLANFORGE_TIMEOUT": "5m",
+        "CLANFORGE_RESULT_FILE": "/work/clanforge-gate-result.json",
+    }
+    started = _run(
+        [
+            *podman,
+            "run",
+            "--detach",
+            *ULIMITS,
+            "--network=host",
+            f"--volume={workspace}:/work",
+            *_env_by_name(env),
+            image,
+        ],
+        env=env,
+    )
+    assert started.returncode == 0, started.stderr
+    container = started.stdout.strip()
+    try:
+        # Stop it only once it is waiting on the job (a bounded wait for the first request).
+        deadline = time.monotonic() + 30
+        while simulator.request_count(case.update_id) == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert simulator.request_count(case.update_id) >= 1
+        stopped = _run([*podman, "stop", "--time=10", container])
+        assert stopped.returncode == 0, stopped.stderr
+        waited = _run([*podman, "wait", container])
+        logs = _run([*podman, "logs", container])
+    finally:
+        _run([*podman, "rm", "--force", container])
+
+    assert waited.stdout.strip() == "143", logs.stdout + logs.stderr
+    result = json.loads((workspace / "clanforge-gate-result.json").read_text(encoding="utf-8"))
+    assert result["outcome"] == "cancelled"
+    assert result["exit_code"] == 143
+    assert "may still be running" in logs.stdout + logs.stderr
