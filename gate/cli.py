@@ -34,6 +34,8 @@ from gate.deploy import Deployer, load_deploy_settings
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
+from gate.simcli import add_commands as add_simulator_commands
+from gate.simcli import demo_command, simulate_command
 from gate.waiter import Waiter
 
 PROG = "clanforge-gate"
@@ -143,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_wait_options(deploy, exclude=("job", "fail_fast"))
     _add_deploy_options(deploy)
+    add_simulator_commands(commands)
     return parser
 
 
@@ -387,7 +390,12 @@ def _deploy_command(args: argparse.Namespace, ctx: Context) -> int:
     )
 
 
-COMMANDS: dict[str, Handler] = {"wait": _wait_command, "deploy": _deploy_command}
+COMMANDS: dict[str, Handler] = {
+    "wait": _wait_command,
+    "deploy": _deploy_command,
+    "simulate": simulate_command,
+    "demo": demo_command,
+}
 
 
 def _with_default_command(argv: Sequence[str]) -> list[str]:

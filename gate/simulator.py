@@ -1,0 +1,718 @@
+"""A local stand-in for the Clanforge job API, for demos, pipeline rehearsals and end-to-end tests.
+
+Two layers:
+
+* a pure core: ``job_phase`` (where a scenario's job stands after some elapsed time),
+  ``status_body`` (the documented JSON for it) and ``fault_for`` (what goes wrong on the n-th
+  request), all free of I/O and of the clock;
+* a thin shell: ``Simulator``, a standard-library ``ThreadingHTTPServer`` that checks
+  credentials as the API does, starts a job's clock on the first request for its id, and counts
+  requests per id.
+
+Each scenario lives on a well-known update id (``SCENARIOS``); any other id follows the default
+scenario. Routes are a table of ``Route`` values so more endpoints can be added with
+``Simulator.add_route``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+import hmac
+import ipaddress
+import json
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from gate.job import State
+
+# --------------------------------------------------------------------------- scenarios
+
+
+class Scenario(str, enum.Enum):
+    """What the simulated job (or the network in front of it) does."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    SQUASHED = "squashed"
+    STUCK = "stuck"
+    FLAKY = "flaky"
+    RATE_LIMITED = "rate-limited"
+    SLOW = "slow"
+    API_ERROR = "api-error"
+    NOT_FOUND = "not-found"
+    NO_ETA = "no-eta"
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """One row of the scenario table: the scenario, its well-known update id, what the gate does."""
+
+    scenario: Scenario
+    update_id: int
+    gate_exit: int
+    summary: str
+
+
+SCENARIOS: tuple[ScenarioSpec, ...] = (
+    ScenarioSpec(
+        Scenario.SUCCESS, 1001, 0, "Created, Queued, Running with moving progress and ETA, Complete"
+    ),
+    ScenarioSpec(
+        Scenario.FAILURE, 1002, 1, "runs, then Failed (state 6) at 70% of the duration, with joberror"
+    ),
+    ScenarioSpec(Scenario.SQUASHED, 1003, 1, "runs, then Squashed (state 7) halfway through"),
+    ScenarioSpec(Scenario.STUCK, 1004, 2, "stalls in Running at half time; its ETA slides into the past"),
+    ScenarioSpec(
+        Scenario.FLAKY,
+        1005,
+        0,
+        "requests 2, 4, 6, 8, 10 get 503, 502, a dropped connection, an HTML page, truncated JSON",
+    ),
+    ScenarioSpec(Scenario.RATE_LIMITED, 1006, 0, "requests 2 and 3 get 429 with Retry-After: 1"),
+    ScenarioSpec(Scenario.SLOW, 1007, 0, "request 2 is answered only after the slow delay (default 15s)"),
+    ScenarioSpec(Scenario.API_ERROR, 1008, 3, "HTTP 200 with error: true and an error_message"),
+    ScenarioSpec(Scenario.NOT_FOUND, 1009, 3, 'HTTP 404 with "No rows in result set"'),
+    ScenarioSpec(Scenario.NO_ETA, 1010, 0, "like success, but jobeta is always null and jobprogress stays 0"),
+)
+
+SCENARIO_BY_ID: Mapping[int, Scenario] = {spec.update_id: spec.scenario for spec in SCENARIOS}
+ID_BY_SCENARIO: Mapping[Scenario, int] = {spec.scenario: spec.update_id for spec in SCENARIOS}
+
+DEFAULT_DURATION = 12.0
+DEFAULT_SLOW_SECONDS = 15.0
+RETRY_AFTER_SECONDS = 1
+
+# Fractions of the duration at which the job changes state.
+QUEUED_AT = 0.08
+RUNNING_AT = 0.2
+FAILED_AT = 0.7
+SQUASHED_AT = 0.5
+STALLED_AT = 0.5
+# A fresh estimate is this much too pessimistic; it converges as the job runs.
+ETA_OVERESTIMATE = 0.25
+
+FAILURE_MESSAGE = "download of s3://demo-builds/game-server.zip failed: access denied"
+SQUASHED_MESSAGE = "superseded by a newer image update for the same image"
+API_ERROR_MESSAGE = "image locked by diffid: 218595"
+
+
+def scenario_for(update_id: int, default: Scenario = Scenario.SUCCESS) -> Scenario:
+    """The scenario an update id follows: its own if well known, else the default."""
+    return SCENARIO_BY_ID.get(update_id, default)
+
+
+def parse_scenario(name: str) -> Scenario:
+    """A scenario from its name (as in the table); ValueError naming the choices otherwise."""
+    try:
+        return Scenario(name.strip().lower())
+    except ValueError:
+        choices = ", ".join(s.value for s in Scenario)
+        raise ValueError(f"unknown scenario {name!r}; choose one of {choices}") from None
+
+
+def scenario_table_text() -> str:
+    """The scenario table for a terminal."""
+    lines = [f"{'update id':>9}  {'scenario':<13} {'gate exit':<9}  what happens"]
+    for spec in SCENARIOS:
+        lines.append(f"{spec.update_id:>9}  {spec.scenario.value:<13} {spec.gate_exit:<9}  {spec.summary}")
+    return "\n".join(lines)
+
+
+def scenario_table_markdown() -> str:
+    """The scenario table as README.md shows it (a test keeps the two identical)."""
+    lines = ["| update id | scenario | gate exit code | what happens |", "|---|---|---|---|"]
+    for spec in SCENARIOS:
+        lines.append(f"| {spec.update_id} | `{spec.scenario.value}` | {spec.gate_exit} | {spec.summary} |")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the job (pure)
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Where a job stands. Times are offsets in seconds from the job's first request."""
+
+    state: State
+    progress: int
+    updated_at: float
+    started_at: float | None = None
+    eta_at: float | None = None
+    failed: int = 0
+    error: str | None = None
+
+
+def _running(elapsed: float, duration: float) -> Phase:
+    start = RUNNING_AT * duration
+    fraction = min(max((elapsed - start) / (duration - start), 0.0), 1.0)
+    eta = duration + ETA_OVERESTIMATE * duration * (1.0 - fraction)
+    return Phase(
+        State.RUNNING,
+        progress=min(int(fraction * 100), 99),
+        updated_at=elapsed,
+        started_at=start,
+        eta_at=eta,
+    )
+
+
+def job_phase(scenario: Scenario, elapsed: float, duration: float) -> Phase:
+    """The job of ``scenario`` after ``elapsed`` seconds, for a job that takes ``duration``."""
+    if duration <= 0:
+        raise ValueError(f"duration must be positive, got {duration!r}")
+    elapsed = max(elapsed, 0.0)
+    if elapsed < QUEUED_AT * duration:
+        return Phase(State.CREATED, progress=0, updated_at=0.0)
+    if elapsed < RUNNING_AT * duration:
+        return Phase(State.QUEUED, progress=0, updated_at=QUEUED_AT * duration)
+
+    if scenario is Scenario.FAILURE and elapsed >= FAILED_AT * duration:
+        last = _running(FAILED_AT * duration, duration)
+        return Phase(
+            State.FAILED,
+            progress=last.progress,
+            updated_at=FAILED_AT * duration,
+            started_at=last.started_at,
+            eta_at=last.eta_at,
+            failed=1,
+            error=FAILURE_MESSAGE,
+        )
+    if scenario is Scenario.SQUASHED and elapsed >= SQUASHED_AT * duration:
+        last = _running(SQUASHED_AT * duration, duration)
+        return Phase(
+            State.SQUASHED,
+            progress=last.progress,
+            updated_at=SQUASHED_AT * duration,
+            started_at=last.started_at,
+            eta_at=last.eta_at,
+            error=SQUASHED_MESSAGE,
+        )
+    if scenario is Scenario.STUCK:
+        # Frozen at the stall point forever: no progress, no new estimate, no update.
+        return _running(min(elapsed, STALLED_AT * duration), duration)
+
+    if elapsed < duration:
+        phase = _running(elapsed, duration)
+    else:
+        phase = Phase(
+            State.COMPLETE,
+            progress=100,
+            updated_at=duration,
+            started_at=RUNNING_AT * duration,
+            eta_at=duration,
+        )
+    if scenario is Scenario.NO_ETA:
+        return Phase(phase.state, 0, phase.updated_at, phase.started_at, None, phase.failed, phase.error)
+    return phase
+
+
+_STATE_NAMES = {
+    State.CREATED: "Created",
+    State.PENDING: "Pending",
+    State.QUEUED: "Queued",
+    State.RUNNING: "Running",
+    State.COMPLETE: "Complete",
+    State.FAILED: "Failed",
+    State.SQUASHED: "Squashed",
+}
+
+
+def status_body(update_id: int, phase: Phase, origin: float) -> dict[str, object]:
+    """The documented status body for ``phase``; ``origin`` is the unix time of the first request."""
+
+    def at(offset: float) -> int:
+        return int(origin + offset)
+
+    return {
+        "jobcreated": at(0.0),
+        "jobstart": None if phase.started_at is None else str(at(phase.started_at)),
+        "jobupdated": at(phase.updated_at),
+        "jobeta": None if phase.eta_at is None else at(phase.eta_at),
+        "jobprogress": phase.progress,
+        "jobstateid": int(phase.state),
+        "jobstatename": _STATE_NAMES[phase.state],
+        "jobfailed": phase.failed,
+        "joberror": phase.error,
+        "success": True,
+        "updateid": update_id,
+    }
+
+
+def error_body(message: str, code: int = 1) -> dict[str, object]:
+    """The API's error body."""
+    return {
+        "messages": [],
+        "error_code": code,
+        "error_message": message,
+        "_debug": [],
+        "success": False,
+        "error": True,
+    }
+
+
+class Fault(enum.Enum):
+    """Something other than a normal answer."""
+
+    UNAVAILABLE = "503"
+    BAD_GATEWAY = "502"
+    DROP = "dropped connection"
+    HTML = "HTML page"
+    TRUNCATED = "truncated JSON"
+    RATE_LIMITED = "429"
+    SLOW = "slow answer"
+    API_ERROR = "error body"
+    NOT_FOUND = "404"
+
+
+_FAULT_PLAN: Mapping[Scenario, Mapping[int, Fault]] = {
+    Scenario.FLAKY: {
+        2: Fault.UNAVAILABLE,
+        4: Fault.BAD_GATEWAY,
+        6: Fault.DROP,
+        8: Fault.HTML,
+        10: Fault.TRUNCATED,
+    },
+    Scenario.RATE_LIMITED: {2: Fault.RATE_LIMITED, 3: Fault.RATE_LIMITED},
+    Scenario.SLOW: {2: Fault.SLOW},
+}
+
+
+def fault_for(scenario: Scenario, request_number: int) -> Fault | None:
+    """What goes wrong on the ``request_number``-th (1-based) accepted request for a job, if anything."""
+    if scenario is Scenario.API_ERROR:
+        return Fault.API_ERROR
+    if scenario is Scenario.NOT_FOUND:
+        return Fault.NOT_FOUND
+    return _FAULT_PLAN.get(scenario, {}).get(request_number)
+
+
+# --------------------------------------------------------------------------- credentials
+
+ACCESS_KEY_ENV = "CLANFORGE_ACCESS_KEY"
+SECRET_KEY_ENV = "CLANFORGE_SECRET_KEY"
+TOKEN_ENV = "CLANFORGE_TOKEN"
+ACCOUNT_SERVICE_ID_ENV = "CLANFORGE_ACCOUNT_SERVICE_ID"
+
+DEMO_ACCESS_KEY = "demo-access-key"
+DEMO_SECRET_KEY = "demo-secret-key"
+DEMO_TOKEN = "demo-token"
+DEMO_ACCOUNT_SERVICE_ID = "12345"
+
+
+@dataclass(frozen=True)
+class SimulatorCredentials:
+    """What the simulator accepts: a Basic pair, a Bearer token, or both. The repr hides them."""
+
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    token: str | None = field(default=None, repr=False)
+    source: str = "demo"
+
+    @classmethod
+    def demo(cls) -> SimulatorCredentials:
+        return cls(DEMO_ACCESS_KEY, DEMO_SECRET_KEY, DEMO_TOKEN, source="demo")
+
+    @property
+    def is_demo(self) -> bool:
+        return self.source == "demo"
+
+    def accepts(self, authorization: str | None) -> bool:
+        """Whether an ``Authorization`` header value carries one of these credentials."""
+        if not authorization:
+            return False
+        scheme, _, value = authorization.strip().partition(" ")
+        value = value.strip()
+        if scheme.lower() == "bearer" and self.token is not None:
+            return hmac.compare_digest(value.encode(), self.token.encode())
+        if scheme.lower() == "basic" and self.access_key is not None and self.secret_key is not None:
+            try:
+                decoded = base64.b64decode(value, validate=True)
+            except (binascii.Error, ValueError):
+                return False
+            expected = f"{self.access_key}:{self.secret_key}".encode()
+            return hmac.compare_digest(decoded, expected)
+        return False
+
+    def describe(self) -> list[str]:
+        """How to authenticate, for a terminal: demo values in full, others only by variable name."""
+        if self.is_demo:
+            return [
+                f"{ACCESS_KEY_ENV}={self.access_key} {SECRET_KEY_ENV}={self.secret_key}  (Basic)",
+                f"or {TOKEN_ENV}={self.token}  (Bearer)",
+            ]
+        lines = []
+        if self.access_key is not None:
+            lines.append(f"the values of {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} (Basic)")
+        if self.token is not None:
+            lines.append(f"the value of {TOKEN_ENV} (Bearer)")
+        return lines
+
+
+def _env_value(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value:
+        return value
+    file_name = env.get(f"{name}_FILE")
+    if file_name:
+        try:
+            with open(file_name, encoding="utf-8") as handle:
+                return handle.read().strip() or None
+        except OSError:
+            return None
+    return None
+
+
+def credentials_from_env(env: Mapping[str, str]) -> SimulatorCredentials:
+    """The gate's credential variables (or their ``_FILE`` forms) when set, else the demo ones."""
+    access = _env_value(env, ACCESS_KEY_ENV)
+    secret = _env_value(env, SECRET_KEY_ENV)
+    token = _env_value(env, TOKEN_ENV)
+    if access is None or secret is None:
+        access = secret = None
+    if access is None and token is None:
+        return SimulatorCredentials.demo()
+    return SimulatorCredentials(access, secret, token, source="environment")
+
+
+def account_service_id_from_env(env: Mapping[str, str]) -> str:
+    return env.get(ACCOUNT_SERVICE_ID_ENV) or DEMO_ACCOUNT_SERVICE_ID
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# --------------------------------------------------------------------------- HTTP shell
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a route handler sees."""
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    params: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Response:
+    """What a route handler returns. ``delay`` holds the answer back; ``drop`` closes without one."""
+
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+    delay: float = 0.0
+    drop: bool = False
+
+    @classmethod
+    def json(cls, status: int, payload: object, **kwargs: object) -> Response:
+        return cls(status, json.dumps(payload).encode(), **kwargs)  # type: ignore[arg-type]
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``pattern`` is a regular expression on the path; its named groups become ``Request.params``.
+
+    ``api`` routes require credentials and the expected ``accountserviceid``.
+    """
+
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    api: bool = True
+
+
+@dataclass
+class _Job:
+    origin: float
+    requests: int = 0
+
+
+_BAD_GATEWAY_PAGE = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+_HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>Maintenance</title></head>"
+    b"<body><h1>We'll be right back</h1></body></html>"
+)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    simulator: Simulator
+
+
+class _Server6(_Server):
+    address_family = socket.AF_INET6
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "clanforge-simulator"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        self._dispatch()
+
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        simulator = self.server.simulator
+        response = simulator.handle(self.command, self.path, {k.lower(): v for k, v in self.headers.items()})
+        if response.delay > 0:
+            simulator.wait_or_stop(response.delay)
+        if response.drop:
+            self.close_connection = True
+            return
+        try:
+            self.send_response(response.status)
+            self.send_header("Content-Type", response.content_type)
+            self.send_header("Content-Length", str(len(response.body)))
+            for name, value in response.headers:
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(response.body)
+        except (BrokenPipeError, ConnectionResetError):
+            # The client gave up waiting (the slow scenario): nothing left to tell it.
+            self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        log = self.server.simulator.log
+        if log is not None:
+            log(f"{self.address_string()} {format % args}")
+
+
+class Simulator:
+    """A Clanforge status endpoint on a loopback port.
+
+    ``start()`` serves in a daemon thread and returns the base URL; ``stop()`` ends it;
+    ``serve_forever()`` serves in the calling thread. ``request_count(id)`` and ``stats()`` (also
+    ``GET /_sim/stats``) tell how many requests each update id received.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        duration: float = DEFAULT_DURATION,
+        default_scenario: Scenario = Scenario.SUCCESS,
+        credentials: SimulatorCredentials | None = None,
+        account_service_id: str | None = None,
+        slow_seconds: float = DEFAULT_SLOW_SECONDS,
+        clock: Callable[[], float] = time.time,
+        allow_non_loopback: bool = False,
+        log: Callable[[str], None] | None = None,
+    ) -> None:
+        if not is_loopback(host) and not allow_non_loopback:
+            raise ValueError(
+                f"refusing to listen on {host}: the simulator is meant for this machine only (it may "
+                "accept demo credentials and shows its request counts to anyone); use 127.0.0.1"
+            )
+        if duration <= 0:
+            raise ValueError(f"duration must be positive, got {duration!r}")
+        self.host = host
+        self.port = port
+        self.duration = duration
+        self.default_scenario = default_scenario
+        self.credentials = credentials if credentials is not None else credentials_from_env(os.environ)
+        self.account_service_id = (
+            account_service_id if account_service_id is not None else account_service_id_from_env(os.environ)
+        )
+        self.slow_seconds = slow_seconds
+        self.clock = clock
+        self.log = log
+        self.routes: list[Route] = []
+        self._jobs: dict[int, _Job] = {}
+        self._counts: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+        self.add_route("GET", r"/cfp/v1/imageupdate/(?P<updateid>\d+)/status", self._update_status)
+        self.add_route("GET", r"/_sim/stats", self._stats_route, api=False)
+
+    # -- routes
+
+    def add_route(self, method: str, pattern: str, handler: Handler, *, api: bool = True) -> None:
+        """Serve ``method`` requests whose path fully matches ``pattern`` with ``handler``."""
+        self.routes.append(Route(method.upper(), re.compile(pattern), handler, api))
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
+        """Answer one request (the HTTP handler's only entry point)."""
+        parts = urlsplit(target)
+        path = parts.path.rstrip("/") or "/"
+        query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        matched = [(route, m) for route in self.routes if (m := route.pattern.fullmatch(path))]
+        if not matched:
+            return Response.json(404, error_body(f"no such endpoint: {path}"))
+        for route, match in matched:
+            if route.method == method.upper():
+                request = Request(method.upper(), path, query, headers, match.groupdict())
+                if route.api:
+                    refusal = self._check_access(request)
+                    if refusal is not None:
+                        return refusal
+                return route.handler(request)
+        return Response.json(405, error_body(f"method {method} not allowed on {path}"))
+
+    def _check_access(self, request: Request) -> Response | None:
+        for key in ("updateid", "diffid", "imageversionid"):
+            if key in request.params:
+                self._count(int(request.params[key]))
+        if not self.credentials.accepts(request.headers.get("authorization")):
+            return Response.json(401, error_body("forbidden"), headers=(("WWW-Authenticate", "Basic"),))
+        asid = request.query.get("accountserviceid")
+        if not asid:
+            return Response.json(400, error_body("accountserviceid is required"))
+        if asid != self.account_service_id:
+            return Response.json(403, error_body("forbidden"))
+        return None
+
+    def _count(self, update_id: int) -> None:
+        with self._lock:
+            self._counts[update_id] = self._counts.get(update_id, 0) + 1
+
+    def _update_status(self, request: Request) -> Response:
+        update_id = int(request.params["updateid"])
+        scenario = scenario_for(update_id, self.default_scenario)
+        now = self.clock()
+        with self._lock:
+            job = self._jobs.setdefault(update_id, _Job(origin=now))
+            job.requests += 1
+            number = job.requests
+        fault = fault_for(scenario, number)
+        if fault is Fault.API_ERROR:
+            return Response.json(200, error_body(API_ERROR_MESSAGE))
+        if fault is Fault.NOT_FOUND:
+            return Response.json(404, error_body("No rows in result set"))
+        if fault is Fault.UNAVAILABLE:
+            return Response(503, b"Service Unavailable", content_type="text/plain")
+        if fault is Fault.BAD_GATEWAY:
+            return Response(502, _BAD_GATEWAY_PAGE, content_type="text/html")
+        if fault is Fault.DROP:
+            return Response(0, drop=True)
+        if fault is Fault.HTML:
+            return Response(200, _HTML_PAGE, content_type="text/html")
+        if fault is Fault.RATE_LIMITED:
+            return Response.json(
+                429,
+                error_body("rate limit exceeded"),
+                headers=(("Retry-After", str(RETRY_AFTER_SECONDS)),),
+            )
+        phase = job_phase(scenario, now - job.origin, self.duration)
+        body = json.dumps(status_body(update_id, phase, job.origin))
+        if fault is Fault.TRUNCATED:
+            return Response(200, body[: len(body) // 2].encode())
+        if fault is Fault.SLOW:
+            return Response(200, body.encode(), delay=self.slow_seconds)
+        return Response(200, body.encode())
+
+    def _stats_route(self, request: Request) -> Response:
+        return Response.json(200, self.stats())
+
+    # -- stats
+
+    def request_count(self, update_id: int) -> int:
+        """How many requests named ``update_id`` (rejected ones included)."""
+        with self._lock:
+            return self._counts.get(update_id, 0)
+
+    def stats(self) -> dict[str, object]:
+        """Requests per update id, as served by ``GET /_sim/stats``."""
+        with self._lock:
+            counts = {str(key): value for key, value in sorted(self._counts.items())}
+        return {"requests": counts, "total": sum(counts.values())}
+
+    def reset(self) -> None:
+        """Forget all jobs and counts: the next request for an id starts its clock again."""
+        with self._lock:
+            self._jobs.clear()
+            self._counts.clear()
+
+    # -- lifecycle
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the simulator is not started")
+        port = self._server.server_address[1]
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{port}"
+
+    def bind(self) -> str:
+        """Open the listening socket (port 0 picks a free one); return the base URL."""
+        if self._server is None:
+            server_class = _Server6 if ":" in self.host else _Server
+            server = server_class((self.host.strip("[]"), self.port), _RequestHandler)
+            server.simulator = self
+            self._server = server
+            self._stopping.clear()
+        return self.base_url
+
+    def start(self) -> str:
+        """Serve in a daemon thread; return the base URL."""
+        url = self.bind()
+        if self._thread is None:
+            assert self._server is not None
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+            )
+            self._thread.start()
+        return url
+
+    def serve_forever(self) -> None:
+        """Serve in the calling thread until ``stop()`` (from another thread) or KeyboardInterrupt."""
+        self.bind()
+        assert self._server is not None
+        try:
+            self._server.serve_forever(poll_interval=0.1)
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        """Stop serving and release the port. Held-back answers are released at once."""
+        self._stopping.set()
+        server = self._server
+        if server is None:
+            return
+        server.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        self._close()
+
+    def _close(self) -> None:
+        if self._server is not None:
+            self._server.server_close()
+            self._server = None
+
+    def wait_or_stop(self, seconds: float) -> None:
+        """Hold an answer back for ``seconds``, or less if the simulator is stopping."""
+        self._stopping.wait(seconds)
+
+    def __enter__(self) -> Simulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
