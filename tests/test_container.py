@@ -43,7 +43,8 @@ pytestmark = pytest.mark.container
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_SCRIPT = ROOT / "scripts" / "container-setup.sh"
-BASE_IMAGE = os.environ.get("CLANFORGE_BASE_IMAGE", "localhost/clanforge-gate-base:bookworm")
+# The name scripts/container-setup.sh gives the base by default.
+BASE_IMAGE = "localhost/clanforge-gate-base:bookworm"
 IMAGE = "localhost/clanforge-gate:test"
 ACCOUNT_SERVICE_ID = "424242"
 # Podman's defaults ask for more open files and processes than a CI sandbox may grant.
