@@ -1,13 +1,65 @@
-"""The one place where the CLI asks which CI platform reporters to add."""
+"""The one place where the CLI asks which CI platform reporters to add.
+
+GitHub Actions (``GITHUB_ACTIONS=true``) and GitLab CI (``GITLAB_CI=true``) are recognised by the
+variables their runners set; a JUnit report and a dotenv report are written on any platform when
+their file is set.
+"""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from typing import TextIO
 
 from gate.config import Settings
+from gate.github import GitHubReporter
+from gate.gitlab import DOTENV_DEFAULT_FILE, DotenvReporter, GitLabReporter
+from gate.junit import JUnitReporter
 from gate.report import Reporter
 
+JUNIT_FILE_ENV = "CLANFORGE_JUNIT_FILE"
+DOTENV_FILE_ENV = "CLANFORGE_DOTENV_FILE"
 
-def platform_reporters(env: Mapping[str, str], settings: Settings | None) -> list[Reporter]:
-    """Reporters for the CI platform this runs on; ``settings`` is None when they did not validate."""
-    return []
+
+def _is_true(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() == "true"
+
+
+def _path(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def report_files(env: Mapping[str, str], settings: Settings | None) -> tuple[str | None, str | None]:
+    """The JUnit and dotenv report paths. Without valid settings (a configuration error, which
+    still deserves its reports) they are read from the environment alone."""
+    if settings is not None:
+        return settings.junit_file, settings.dotenv_file
+    return _path(env, JUNIT_FILE_ENV), _path(env, DOTENV_FILE_ENV)
+
+
+def platform_reporters(
+    env: Mapping[str, str],
+    settings: Settings | None,
+    *,
+    stream: TextIO | None = None,
+) -> list[Reporter]:
+    """Reporters for the platform this runs on, to go before the console reporter."""
+    out = stream if stream is not None else sys.stdout
+    junit_file, dotenv_file = report_files(env, settings)
+    reporters: list[Reporter] = []
+    if _is_true(env, "GITHUB_ACTIONS"):
+        reporters.append(
+            GitHubReporter(
+                out,
+                output_path=_path(env, "GITHUB_OUTPUT"),
+                summary_path=_path(env, "GITHUB_STEP_SUMMARY"),
+            )
+        )
+    if _is_true(env, "GITLAB_CI"):
+        reporters.append(GitLabReporter(out, dotenv_path=dotenv_file or DOTENV_DEFAULT_FILE))
+    elif dotenv_file:
+        reporters.append(DotenvReporter(dotenv_file))
+    if junit_file:
+        reporters.append(JUnitReporter(junit_file))
+    return reporters

@@ -111,6 +111,8 @@ def _add_wait_options(parser: argparse.ArgumentParser, exclude: tuple[str, ...] 
         "min_poll_interval": "shortest wait between polls (default 1s)",
         "request_timeout": "timeout of one request (default 10s)",
         "result_file": "write a JSON result here, whatever the outcome",
+        "junit_file": "write a JUnit XML report here, whatever the outcome",
+        "dotenv_file": "write a dotenv report here (default clanforge-gate.env under GitLab CI)",
     }
     for option in OPTIONS:
         if option.key in exclude:

@@ -46,6 +46,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("min_poll_interval", "--min-poll-interval", "CLANFORGE_MIN_POLL_INTERVAL", "1s"),
     Option("request_timeout", "--request-timeout", "CLANFORGE_REQUEST_TIMEOUT", "10s"),
     Option("result_file", "--result-file", "CLANFORGE_RESULT_FILE"),
+    Option("junit_file", "--junit-file", "CLANFORGE_JUNIT_FILE"),
+    Option("dotenv_file", "--dotenv-file", "CLANFORGE_DOTENV_FILE"),
     Option("fail_fast", "--fail-fast", "CLANFORGE_FAIL_FAST", False),
 )
 # Settings of ``clanforge-gate deploy`` only (see gate/deploy.py).
@@ -129,6 +131,8 @@ class Settings:
     result_file: str | None
     verbosity: int
     credentials: Credentials = field(repr=False)
+    junit_file: str | None = None
+    dotenv_file: str | None = None
     job: str = "imageupdate"
     fail_fast: bool = False
 
@@ -380,6 +384,8 @@ _PARSERS: dict[str, Callable[[Any], Any]] = {
     "min_poll_interval": lambda v: parse_duration(v, "min_poll_interval"),
     "request_timeout": lambda v: parse_duration(v, "request_timeout"),
     "result_file": lambda v: str(v),
+    "junit_file": lambda v: str(v),
+    "dotenv_file": lambda v: str(v),
 }
 
 

@@ -33,9 +33,12 @@ def describe(job: JobRef, status: JobStatus, now: float, elapsed: float) -> str:
     parts = [head]
     if status.eta:
         left = status.eta - now
-        parts.append(
-            f"eta {format_duration(left)}" if left >= 0.5 else f"eta passed {format_duration(-left)} ago"
-        )
+        if left >= 0.5:
+            parts.append(f"eta {format_duration(left)}")
+        elif left > -0.5:
+            parts.append("eta now")
+        else:
+            parts.append(f"eta passed {format_duration(-left)} ago")
     parts.append(f"{format_duration(elapsed)} elapsed")
     return f"{job.label}: " + " · ".join(parts)
 

@@ -131,3 +131,21 @@ def test_polls_follow_the_schedule(requests_mock: rm.Mocker, clock: FakeClock) -
     )
     assert len(clock.sleeps) == 3
     assert all(1.0 <= s <= 10.0 for s in clock.sleeps)
+
+
+def test_eta_wording() -> None:
+    from gate.client import JobRef
+    from gate.waiter import describe
+
+    job = JobRef("imageupdate", 1)
+    at = 1_800_000_000
+    assert "eta 3m10s" in describe(job, parse(job_body(eta=at + 190)), at, 5)
+    assert "eta now" in describe(job, parse(job_body(eta=at)), at + 0.2, 5)
+    assert "eta passed 20s ago" in describe(job, parse(job_body(eta=at)), at + 20, 5)
+    assert "-" not in describe(job, parse(job_body(eta=at)), at + 0.3, 5)
+
+
+def parse(body: dict[str, Any]) -> Any:
+    from gate.job import parse_status
+
+    return parse_status(body)

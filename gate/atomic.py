@@ -1,0 +1,30 @@
+"""Writing report files: whole files atomically, appends in one call."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half of it."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".clanforge-gate-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        # mkstemp creates the file 0600; report files are meant to be read by later jobs.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def append_text(path: str, text: str) -> None:
+    """Append ``text`` to ``path`` (created if missing) as UTF-8, line breaks untranslated."""
+    with open(path, "a", encoding="utf-8", newline="") as handle:
+        handle.write(text)

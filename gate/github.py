@@ -1,0 +1,233 @@
+"""GitHub Actions: workflow commands, step outputs, the job summary and the reporter using them.
+
+The formatters are pure (text in, text out). ``GitHubReporter`` is the thin shell that prints the
+commands and appends to the files the runner names in ``GITHUB_OUTPUT`` and ``GITHUB_STEP_SUMMARY``.
+"""
+
+from __future__ import annotations
+
+import html
+import secrets
+from collections.abc import Callable, Mapping
+from typing import TextIO
+
+from gate.atomic import append_text
+from gate.result import Outcome, Result
+
+# The order matters: "%" first, so the escapes added after it are not escaped again.
+_DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
+_PROPERTY_ESCAPES = (*_DATA_ESCAPES, (":", "%3A"), (",", "%2C"))
+
+OUTPUT_NAMES = ("outcome", "exit-code", "state", "progress", "job-error", "elapsed-seconds", "message")
+
+_FAILURE_TITLES = {
+    Outcome.FAILED: "{job} failed",
+    Outcome.TIMED_OUT: "{job}: gate timed out",
+    Outcome.ERROR: "{job}: gate error",
+    Outcome.CANCELLED: "{job}: gate cancelled",
+}
+
+_HEADLINES = {
+    Outcome.SUCCEEDED: ":white_check_mark: {job} succeeded",
+    Outcome.FAILED: ":x: {job} failed",
+    Outcome.TIMED_OUT: ":hourglass: {job}: timed out waiting",
+    Outcome.ERROR: ":warning: {job}: the gate could not decide",
+    Outcome.CANCELLED: ":no_entry_sign: {job}: the gate was cancelled",
+}
+
+
+def job_label(update_id: int | None) -> str:
+    """How the job is named in titles; the id is unknown when the settings did not validate."""
+    return "Clanforge image update" if update_id is None else f"Clanforge image update {update_id}"
+
+
+def escape_data(text: str) -> str:
+    """Escape a workflow command's message the way the Actions toolkit does."""
+    for raw, escaped in _DATA_ESCAPES:
+        text = text.replace(raw, escaped)
+    return text
+
+
+def escape_property(text: str) -> str:
+    """Escape a workflow command's property value (also ``:`` and ``,``, which delimit properties)."""
+    for raw, escaped in _PROPERTY_ESCAPES:
+        text = text.replace(raw, escaped)
+    return text
+
+
+def workflow_command(command: str, message: str = "", properties: Mapping[str, str] | None = None) -> str:
+    """One ``::command key=value,...::message`` line, without the line break."""
+    props = ",".join(f"{key}={escape_property(value)}" for key, value in (properties or {}).items())
+    head = f"::{command} {props}" if props else f"::{command}"
+    return f"{head}::{escape_data(message)}"
+
+
+def _random_delimiter() -> str:
+    return f"clanforge_gate_{secrets.token_hex(16)}"
+
+
+def output_entry(name: str, value: str, *, delimiter: Callable[[], str] = _random_delimiter) -> str:
+    """A ``name<<DELIM`` block for ``$GITHUB_OUTPUT``, safe for any value, multi-line included.
+
+    The runner reads the file line by line (CR, LF and CRLF all end a line) and joins a value's
+    lines with LF, so line breaks are normalised to LF here: what the runner gives back is exactly
+    ``value`` with CRLF and CR turned into LF. The delimiter is random and redrawn until it occurs
+    in neither the name nor the value, so a value can never end its block early.
+    """
+    if not name or any(ch in name for ch in "\r\n=<"):
+        raise ValueError(f"invalid output name {name!r}")
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    token = delimiter()
+    while token in value or token in name:
+        token = delimiter()
+    return f"{name}<<{token}\n{value}\n{token}\n"
+
+
+def _number(value: float) -> str:
+    return f"{value:.1f}"
+
+
+def outputs_for(result: Result) -> dict[str, str]:
+    """The action's outputs for a result; an unknown value is the empty string."""
+    return {
+        "outcome": result.outcome.value,
+        "exit-code": str(result.exit_code),
+        "state": result.state_name or "",
+        "progress": "" if result.progress is None else str(result.progress),
+        "job-error": result.job_error or "",
+        "elapsed-seconds": _number(result.elapsed_seconds),
+        "message": result.message,
+    }
+
+
+def outputs_file_text(result: Result, *, delimiter: Callable[[], str] = _random_delimiter) -> str:
+    """All outputs as one chunk to append to ``$GITHUB_OUTPUT``."""
+    return "".join(
+        output_entry(name, value, delimiter=delimiter) for name, value in outputs_for(result).items()
+    )
+
+
+_MD_SPECIAL = "\\`*_[]|~#"
+
+
+def markdown_text(text: str) -> str:
+    """Text safe inside a Markdown table cell: HTML and Markdown neutralised, one line."""
+    escaped = html.escape(text, quote=False)
+    escaped = "".join(f"\\{ch}" if ch in _MD_SPECIAL else ch for ch in escaped)
+    return escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
+
+
+def human_duration(seconds: float) -> str:
+    """``45s``, ``2m05s``, ``1h02m03s``."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m{secs:02d}s"
+    if minutes:
+        return f"{minutes}m{secs:02d}s"
+    return f"{secs}s"
+
+
+def job_summary(result: Result) -> str:
+    """A Markdown job summary for ``$GITHUB_STEP_SUMMARY``."""
+    state = result.state_name or ""
+    if result.state_id is not None:
+        state = f"{state} ({result.state_id})" if state else f"state {result.state_id}"
+    rows = [
+        ("Outcome", f"{result.outcome.value} (exit code {result.exit_code})"),
+        ("Job state", state or "unknown"),
+        ("Progress", "unknown" if result.progress is None else f"{result.progress}%"),
+    ]
+    if result.job_error:
+        rows.append(("Job error", result.job_error))
+    rows += [
+        ("Status requests", str(result.polls)),
+        ("Waited", human_duration(result.elapsed_seconds)),
+    ]
+    lines = [
+        f"### {_HEADLINES[result.outcome].format(job=job_label(result.update_id))}",
+        "",
+        markdown_text(result.message),
+        "",
+        "| | |",
+        "| --- | --- |",
+        *(f"| {name} | {markdown_text(value)} |" for name, value in rows),
+    ]
+    if result.warnings:
+        lines += ["", "**Warnings**", ""]
+        lines += [f"- {markdown_text(warning)}" for warning in result.warnings]
+    return "\n".join(lines) + "\n\n"
+
+
+def error_annotation(result: Result) -> str | None:
+    """An ``::error title=...::`` line for any outcome but success."""
+    title = _FAILURE_TITLES.get(result.outcome)
+    if title is None:
+        return None
+    return workflow_command("error", result.message, {"title": title.format(job=job_label(result.update_id))})
+
+
+class GitHubReporter:
+    """Reports a wait in GitHub Actions' own terms.
+
+    The progress log goes inside a ``::group::``, warnings become ``::warning::`` annotations, any
+    outcome but success an ``::error::`` annotation, request lines ``::debug::`` messages (so
+    re-running with debug logging shows them, no input needed); outputs and a job summary are
+    appended to the files the runner names. Must sit before the console reporter in a fan-out,
+    so the group opens before the first progress line and closes before the final one.
+    """
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        output_path: str | None,
+        summary_path: str | None,
+        delimiter: Callable[[], str] = _random_delimiter,
+    ) -> None:
+        self._stream = stream
+        self._output_path = output_path
+        self._summary_path = summary_path
+        self._delimiter = delimiter
+        self._group_open = False
+
+    def _print(self, line: str) -> None:
+        self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def begin(self, update_id: int) -> None:
+        if not self._group_open:
+            self._print(workflow_command("group", f"Waiting for {job_label(update_id)}"))
+            self._group_open = True
+
+    def progress(self, message: str) -> None:
+        """The console reporter prints progress; the group around it is all this adds."""
+
+    def debug(self, message: str) -> None:
+        """Request lines as ``::debug::``: shown when the run has step debug logging on."""
+        self._print(workflow_command("debug", message))
+
+    def warning(self, message: str) -> None:
+        self._print(workflow_command("warning", message))
+
+    def end(self, result: Result) -> None:
+        if self._group_open:
+            self._print(workflow_command("endgroup"))
+            self._group_open = False
+        annotation = error_annotation(result)
+        if annotation is not None:
+            self._print(annotation)
+        # Try both files before giving up on either; the CLI turns the failure into a gate error.
+        failures: list[OSError] = []
+        for path, text in (
+            (self._output_path, outputs_file_text(result, delimiter=self._delimiter)),
+            (self._summary_path, job_summary(result)),
+        ):
+            if path:
+                try:
+                    append_text(path, text)
+                except OSError as exc:
+                    failures.append(exc)
+        if failures:
+            raise failures[0]

@@ -1,0 +1,144 @@
+"""Which platform reporters the CLI gets, and the whole CLI writing every platform file."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+import requests_mock
+
+from gate import cli
+from gate.ci import platform_reporters
+from gate.config import load_settings
+from gate.github import GitHubReporter
+from gate.gitlab import DotenvReporter, GitLabReporter
+from gate.junit import JUnitReporter
+from tests.test_github import parse_command, parse_output_file
+from tests.test_gitlab import parse_dotenv
+
+BASE_ENV = {
+    "CLANFORGE_UPDATE_ID": "1234",
+    "CLANFORGE_ACCOUNT_SERVICE_ID": "5678",
+    "CLANFORGE_API_URL": "http://127.0.0.1:9",
+    "CLANFORGE_TOKEN": "tok-secret-value",
+}
+
+
+def kinds(env: dict[str, str], *, with_settings: bool = True) -> list[type]:
+    settings = load_settings(argparse.Namespace(), env) if with_settings else None
+    return [type(reporter) for reporter in platform_reporters(env, settings)]
+
+
+def test_selection() -> None:
+    assert kinds(BASE_ENV) == []
+    assert kinds({**BASE_ENV, "GITHUB_ACTIONS": "true"}) == [GitHubReporter]
+    assert kinds({**BASE_ENV, "GITHUB_ACTIONS": "false"}) == []
+    assert kinds({**BASE_ENV, "GITLAB_CI": "true"}) == [GitLabReporter]
+    assert kinds({**BASE_ENV, "CLANFORGE_JUNIT_FILE": "j.xml"}) == [JUnitReporter]
+    assert kinds({**BASE_ENV, "CLANFORGE_DOTENV_FILE": "x.env"}) == [DotenvReporter]
+    assert kinds({**BASE_ENV, "GITLAB_CI": "true", "CLANFORGE_JUNIT_FILE": "j.xml"}) == [
+        GitLabReporter,
+        JUnitReporter,
+    ]
+    # Empty inputs of the GitHub action arrive as empty variables: unset.
+    assert kinds({**BASE_ENV, "GITHUB_ACTIONS": "true", "CLANFORGE_JUNIT_FILE": ""}) == [GitHubReporter]
+
+
+def test_selection_without_valid_settings_reads_the_environment() -> None:
+    env = {"GITLAB_CI": "true", "CLANFORGE_JUNIT_FILE": "j.xml"}
+    assert kinds(env, with_settings=False) == [GitLabReporter, JUnitReporter]
+
+
+def run_cli(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> int:
+    for name in list(os.environ):
+        if name.startswith(("CLANFORGE_", "GITHUB_", "GITLAB_")):
+            monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return cli.main([])
+
+
+def github_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "CLANFORGE_JUNIT_FILE": str(tmp_path / "junit.xml"),
+    }
+
+
+def test_cli_writes_github_outputs_on_success(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = {
+        "jobstateid": 5,
+        "jobstatename": "Complete",
+        "jobprogress": 100,
+        "jobfailed": 0,
+        "jobcreated": 1,
+        "jobupdated": 2,
+        "joberror": "",
+        "success": True,
+    }
+    with requests_mock.Mocker() as mock:
+        mock.get("http://127.0.0.1:9/cfp/v1/imageupdate/1234/status", json=body)
+        code = run_cli(monkeypatch, {**BASE_ENV, **github_env(tmp_path)})
+    assert code == 0
+    outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert outputs["outcome"] == "succeeded" and outputs["exit-code"] == "0"
+    assert outputs["state"] == "Complete" and outputs["progress"] == "100"
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "::group::Waiting for Clanforge image update 1234"
+    assert lines.index("::endgroup::") == len(lines) - 2
+    assert "succeeded" in (tmp_path / "summary").read_text(encoding="utf-8")
+    root = ET.parse(tmp_path / "junit.xml").getroot()
+    assert root.get("failures") == "0" and root.get("errors") == "0"
+    for path in tmp_path.iterdir():
+        assert "tok-secret-value" not in path.read_text(encoding="utf-8")
+
+
+def test_cli_writes_every_file_on_a_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    env = {
+        **BASE_ENV,
+        **github_env(tmp_path),
+        "CLANFORGE_TIMEOUT": "soon",
+        "GITLAB_CI": "true",
+        "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env"),
+    }
+    code = run_cli(monkeypatch, env)
+    assert code == 3
+    outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert outputs["outcome"] == "error" and outputs["exit-code"] == "3"
+    assert "timeout" in outputs["message"]
+    printed = capsys.readouterr().out.splitlines()
+    errors = [parse_command(line) for line in printed if line.startswith("::error")]
+    assert len(errors) == 1 and "timeout" in errors[0][2]
+    assert parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))["CLANFORGE_OUTCOME"] == "error"
+    case = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite/testcase")
+    assert case is not None and case.find("error") is not None
+
+
+def test_cli_under_gitlab_defaults_the_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    body = {
+        "jobstateid": 6,
+        "jobstatename": "Failed",
+        "jobprogress": 30,
+        "jobfailed": 1,
+        "jobcreated": 1,
+        "jobupdated": 2,
+        "joberror": "disk #3 full\nretry",
+        "success": True,
+    }
+    with requests_mock.Mocker() as mock:
+        mock.get("http://127.0.0.1:9/cfp/v1/imageupdate/1234/status", json=body)
+        code = run_cli(monkeypatch, {**BASE_ENV, "GITLAB_CI": "true"})
+    assert code == 1
+    variables = parse_dotenv((tmp_path / "clanforge-gate.env").read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_OUTCOME"] == "failed"
+    assert variables["CLANFORGE_JOB_ERROR"] == "disk \uff033 full retry"

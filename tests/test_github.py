@@ -1,0 +1,306 @@
+"""GitHub Actions formatting and reporting, checked the way the runner reads it back."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from gate.github import (
+    GitHubReporter,
+    escape_data,
+    escape_property,
+    job_summary,
+    output_entry,
+    outputs_file_text,
+    outputs_for,
+    workflow_command,
+)
+from gate.report import ConsoleReporter, FanOut
+from gate.result import EXIT_CODES, Outcome, Result
+
+NASTY = "disk 100% full\r\nat ::step:: 3, <b>&amp;</b> | `x`\nlast line::error::x"
+
+
+def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
+    values: dict[str, object] = {
+        "update_id": 1234,
+        "outcome": outcome,
+        "exit_code": EXIT_CODES.get(outcome, 143),
+        "message": f"update 1234: {outcome.value}",
+        "state_id": 6,
+        "state_name": "Failed",
+        "progress": 40,
+        "job_error": None,
+        "eta": None,
+        "polls": 7,
+        "elapsed_seconds": 125.4,
+        "warnings": (),
+    }
+    values.update(fields)
+    return Result(**values)  # type: ignore[arg-type]
+
+
+# --- how the runner reads things back --------------------------------------------------------
+
+
+def unescape_data(text: str) -> str:
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def unescape_property(text: str) -> str:
+    for escaped, raw in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ",")):
+        text = text.replace(escaped, raw)
+    return text.replace("%25", "%")
+
+
+COMMAND = re.compile(r"^::(?P<name>[A-Za-z-]+)(?: (?P<props>[^:]*))?::(?P<data>.*)$")
+
+
+def parse_command(line: str) -> tuple[str, dict[str, str], str]:
+    match = COMMAND.match(line)
+    assert match, f"not a workflow command: {line!r}"
+    props: dict[str, str] = {}
+    if match["props"]:
+        for pair in match["props"].split(","):
+            key, _, value = pair.partition("=")
+            props[key] = unescape_property(value)
+    return match["name"], props, unescape_data(match["data"])
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """Read a GITHUB_OUTPUT file as the runner does: lines end at CR, LF or CRLF; a
+    ``name<<DELIM`` block runs to the line equal to DELIM; its lines are joined with LF."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    outputs: dict[str, str] = {}
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line:
+            continue
+        heredoc = line.find("<<")
+        equals = line.find("=")
+        if equals != -1 and (heredoc == -1 or equals < heredoc):
+            outputs[line[:equals]] = line[equals + 1 :]
+            continue
+        assert heredoc > 0, f"invalid line {line!r}"
+        name, delimiter = line[:heredoc], line[heredoc + 2 :]
+        body: list[str] = []
+        while True:
+            assert index < len(lines), f"matching delimiter not found for {name!r}"
+            current = lines[index]
+            index += 1
+            if current == delimiter:
+                break
+            body.append(current)
+        outputs[name] = "\n".join(body)
+    return outputs
+
+
+# --- escaping ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("plain", "plain"),
+        ("100%", "100%25"),
+        ("a\nb", "a%0Ab"),
+        ("a\r\nb", "a%0D%0Ab"),
+        ("%0A is not a newline", "%250A is not a newline"),
+        ("::error::x", "::error::x"),
+        ("a:b,c", "a:b,c"),
+        ("", ""),
+    ],
+)
+def test_escape_data(raw: str, escaped: str) -> None:
+    assert escape_data(raw) == escaped
+    assert unescape_data(escape_data(raw)) == raw
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("title: x, y", "title%3A x%2C y"),
+        ("50%\n", "50%25%0A"),
+        ("%3A", "%253A"),
+    ],
+)
+def test_escape_property(raw: str, escaped: str) -> None:
+    assert escape_property(raw) == escaped
+    assert unescape_property(escape_property(raw)) == raw
+
+
+def test_workflow_command_survives_hostile_text() -> None:
+    line = workflow_command("error", NASTY, {"title": "update 1: failed, see: log"})
+    assert "\n" not in line and "\r" not in line
+    assert parse_command(line) == ("error", {"title": "update 1: failed, see: log"}, NASTY)
+
+
+def test_workflow_command_without_properties() -> None:
+    assert workflow_command("endgroup") == "::endgroup::"
+    assert workflow_command("warning", "50%") == "::warning::50%25"
+
+
+# --- GITHUB_OUTPUT -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["", "one line", "two\nlines", "trailing newline\n", "\n\nleading", "x=y<<EOF", "EOF", NASTY],
+)
+def test_output_entry_round_trips(value: str) -> None:
+    text = output_entry("job-error", value)
+    expected = value.replace("\r\n", "\n").replace("\r", "\n")
+    assert parse_output_file(text) == {"job-error": expected}
+
+
+def test_output_delimiter_is_redrawn_when_it_occurs_in_the_value() -> None:
+    tokens = iter(["EOF", "EOF", "fresh_token"])
+    text = output_entry("message", "before\nEOF\nafter", delimiter=lambda: next(tokens))
+    assert text.startswith("message<<fresh_token\n")
+    assert parse_output_file(text) == {"message": "before\nEOF\nafter"}
+
+
+def test_output_delimiter_is_random() -> None:
+    first = output_entry("a", "x").splitlines()[0]
+    second = output_entry("a", "x").splitlines()[0]
+    assert first != second
+
+
+@pytest.mark.parametrize("name", ["", "a\nb", "a=b", "a<<b"])
+def test_output_entry_refuses_bad_names(name: str) -> None:
+    with pytest.raises(ValueError):
+        output_entry(name, "x")
+
+
+def test_all_outputs_parse_back_with_hostile_job_error() -> None:
+    result = make_result(job_error=NASTY, message=f"update 1234: Failed: {NASTY}")
+    parsed = parse_output_file("earlier=1\n" + outputs_file_text(result))
+    assert parsed.pop("earlier") == "1"
+    expected = {k: v.replace("\r\n", "\n") for k, v in outputs_for(result).items()}
+    assert parsed == expected
+    assert parsed["job-error"] == NASTY.replace("\r\n", "\n")
+    assert parsed["outcome"] == "failed"
+    assert parsed["exit-code"] == "1"
+    assert parsed["state"] == "Failed"
+    assert parsed["progress"] == "40"
+    assert parsed["elapsed-seconds"] == "125.4"
+
+
+def test_unknown_values_are_empty_outputs() -> None:
+    result = make_result(Outcome.ERROR, update_id=None, state_id=None, state_name=None, progress=None)
+    outputs = outputs_for(result)
+    assert outputs["state"] == "" and outputs["progress"] == "" and outputs["job-error"] == ""
+    assert outputs["exit-code"] == "3"
+
+
+# --- job summary -------------------------------------------------------------------------------
+
+
+def test_summary_escapes_markdown_and_html() -> None:
+    result = make_result(job_error="<script>alert(1)</script> | *bold*\nline2")
+    summary = job_summary(result)
+    assert "<script>" not in summary
+    assert "&lt;script&gt;" in summary
+    assert "\\|" in summary and "\\*bold\\*" in summary
+    assert "line2" in summary and "<br>line2" in summary
+    table_rows = [line for line in summary.splitlines() if line.startswith("| ")]
+    # Every row still has exactly two cells: no stray pipe split one.
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 3 for row in table_rows)
+
+
+def test_summary_lists_warnings_and_headline() -> None:
+    result = make_result(Outcome.SUCCEEDED, state_id=5, state_name="Complete", warnings=("odd state 9",))
+    summary = job_summary(result)
+    assert summary.startswith("### :white_check_mark: Clanforge image update 1234 succeeded")
+    assert "- odd state 9" in summary
+    assert "| Job state | Complete (5) |" in summary
+    assert "| Waited | 2m05s |" in summary
+
+
+# --- the reporter --------------------------------------------------------------------------------
+
+
+def run_reporter(tmp_path: Path, result: Result, *, begin: bool = True) -> tuple[list[str], Path, Path]:
+    stream = io.StringIO()
+    output, summary = tmp_path / "output", tmp_path / "summary"
+    output.write_text("previous=kept\n", encoding="utf-8")
+    reporter = GitHubReporter(stream, output_path=str(output), summary_path=str(summary))
+    if begin:
+        reporter.begin(1234)
+    reporter.progress("update 1234: Running 40%")
+    reporter.warning("jobfailed=1 while Running: 50% odd\nsecond line")
+    reporter.debug("update 1234: GET /status 200 (12ms)")
+    reporter.end(result)
+    return stream.getvalue().splitlines(), output, summary
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_reporter_writes_everything_for_every_outcome(tmp_path: Path, outcome: Outcome) -> None:
+    lines, output, summary = run_reporter(tmp_path, make_result(outcome, job_error="bad: 100%"))
+    assert lines[0] == "::group::Waiting for Clanforge image update 1234"
+    assert parse_command(lines[1]) == ("warning", {}, "jobfailed=1 while Running: 50% odd\nsecond line")
+    assert lines[2] == "::debug::update 1234: GET /status 200 (12ms)"
+    assert lines[3] == "::endgroup::"
+    errors = [parse_command(line) for line in lines if line.startswith("::error")]
+    if outcome is Outcome.SUCCEEDED:
+        assert errors == []
+    else:
+        assert len(errors) == 1
+        _, props, data = errors[0]
+        assert props["title"].startswith("Clanforge image update 1234")
+        assert data == f"update 1234: {outcome.value}"
+    outputs = parse_output_file(output.read_text(encoding="utf-8"))
+    assert outputs["previous"] == "kept"
+    assert outputs["outcome"] == outcome.value
+    assert outputs["job-error"] == "bad: 100%"
+    assert "Clanforge image update 1234" in summary.read_text(encoding="utf-8")
+
+
+def test_reporter_without_begin_opens_and_closes_no_group(tmp_path: Path) -> None:
+    result = make_result(Outcome.ERROR, update_id=None, message="update_id is required")
+    lines, output, _ = run_reporter(tmp_path, result, begin=False)
+    assert not any(line.startswith(("::group", "::endgroup")) for line in lines)
+    assert parse_command(lines[-1]) == (
+        "error",
+        {"title": "Clanforge image update: gate error"},
+        "update_id is required",
+    )
+    assert parse_output_file(output.read_text(encoding="utf-8"))["exit-code"] == "3"
+
+
+def test_an_unwritable_output_file_is_raised_after_the_summary_is_written(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    summary = tmp_path / "summary"
+    reporter = GitHubReporter(stream, output_path=str(tmp_path), summary_path=str(summary))
+    reporter.begin(1234)
+    with pytest.raises(OSError):
+        reporter.end(make_result())
+    assert stream.getvalue().splitlines()[1] == "::endgroup::"
+    assert "failed" in summary.read_text(encoding="utf-8")
+
+
+def test_group_wraps_the_console_log(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    reporter = FanOut(
+        [
+            GitHubReporter(stream, output_path=None, summary_path=None),
+            ConsoleReporter(stream, 0),
+        ]
+    )
+    reporter.begin(1234)
+    reporter.progress("update 1234: Running 40%")
+    reporter.end(make_result(Outcome.SUCCEEDED, message="update 1234: succeeded"))
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "::group::Waiting for Clanforge image update 1234",
+        "update 1234: Running 40%",
+        "::endgroup::",
+        "update 1234: succeeded",
+    ]

@@ -1,0 +1,176 @@
+"""GitLab CI: section markers and the dotenv report, read back as GitLab reads them."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from gate import config
+from gate.gitlab import (
+    DOTENV_MAX_BYTES,
+    WARNING_LABEL,
+    DotenvReporter,
+    GitLabReporter,
+    dotenv_report,
+    dotenv_value,
+    section_end,
+    section_start,
+)
+from gate.report import ConsoleReporter, FanOut
+from gate.result import EXIT_CODES, Outcome, Result
+
+ESC = "\x1b[0K"
+
+
+def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
+    values: dict[str, object] = {
+        "update_id": 1234,
+        "outcome": outcome,
+        "exit_code": EXIT_CODES.get(outcome, 143),
+        "message": f"update 1234: {outcome.value}",
+        "state_id": 6,
+        "state_name": "Failed",
+        "progress": 40,
+        "job_error": None,
+        "elapsed_seconds": 61.0,
+    }
+    values.update(fields)
+    return Result(**values)  # type: ignore[arg-type]
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """GitLab's rules: one NAME=value per line, no blank lines, no comments, names of ASCII
+    letters, digits and underscores; the value is taken as is."""
+    assert text.endswith("\n")
+    variables: dict[str, str] = {}
+    for line in text[:-1].split("\n"):
+        name, sep, value = line.partition("=")
+        assert sep, f"not a variable line: {line!r}"
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name), name
+        assert "\r" not in value and not value.startswith(("'", '"')) and not value.endswith(("'", '"'))
+        assert " #" not in value and not value.startswith("#")
+        assert value == value.strip()
+        variables[name] = value
+    return variables
+
+
+def test_section_markers() -> None:
+    start = section_start("clanforge_gate_12", "Waiting for update 12", 1700000000.9)
+    marker = "section_start:1700000000:clanforge_gate_12[collapsed=true]"
+    assert start == f"{ESC}{marker}\r{ESC}Waiting for update 12"
+    end = section_end("clanforge_gate_12", 1700000042.0)
+    assert end == f"{ESC}section_end:1700000042:clanforge_gate_12\r{ESC}"
+
+
+def test_section_name_and_header_are_made_safe() -> None:
+    start = section_start("a b:c[d]", "two\nlines\x1b[31m", 1.0, collapsed=False)
+    assert start == f"{ESC}section_start:1:a_b_c_d_\r{ESC}two lines [31m"
+    assert "\n" not in start
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("plain", "plain"),
+        ("two\nlines\r\nthree", "two lines three"),
+        ("  padded\t ", "padded"),
+        ('"quoted"', "quoted"),
+        ("it's 'fine' inside", "it's 'fine' inside"),
+        ("disk #3 failed", "disk \uff033 failed"),
+        ("cost $HOME 100%", "cost $HOME 100%"),
+        ("nul\x00bell\x07", "nul bell"),
+        ("", ""),
+    ],
+)
+def test_dotenv_value(raw: str, safe: str) -> None:
+    assert dotenv_value(raw) == safe
+
+
+def test_dotenv_report_reads_back() -> None:
+    result = make_result(job_error='"disk" #3 full\nretry later', message="update 1234: Failed: disk full")
+    variables = parse_dotenv(dotenv_report(result))
+    assert variables == {
+        "CLANFORGE_OUTCOME": "failed",
+        "CLANFORGE_EXIT_CODE": "1",
+        "CLANFORGE_STATE": "Failed",
+        "CLANFORGE_STATE_ID": "6",
+        "CLANFORGE_PROGRESS": "40",
+        "CLANFORGE_JOB_ERROR": 'disk" \uff033 full retry later',
+        "CLANFORGE_ELAPSED_SECONDS": "61.0",
+        "CLANFORGE_GATE_UPDATE_ID": "1234",
+        "CLANFORGE_MESSAGE": "update 1234: Failed: disk full",
+    }
+
+
+def test_dotenv_report_stays_within_gitlab_limits() -> None:
+    huge = "x" * 20000
+    text = dotenv_report(make_result(job_error=huge, message="m" * 9000))
+    assert len(text.encode("utf-8")) <= DOTENV_MAX_BYTES < 5 * 1024
+    variables = parse_dotenv(text)
+    assert len(variables) < 10
+    assert variables["CLANFORGE_OUTCOME"] == "failed"
+    assert variables["CLANFORGE_JOB_ERROR"].endswith("\u2026")
+    assert variables["CLANFORGE_MESSAGE"].endswith("\u2026")
+
+
+def test_dotenv_report_never_overrides_a_setting_of_a_later_gate_job() -> None:
+    setting_names = {option.env for option in config.OPTIONS}
+    setting_names |= {config.ACCESS_KEY_ENV, config.SECRET_KEY_ENV, config.TOKEN_ENV, config.CONFIG_ENV}
+    setting_names |= {"CLANFORGE_JUNIT_FILE", "CLANFORGE_DOTENV_FILE"}
+    names = set(parse_dotenv(dotenv_report(make_result())))
+    assert names and not names & setting_names
+
+
+@pytest.mark.parametrize("outcome", list(Outcome))
+def test_reporter_writes_sections_and_dotenv_for_every_outcome(tmp_path: Path, outcome: Outcome) -> None:
+    stream = io.StringIO()
+    times = iter([1000.0, 1065.0])
+    path = tmp_path / "out" / "gate.env"
+    reporter = GitLabReporter(stream, dotenv_path=str(path), now=lambda: next(times))
+    reporter.begin(1234)
+    reporter.warning("unknown job state 9")
+    reporter.warning("unknown job state 9")
+    reporter.end(make_result(outcome))
+    lines = stream.getvalue().split("\n")
+    assert lines[0].startswith(f"{ESC}section_start:1000:clanforge_gate_1234[collapsed=true]\r")
+    assert lines[1] == f"{ESC}section_end:1065:clanforge_gate_1234\r{ESC}"
+    assert lines[2] == f"{WARNING_LABEL} unknown job state 9"
+    assert lines[3] == ""
+    variables = parse_dotenv(path.read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_OUTCOME"] == outcome.value
+
+
+def test_reporter_without_begin_writes_no_section(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    path = tmp_path / "gate.env"
+    reporter = GitLabReporter(stream, dotenv_path=str(path))
+    reporter.end(make_result(Outcome.ERROR, update_id=None, state_id=None, state_name=None, progress=None))
+    assert stream.getvalue() == ""
+    variables = parse_dotenv(path.read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_EXIT_CODE"] == "3"
+    assert variables["CLANFORGE_GATE_UPDATE_ID"] == ""
+
+
+def test_section_wraps_the_console_log() -> None:
+    stream = io.StringIO()
+    reporter = FanOut([GitLabReporter(stream, dotenv_path=None, now=lambda: 5.0), ConsoleReporter(stream, 0)])
+    reporter.begin(7)
+    reporter.progress("update 7: Running 10%")
+    reporter.end(make_result(Outcome.SUCCEEDED, message="update 7: succeeded"))
+    assert stream.getvalue().split("\n") == [
+        f"{ESC}section_start:5:clanforge_gate_7[collapsed=true]\r{ESC}Waiting for Clanforge image update 7",
+        "update 7: Running 10%",
+        f"{ESC}section_end:5:clanforge_gate_7\r{ESC}",
+        "update 7: succeeded",
+        "",
+    ]
+
+
+def test_dotenv_reporter_raises_a_write_failure(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("", encoding="utf-8")
+    with pytest.raises(OSError):
+        DotenvReporter(str(blocker / "gate.env")).end(make_result())
