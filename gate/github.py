@@ -12,13 +12,26 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gate.atomic import append_text
+from gate.outputs import job_ids
 from gate.result import Outcome, Result
 
 # The order matters: "%" first, so the escapes added after it are not escaped again.
 _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = (*_DATA_ESCAPES, (":", "%3A"), (",", "%2C"))
 
-OUTPUT_NAMES = ("outcome", "exit-code", "state", "progress", "job-error", "elapsed-seconds", "message")
+# The output holding the id of each job kind; a deploy sets each as soon as the job is created.
+ID_OUTPUTS = {"imageupdate": "update-id", "imagediff": "diff-id", "imageversion": "image-version-id"}
+
+OUTPUT_NAMES = (
+    "outcome",
+    "exit-code",
+    "state",
+    "progress",
+    "job-error",
+    "elapsed-seconds",
+    "message",
+    *ID_OUTPUTS.values(),
+)
 
 _FAILURE_TITLES = {
     Outcome.FAILED: "{job} failed",
@@ -87,9 +100,14 @@ def _number(value: float) -> str:
     return f"{value:.1f}"
 
 
-def outputs_for(result: Result) -> dict[str, str]:
-    """The action's outputs for a result; an unknown value is the empty string."""
-    return {
+def outputs_for(result: Result, created: dict[str, int] | None = None) -> dict[str, str]:
+    """The action's outputs for a result; an unknown value is the empty string.
+
+    ``created`` holds the ids a deploy announced on the way, so a run cut short before it waited
+    on a job still names it.
+    """
+    ids = job_ids(result, created)
+    outputs = {
         "outcome": result.outcome.value,
         "exit-code": str(result.exit_code),
         "state": result.state_name or "",
@@ -98,12 +116,20 @@ def outputs_for(result: Result) -> dict[str, str]:
         "elapsed-seconds": _number(result.elapsed_seconds),
         "message": result.message,
     }
+    for kind, name in ID_OUTPUTS.items():
+        outputs[name] = str(ids[kind]) if kind in ids else ""
+    return outputs
 
 
-def outputs_file_text(result: Result, *, delimiter: Callable[[], str] = _random_delimiter) -> str:
+def outputs_file_text(
+    result: Result,
+    *,
+    created: dict[str, int] | None = None,
+    delimiter: Callable[[], str] = _random_delimiter,
+) -> str:
     """All outputs as one chunk to append to ``$GITHUB_OUTPUT``."""
     return "".join(
-        output_entry(name, value, delimiter=delimiter) for name, value in outputs_for(result).items()
+        output_entry(name, value, delimiter=delimiter) for name, value in outputs_for(result, created).items()
     )
 
 
@@ -191,6 +217,7 @@ class GitHubReporter:
         self._summary_path = summary_path
         self._delimiter = delimiter
         self._group_open = False
+        self._created: dict[str, int] = {}
 
     def _print(self, line: str) -> None:
         self._stream.write(line + "\n")
@@ -211,6 +238,24 @@ class GitHubReporter:
     def warning(self, message: str) -> None:
         self._print(workflow_command("warning", message))
 
+    def created(self, kind: str, job_id: int) -> None:
+        """Sets the job's id output at once: a run cancelled or timed out later still tells the
+        next step which job to resume. The runner keeps the last value an output was given."""
+        self._created[kind] = job_id
+        name = ID_OUTPUTS.get(kind)
+        if name is None or not self._output_path:
+            return
+        try:
+            append_text(self._output_path, output_entry(name, str(job_id), delimiter=self._delimiter))
+        except OSError as exc:
+            # The job is running: stopping the deploy here would leave it unwatched. The outputs
+            # are written again at the end, where a failure to write ends the run as an error.
+            self._print(
+                workflow_command(
+                    "warning", f"cannot set the {name} output yet ({exc}); it is set again at the end"
+                )
+            )
+
     def end(self, result: Result) -> None:
         if self._group_open:
             self._print(workflow_command("endgroup"))
@@ -221,7 +266,10 @@ class GitHubReporter:
         # Try both files before giving up on either; the CLI turns the failure into a gate error.
         failures: list[OSError] = []
         for path, text in (
-            (self._output_path, outputs_file_text(result, delimiter=self._delimiter)),
+            (
+                self._output_path,
+                outputs_file_text(result, created=self._created, delimiter=self._delimiter),
+            ),
             (self._summary_path, job_summary(result)),
         ):
             if path:

@@ -145,5 +145,8 @@ class JUnitReporter:
     def warning(self, message: str) -> None:
         self._log.append(f"warning: {message}")
 
+    def created(self, kind: str, job_id: int) -> None:
+        """The progress log already has the line that names the new job."""
+
     def end(self, result: Result) -> None:
         write_text_atomic(self._path, junit_xml(results_of(result), log=self._log))

@@ -7,8 +7,10 @@ import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gate.github import (
+    OUTPUT_NAMES,
     GitHubReporter,
     escape_data,
     escape_property,
@@ -19,7 +21,9 @@ from gate.github import (
     workflow_command,
 )
 from gate.report import ConsoleReporter, FanOut
-from gate.result import EXIT_CODES, Outcome, Result
+from gate.result import EXIT_CODES, JobResult, Outcome, Result
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NASTY = "disk 100% full\r\nat ::step:: 3, <b>&amp;</b> | `x`\nlast line::error::x"
 
@@ -304,3 +308,54 @@ def test_group_wraps_the_console_log(tmp_path: Path) -> None:
         "::endgroup::",
         "update 1234: succeeded",
     ]
+
+
+# --- ids of created jobs -----------------------------------------------------------------------
+
+
+def test_a_created_job_sets_its_id_output_at_once(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    output.write_text("previous=kept\n", encoding="utf-8")
+    stream = io.StringIO()
+    reporter = GitHubReporter(stream, output_path=str(output), summary_path=None)
+    reporter.begin(0)
+    reporter.created("imageupdate", 11)
+    assert parse_output_file(output.read_text(encoding="utf-8")) == {"previous": "kept", "update-id": "11"}
+    reporter.created("imagediff", 22)
+    reporter.created("imageversion", 33)
+    outputs = parse_output_file(output.read_text(encoding="utf-8"))
+    assert (outputs["update-id"], outputs["diff-id"], outputs["image-version-id"]) == ("11", "22", "33")
+    assert stream.getvalue().splitlines()[1:] == []  # nothing printed for it
+
+
+def test_ids_of_created_jobs_survive_a_run_cut_short_before_its_wait(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    reporter = GitHubReporter(io.StringIO(), output_path=str(output), summary_path=None)
+    reporter.created("imageupdate", 11)
+    reporter.created("imagediff", 22)
+    waited = (JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded"),)
+    cut = make_result(Outcome.CANCELLED, update_id=None, job_kind="deploy", jobs=waited)
+    reporter.end(cut)
+    outputs = parse_output_file(output.read_text(encoding="utf-8"))
+    assert (outputs["update-id"], outputs["diff-id"], outputs["image-version-id"]) == ("11", "22", "")
+    assert outputs["outcome"] == "cancelled"
+
+
+def test_a_plain_wait_names_its_job_in_the_id_output_of_its_kind() -> None:
+    diff = make_result(update_id=22, job_kind="imagediff")
+    assert outputs_for(diff)["diff-id"] == "22" and outputs_for(diff)["update-id"] == ""
+    assert outputs_for(make_result())["update-id"] == "1234"
+
+
+def test_an_unwritable_output_file_at_create_time_warns_and_goes_on(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    reporter = GitHubReporter(stream, output_path=str(tmp_path), summary_path=None)
+    reporter.created("imageupdate", 11)
+    name, _, message = parse_command(stream.getvalue().splitlines()[0])
+    assert name == "warning" and "update-id" in message and "again at the end" in message
+
+
+def test_action_declares_every_output_the_reporter_writes() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert list(action["outputs"]) == list(OUTPUT_NAMES)
+    assert set(outputs_for(make_result())) == set(OUTPUT_NAMES)
