@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gate.atomic import append_text
-from gate.outputs import job_ids
+from gate.outputs import job_ids, job_name, jobs_json, per_job, run_name
 from gate.result import Outcome, Result
 
 # The order matters: "%" first, so the escapes added after it are not escaped again.
@@ -31,6 +31,7 @@ OUTPUT_NAMES = (
     "elapsed-seconds",
     "message",
     *ID_OUTPUTS.values(),
+    "jobs",
 )
 
 _FAILURE_TITLES = {
@@ -52,6 +53,11 @@ _HEADLINES = {
 def job_label(update_id: int | None) -> str:
     """How the job is named in titles; the id is unknown when the settings did not validate."""
     return "Clanforge image update" if update_id is None else f"Clanforge image update {update_id}"
+
+
+def run_label(result: Result) -> str:
+    """How a whole run is named in titles: its one job, a deploy, or a wait on several jobs."""
+    return f"Clanforge {run_name(result)}"
 
 
 def escape_data(text: str) -> str:
@@ -118,6 +124,7 @@ def outputs_for(result: Result, created: dict[str, int] | None = None) -> dict[s
     }
     for kind, name in ID_OUTPUTS.items():
         outputs[name] = str(ids[kind]) if kind in ids else ""
+    outputs["jobs"] = jobs_json(result)
     return outputs
 
 
@@ -155,24 +162,55 @@ def human_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def job_summary(result: Result) -> str:
-    """A Markdown job summary for ``$GITHUB_STEP_SUMMARY``."""
-    state = result.state_name or ""
-    if result.state_id is not None:
-        state = f"{state} ({result.state_id})" if state else f"state {result.state_id}"
-    rows = [
-        ("Outcome", f"{result.outcome.value} (exit code {result.exit_code})"),
-        ("Job state", state or "unknown"),
-        ("Progress", "unknown" if result.progress is None else f"{result.progress}%"),
+def _state_text(state_name: str | None, state_id: int | None) -> str:
+    state = state_name or ""
+    if state_id is not None:
+        state = f"{state} ({state_id})" if state else f"state {state_id}"
+    return state
+
+
+def _jobs_table(result: Result) -> list[str]:
+    """One row per job of the run."""
+    lines = [
+        "| Job | Outcome | State | Progress | Requests | Waited | Job error |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    if result.job_error:
-        rows.append(("Job error", result.job_error))
+    for job in result.jobs:
+        cells = (
+            job_name(job.kind, job.job_id),
+            job.outcome.value,
+            _state_text(job.state_name, job.state_id) or "-",
+            "-" if job.progress is None else f"{job.progress}%",
+            str(job.polls),
+            human_duration(job.elapsed_seconds),
+            job.job_error or "",
+        )
+        lines.append("| " + " | ".join(markdown_text(cell) for cell in cells) + " |")
+    return lines
+
+
+def job_summary(result: Result) -> str:
+    """A Markdown job summary for ``$GITHUB_STEP_SUMMARY``: one table of the run, and for
+    several jobs or a deploy a row per job."""
+    if per_job(result):
+        rows = [
+            ("Outcome", f"{result.outcome.value} (exit code {result.exit_code})"),
+            ("Jobs", str(len(result.jobs))),
+        ]
+    else:
+        rows = [
+            ("Outcome", f"{result.outcome.value} (exit code {result.exit_code})"),
+            ("Job state", _state_text(result.state_name, result.state_id) or "unknown"),
+            ("Progress", "unknown" if result.progress is None else f"{result.progress}%"),
+        ]
+        if result.job_error:
+            rows.append(("Job error", result.job_error))
     rows += [
         ("Status requests", str(result.polls)),
         ("Waited", human_duration(result.elapsed_seconds)),
     ]
     lines = [
-        f"### {_HEADLINES[result.outcome].format(job=job_label(result.update_id))}",
+        f"### {_HEADLINES[result.outcome].format(job=run_label(result))}",
         "",
         markdown_text(result.message),
         "",
@@ -180,6 +218,8 @@ def job_summary(result: Result) -> str:
         "| --- | --- |",
         *(f"| {name} | {markdown_text(value)} |" for name, value in rows),
     ]
+    if per_job(result) and result.jobs:
+        lines += ["", *_jobs_table(result)]
     if result.warnings:
         lines += ["", "**Warnings**", ""]
         lines += [f"- {markdown_text(warning)}" for warning in result.warnings]
@@ -191,7 +231,7 @@ def error_annotation(result: Result) -> str | None:
     title = _FAILURE_TITLES.get(result.outcome)
     if title is None:
         return None
-    return workflow_command("error", result.message, {"title": title.format(job=job_label(result.update_id))})
+    return workflow_command("error", result.message, {"title": title.format(job=run_label(result))})
 
 
 class GitHubReporter:

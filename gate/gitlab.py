@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from gate.atomic import write_text_atomic
-from gate.outputs import job_ids
+from gate.outputs import job_ids, jobs_line
 from gate.result import Result
 
 # Erase-to-end-of-line: GitLab's log viewer hides the marker text between these.
@@ -69,6 +69,10 @@ def dotenv_value(text: str) -> str:
     return value.strip(_QUOTES + " ")
 
 
+# Every job of the run as ``kind:id=outcome`` items joined by commas.
+JOBS_VARIABLE = "CLANFORGE_JOBS"
+
+
 def id_variables(ids: dict[str, int]) -> dict[str, str]:
     """The job id variables; an unknown id is empty."""
     return {name: str(ids[kind]) if kind in ids else "" for kind, name in ID_VARIABLES.items()}
@@ -89,6 +93,7 @@ def dotenv_variables(result: Result, created: dict[str, int] | None = None) -> d
         "CLANFORGE_ELAPSED_SECONDS": f"{result.elapsed_seconds:.1f}",
     }
     variables.update(id_variables(job_ids(result, created)))
+    variables[JOBS_VARIABLE] = jobs_line(result)
     variables["CLANFORGE_MESSAGE"] = result.message
     return variables
 
@@ -96,7 +101,8 @@ def dotenv_variables(result: Result, created: dict[str, int] | None = None) -> d
 def dotenv_text(variables: dict[str, str], *, max_bytes: int = DOTENV_MAX_BYTES) -> str:
     """``NAME=value`` lines, each value made safe, under GitLab's size limit.
 
-    When it would be too long, the longest value is shortened (with an ellipsis) until it fits.
+    When it would be too long, the longest value is shortened (with an ellipsis) until it fits;
+    the list of jobs loses whole items, from the end.
     """
     values = {name: dotenv_value(value) for name, value in variables.items()}
 
@@ -110,7 +116,11 @@ def dotenv_text(variables: dict[str, str], *, max_bytes: int = DOTENV_MAX_BYTES)
         keep = max(0, len(values[longest]) - excess - 1)
         if keep == 0 and not values[longest]:
             break
-        values[longest] = values[longest][:keep].rstrip() + "\u2026"
+        kept = values[longest][:keep]
+        if longest == JOBS_VARIABLE:
+            # Whole items only, so what is left still splits into kind:id=outcome items.
+            kept = kept[: kept.rfind(",") + 1]
+        values[longest] = kept.rstrip() + "\u2026"
         text = render()
     return text
 

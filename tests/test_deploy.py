@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,32 @@ def test_a_create_that_ends_the_run_leaves_the_earlier_ids_in_the_outputs(
     assert (outputs["outcome"], outputs["update-id"], outputs["diff-id"]) == ("error", "11", "")
     variables = parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))
     assert (variables["CLANFORGE_OUTCOME"], variables["CLANFORGE_GATE_UPDATE_ID"]) == ("error", "11")
+
+
+def test_the_whole_deploy_in_every_platform_output(requests_mock: rm.Mocker, tmp_path: Path) -> None:
+    happy(requests_mock, failed_machines=2)
+    env = {
+        **platform_env(tmp_path),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "CLANFORGE_JUNIT_FILE": str(tmp_path / "junit.xml"),
+    }
+    rc, _, _ = cli(*BASE, env=env)
+    assert rc == 1
+    outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert [(j["kind"], j["id"], j["outcome"]) for j in json.loads(outputs["jobs"])] == [
+        ("imageupdate", 11, "succeeded"), ("imagediff", 22, "succeeded"),
+        ("imageversion", 33, "succeeded"), ("imageinstall", 5, "failed"),
+    ]  # fmt: skip
+    summary = (tmp_path / "summary").read_text(encoding="utf-8")
+    assert summary.startswith("### :x: Clanforge deploy failed")
+    assert "| image 5 install | failed | 4 completed, 0 pending, 2 failed |" in summary
+    variables = parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_JOBS"] == (
+        "imageupdate:11=succeeded,imagediff:22=succeeded,imageversion:33=succeeded,imageinstall:5=failed"
+    )
+    cases = list(ET.parse(tmp_path / "junit.xml").getroot().iter("testcase"))
+    assert [(c.get("classname"), c.get("name")) for c in cases][-1] == (
+        "clanforge.imageinstall",
+        "image 5 install",
+    )
+    assert [c.find("failure") is not None for c in cases] == [False, False, False, True]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import yaml
 from gate.github import (
     OUTPUT_NAMES,
     GitHubReporter,
+    error_annotation,
     escape_data,
     escape_property,
     job_summary,
@@ -359,3 +361,91 @@ def test_action_declares_every_output_the_reporter_writes() -> None:
     action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
     assert list(action["outputs"]) == list(OUTPUT_NAMES)
     assert set(outputs_for(make_result())) == set(OUTPUT_NAMES)
+
+
+# --- several jobs, and a deploy ----------------------------------------------------------------
+
+DEPLOY_JOBS = (
+    JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", 5, "Complete", 100, polls=3),
+    JobResult("imagediff", 22, Outcome.SUCCEEDED, "imagediff 22: succeeded", 5, "Complete", 100),
+    JobResult("imageversion", 33, Outcome.SUCCEEDED, "imageversion 33: succeeded", 5, "Complete"),
+    JobResult("imageinstall", 5, Outcome.FAILED, "image 5 install: 2 failed", None, "3 completed", 100),
+)
+
+
+def deploy_result(outcome: Outcome = Outcome.FAILED, jobs: tuple[JobResult, ...] = DEPLOY_JOBS) -> Result:
+    return make_result(
+        outcome,
+        update_id=None, state_id=None, state_name=None, progress=None, job_kind="deploy", jobs=jobs,
+        message=f"deploy of image 5: {outcome.value}",
+    )  # fmt: skip
+
+
+def test_jobs_output_is_compact_json_of_each_job_and_survives_hostile_errors(tmp_path: Path) -> None:
+    jobs = (
+        JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", 5, "Complete", 100),
+        JobResult("imageupdate", 12, Outcome.FAILED, "update 12: failed", 6, "Failed", 40, job_error=NASTY),
+        JobResult("imageupdate", 13, Outcome.TIMED_OUT, "update 13: timed out"),
+    )
+    run = make_result(update_id=None, state_id=None, state_name=None, progress=None, jobs=jobs)
+    text = outputs_file_text(run)
+    outputs = parse_output_file(text)
+    compact = json.dumps(json.loads(outputs["jobs"]), separators=(",", ":"), ensure_ascii=False)
+    assert outputs["jobs"] == compact and "\n" not in compact
+    assert json.loads(outputs["jobs"]) == [
+        {"kind": "imageupdate", "id": 11, "outcome": "succeeded", "state": "Complete", "progress": 100,
+         "job_error": None},
+        {"kind": "imageupdate", "id": 12, "outcome": "failed", "state": "Failed", "progress": 40,
+         "job_error": NASTY},
+        {"kind": "imageupdate", "id": 13, "outcome": "timed_out", "state": None, "progress": None,
+         "job_error": None},
+    ]  # fmt: skip
+    # Several updates: no single update id.
+    assert outputs["update-id"] == ""
+
+
+def test_jobs_output_is_an_empty_list_without_jobs() -> None:
+    assert outputs_for(make_result(Outcome.ERROR, update_id=None))["jobs"] == "[]"
+
+
+def test_summary_of_several_jobs_has_a_row_per_job() -> None:
+    jobs = (
+        JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", 5, "Complete", 100, polls=4),
+        JobResult("imageupdate", 12, Outcome.FAILED, "update 12: failed", 6, "Failed", 40, job_error="a|b"),
+    )
+    run = make_result(update_id=None, state_id=None, state_name=None, progress=None, jobs=jobs)
+    summary = job_summary(run)
+    assert summary.startswith("### :x: Clanforge wait on 2 image updates failed")
+    assert "| image update 11 | succeeded | Complete (5) | 100% | 4 | 0s |  |" in summary
+    assert "| image update 12 | failed | Failed (6) | 40% | 0 | 0s | a\\|b |" in summary
+    assert "| Jobs | 2 |" in summary and "| Job state |" not in summary
+    job_rows = [line for line in summary.splitlines() if line.startswith("| image update")]
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 8 for row in job_rows)
+
+
+def test_summary_and_error_title_of_a_deploy_name_each_kind() -> None:
+    run = deploy_result()
+    summary = job_summary(run)
+    assert summary.startswith("### :x: Clanforge deploy failed")
+    for name in ("image update 11", "image diff 22", "image version 33", "image 5 install"):
+        assert f"| {name} |" in summary
+    assert "| image 5 install | failed | 3 completed | 100% |" in summary
+    _, props, _ = parse_command(error_annotation(run) or "")
+    assert props["title"] == "Clanforge deploy failed"
+
+
+def test_a_deploy_stopped_before_any_job_still_gets_a_summary() -> None:
+    run = deploy_result(Outcome.ERROR, jobs=())
+    summary = job_summary(run)
+    assert summary.startswith("### :warning: Clanforge deploy: the gate could not decide")
+    assert "| Jobs | 0 |" in summary and "| Job |" not in summary
+
+
+def test_a_wait_on_another_kind_is_titled_by_its_kind() -> None:
+    run = make_result(
+        update_id=22, job_kind="imagediff",
+        jobs=(JobResult("imagediff", 22, Outcome.FAILED, "imagediff 22: failed"),),
+    )  # fmt: skip
+    _, props, _ = parse_command(error_annotation(run) or "")
+    assert props["title"] == "Clanforge image diff 22 failed"
+    assert job_summary(run).startswith("### :x: Clanforge image diff 22 failed")

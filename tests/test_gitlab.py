@@ -91,7 +91,11 @@ def test_dotenv_value(raw: str, safe: str) -> None:
 
 
 def test_dotenv_report_reads_back() -> None:
-    result = make_result(job_error='"disk" #3 full\nretry later', message="update 1234: Failed: disk full")
+    result = make_result(
+        job_error='"disk" #3 full\nretry later',
+        message="update 1234: Failed: disk full",
+        jobs=(JobResult("imageupdate", 1234, Outcome.FAILED, "update 1234: Failed"),),
+    )
     variables = parse_dotenv(dotenv_report(result))
     assert variables == {
         "CLANFORGE_OUTCOME": "failed",
@@ -104,6 +108,7 @@ def test_dotenv_report_reads_back() -> None:
         "CLANFORGE_GATE_UPDATE_ID": "1234",
         "CLANFORGE_GATE_DIFF_ID": "",
         "CLANFORGE_GATE_VERSION_ID": "",
+        "CLANFORGE_JOBS": "imageupdate:1234=failed",
         "CLANFORGE_MESSAGE": "update 1234: Failed: disk full",
     }
 
@@ -231,3 +236,42 @@ def test_an_unwritable_dotenv_at_create_time_warns_and_goes_on(tmp_path: Path) -
         reporter.end(make_result())
     lines = stream.getvalue().split("\n")
     assert lines[2].startswith(f"{WARNING_LABEL} cannot write the dotenv report yet")
+
+
+# --- several jobs ------------------------------------------------------------------------------
+
+DEPLOY_JOBS = (
+    JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", state_name="Complete"),
+    JobResult("imagediff", 22, Outcome.FAILED, "imagediff 22: Failed", job_error="diff #1 failed\nbad"),
+)
+
+
+def test_dotenv_report_of_a_deploy_lists_each_job() -> None:
+    run = make_result(
+        Outcome.FAILED, update_id=None, state_id=None, state_name=None, progress=None,
+        job_kind="deploy", jobs=DEPLOY_JOBS,
+    )  # fmt: skip
+    variables = parse_dotenv(dotenv_report(run))
+    assert variables["CLANFORGE_JOBS"] == "imageupdate:11=succeeded,imagediff:22=failed"
+    assert variables["CLANFORGE_OUTCOME"] == "failed" and variables["CLANFORGE_STATE"] == ""
+    assert (variables["CLANFORGE_GATE_UPDATE_ID"], variables["CLANFORGE_GATE_DIFF_ID"]) == ("11", "22")
+    items = [item.partition("=") for item in variables["CLANFORGE_JOBS"].split(",")]
+    assert [(name.split(":"), outcome) for name, _, outcome in items] == [
+        (["imageupdate", "11"], "succeeded"),
+        (["imagediff", "22"], "failed"),
+    ]
+
+
+def test_a_long_list_of_jobs_is_shortened_by_whole_items() -> None:
+    jobs = tuple(
+        JobResult("imageupdate", 1_000_000 + n, Outcome.TIMED_OUT, f"update {n}: timed out")
+        for n in range(300)
+    )
+    run = make_result(Outcome.TIMED_OUT, update_id=None, jobs=jobs, message="300 updates: 300 timed out")
+    text = dotenv_report(run)
+    assert len(text.encode("utf-8")) <= DOTENV_MAX_BYTES
+    line = parse_dotenv(text)["CLANFORGE_JOBS"]
+    assert line.endswith(",\u2026")
+    items = line.removesuffix(",\u2026").split(",")
+    assert 50 < len(items) < 300
+    assert all(re.fullmatch(r"imageupdate:\d{7}=timed_out", item) for item in items)
