@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gate.atomic import append_text
+from gate.config import format_duration
 from gate.outputs import job_ids, job_name, jobs_json, per_job, run_name
 from gate.result import Outcome, Result
 
@@ -150,18 +151,6 @@ def markdown_text(text: str) -> str:
     return escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
-def human_duration(seconds: float) -> str:
-    """``45s``, ``2m05s``, ``1h02m03s``."""
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
 def _state_text(state_name: str | None, state_id: int | None) -> str:
     state = state_name or ""
     if state_id is not None:
@@ -182,7 +171,7 @@ def _jobs_table(result: Result) -> list[str]:
             _state_text(job.state_name, job.state_id) or "-",
             "-" if job.progress is None else f"{job.progress}%",
             str(job.polls),
-            human_duration(job.elapsed_seconds),
+            format_duration(job.elapsed_seconds),
             job.job_error or "",
         )
         lines.append("| " + " | ".join(markdown_text(cell) for cell in cells) + " |")
@@ -207,7 +196,7 @@ def job_summary(result: Result) -> str:
             rows.append(("Job error", result.job_error))
     rows += [
         ("Status requests", str(result.polls)),
-        ("Waited", human_duration(result.elapsed_seconds)),
+        ("Waited", format_duration(result.elapsed_seconds)),
     ]
     lines = [
         f"### {_HEADLINES[result.outcome].format(job=run_label(result))}",
