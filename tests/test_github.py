@@ -23,7 +23,8 @@ from gate.github import (
     workflow_command,
 )
 from gate.report import ConsoleReporter, FanOut
-from gate.result import EXIT_CODES, JobResult, Outcome, Result
+from gate.result import JobResult, Outcome, Result
+from tests.fakes import make_result as shared_make_result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,22 +32,8 @@ NASTY = "disk 100% full\r\nat ::step:: 3, <b>&amp;</b> | `x`\nlast line::error::
 
 
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
-    values: dict[str, object] = {
-        "update_id": 1234,
-        "outcome": outcome,
-        "exit_code": EXIT_CODES.get(outcome, 143),
-        "message": f"update 1234: {outcome.value}",
-        "state_id": 6,
-        "state_name": "Failed",
-        "progress": 40,
-        "job_error": None,
-        "eta": None,
-        "polls": 7,
-        "elapsed_seconds": 125.4,
-        "warnings": (),
-    }
-    values.update(fields)
-    return Result(**values)  # type: ignore[arg-type]
+    result: Result = shared_make_result(outcome, **fields)
+    return result
 
 
 # --- how the runner reads things back --------------------------------------------------------

@@ -21,25 +21,15 @@ from gate.gitlab import (
     section_start,
 )
 from gate.report import ConsoleReporter, FanOut
-from gate.result import EXIT_CODES, JobResult, Outcome, Result
+from gate.result import JobResult, Outcome, Result
+from tests.fakes import make_result as shared_make_result
 
 ESC = "\x1b[0K"
 
 
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
-    values: dict[str, object] = {
-        "update_id": 1234,
-        "outcome": outcome,
-        "exit_code": EXIT_CODES.get(outcome, 143),
-        "message": f"update 1234: {outcome.value}",
-        "state_id": 6,
-        "state_name": "Failed",
-        "progress": 40,
-        "job_error": None,
-        "elapsed_seconds": 61.0,
-    }
-    values.update(fields)
-    return Result(**values)  # type: ignore[arg-type]
+    result: Result = shared_make_result(outcome, **{"elapsed_seconds": 61.0, **fields})
+    return result
 
 
 def parse_dotenv(text: str) -> dict[str, str]:

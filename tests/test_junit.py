@@ -8,24 +8,15 @@ from pathlib import Path
 import pytest
 
 from gate.junit import JUnitReporter, junit_xml, xml_text
-from gate.result import EXIT_CODES, JobResult, Outcome, Result
+from gate.result import JobResult, Outcome, Result
+from tests.fakes import make_result as shared_make_result
 
 HOSTILE = "disk <full> & \"stuck\" 'here' ]]> \x1b[31mred\x00\x07\n::error::x %0A"
 
 
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
-    values: dict[str, object] = {
-        "update_id": 1234,
-        "outcome": outcome,
-        "exit_code": EXIT_CODES.get(outcome, 143),
-        "message": f"update 1234: {outcome.value}",
-        "state_id": 6,
-        "state_name": "Failed",
-        "progress": 40,
-        "elapsed_seconds": 12.5,
-    }
-    values.update(fields)
-    return Result(**values)  # type: ignore[arg-type]
+    result: Result = shared_make_result(outcome, **{"elapsed_seconds": 12.5, **fields})
+    return result
 
 
 EXPECTED = {
