@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import requests
 import requests_mock as rm
 
 from gate.cli import main
+from gate.errors import Cancelled
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV
 
@@ -88,6 +90,10 @@ def test_creates_are_never_retried(requests_mock: rm.Mocker) -> None:
     assert rc == 3
     assert requests_mock.call_count == 1
     assert "may have started" in err and "dashboard" in err
+    # The only command offered resumes from the id found in the dashboard; a plain re-run
+    # (which could start a second update) is never suggested.
+    assert err.count("clanforge-gate deploy") == 1
+    assert "--update-id <id>" in err
 
 
 def test_create_connection_error_is_not_retried(requests_mock: rm.Mocker) -> None:
@@ -111,6 +117,8 @@ def test_image_locked_is_reported_with_resume_command(requests_mock: rm.Mocker) 
     assert rc == 3
     assert "image 5 is locked by diff 218595" in err
     assert "--diff-id 218595" in err
+    # One command, the one that publishes the locking diff; no re-run that would hit the lock again.
+    assert err.count("clanforge-gate deploy") == 1
 
 
 def test_failed_diff_stops_the_chain(requests_mock: rm.Mocker) -> None:
@@ -162,6 +170,27 @@ def test_empty_fleet_is_done_after_a_second_read(requests_mock: rm.Mocker) -> No
     requests_mock.get(IMAGE, json={"pending_machines": 0, "failed_machines": 0, "completed_machines": 0})
     rc, _, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
     assert rc == 0 and requests_mock.call_count == 2
+
+
+def test_a_timed_out_diff_is_resumed_as_a_diff(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    requests_mock.get(status_url("imagediff", 22), json=job_body(4, "Running"))
+    rc, out, _ = cli(*BASE, "--timeout", "2m")
+    assert rc == 2
+    assert "wait again with --job imagediff --update-id 22" in out
+    assert "wait again with --update-id 22" not in out
+
+
+def test_a_cancelled_run_names_every_created_id(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+
+    def interrupt(request: object, context: object) -> dict[str, object]:
+        raise Cancelled(signal.SIGTERM)
+
+    requests_mock.get(status_url("imagediff", 22), json=interrupt)
+    rc, out, _ = cli(*BASE)
+    assert rc == 143
+    assert "to resume: clanforge-gate deploy --image-id 5 --machine-id 9 --update-id 11 --diff-id 22" in out
 
 
 def test_install_timeout_is_exit_2(requests_mock: rm.Mocker) -> None:
