@@ -395,6 +395,16 @@ class Deployer:
             partial = self.current.cut_short(outcome, message, exit_code)
             self.jobs.extend(partial.jobs)
             self.current = None
+        # A job created just before the signal, not yet waited on, is still listed with its id.
+        listed = {(job.kind, job.job_id) for job in self.jobs}
+        for kind, job_id in self.created.items():
+            if (kind, job_id) not in listed:
+                label = JobRef(kind, job_id).label
+                self.jobs.append(
+                    JobResult(
+                        kind, job_id, outcome, f"{label}: started; may still be running", elapsed_seconds=0.0
+                    )
+                )
         if self.advice_given:
             return self.result(outcome, message, exit_code)
         return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)

@@ -12,7 +12,12 @@ import requests
 import requests_mock as rm
 
 from gate.cli import main
+from gate.client import StatusClient
+from gate.config import Credentials, Settings
+from gate.deploy import Deployer, DeploySettings
 from gate.errors import Cancelled
+from gate.report import ConsoleReporter
+from gate.result import Outcome
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV
 
@@ -191,6 +196,44 @@ def test_a_cancelled_run_names_every_created_id(requests_mock: rm.Mocker) -> Non
     rc, out, _ = cli(*BASE)
     assert rc == 143
     assert "to resume: clanforge-gate deploy --image-id 5 --machine-id 9 --update-id 11 --diff-id 22" in out
+
+
+def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    settings = Settings(
+        update_ids=(),
+        account_service_id="77",
+        api_url=API,
+        timeout=600.0,
+        poll_interval=10.0,
+        min_poll_interval=1.0,
+        request_timeout=10.0,
+        result_file=None,
+        verbosity=0,
+        credentials=Credentials("bearer", secret="t"),
+    )
+
+    class SignalAfterDiffCreate(ConsoleReporter):
+        def progress(self, message: str) -> None:
+            super().progress(message)
+            if message.startswith("imagediff 22: started"):
+                raise Cancelled(signal.SIGTERM)
+
+    out = io.StringIO()
+    clock = FakeClock()
+    reporter = SignalAfterDiffCreate(out)
+    deploy = DeploySettings(
+        5, 9, "x", None, True, None, False, False, 0, None, None, None, False, False, False, False
+    )
+    deployer = Deployer(StatusClient(settings, clock, reporter), settings, deploy, clock, reporter)
+    with pytest.raises(Cancelled):
+        deployer.run()
+    result = deployer.cut_short(Outcome.CANCELLED, "deploy: cancelled", 143)
+    assert [(j.kind, j.job_id, j.outcome) for j in result.jobs] == [
+        ("imageupdate", 11, Outcome.SUCCEEDED),
+        ("imagediff", 22, Outcome.CANCELLED),
+    ]
+    assert "--update-id 11 --diff-id 22" in result.message
 
 
 def test_install_timeout_is_exit_2(requests_mock: rm.Mocker) -> None:
