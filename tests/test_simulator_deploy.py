@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
@@ -368,3 +369,9 @@ def test_reset_forgets_created_jobs(sim: Simulator) -> None:
     assert create_update(sim, 2001).json()["updateid"] == update
     # The locking diff is back after a reset.
     assert create_update(sim, 2002).json()["success"] is False
+
+
+def test_readme_shows_the_deploy_table_the_code_uses() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    assert readme.index("## Local simulator and demo") < readme.index("## The whole deploy")
+    assert deploy_table_markdown() in readme
