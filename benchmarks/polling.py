@@ -229,9 +229,7 @@ def quantile(values: Sequence[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def simulate(
-    jobs: Iterable[SimJob], chosen: dict[str, Strategy]
-) -> dict[str, dict[str, Tally]]:
+def simulate(jobs: Iterable[SimJob], chosen: dict[str, Strategy]) -> dict[str, dict[str, Tally]]:
     """Run every strategy over every job; tallies by strategy, then by ETA class and 'all'."""
     tallies = {name: {group: Tally() for group in ("all", *ETA_CLASSES)} for name in chosen}
     for job in jobs:
@@ -297,8 +295,7 @@ def check_floors(tallies: dict[str, dict[str, Tally]]) -> list[Floor]:
                 Floor(
                     f"P={interval}s {group} ETA: requests/job <= fixed loop's + 3",
                     extra <= 3.0,
-                    f"{mean(ours[group].requests):.1f} vs {mean(loop[group].requests):.1f} "
-                    f"({extra:+.2f})",
+                    f"{mean(ours[group].requests):.1f} vs {mean(loop[group].requests):.1f} ({extra:+.2f})",
                 )
             )
         p95 = quantile(ours["all"].failure, 0.95)

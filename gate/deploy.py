@@ -216,9 +216,7 @@ class Deployer:
         job_id = int(text)
         self.created[kind] = job_id
         self.reporter.progress(f"{JobRef(kind, job_id).label}: started; to resume: {self.resume_command()}")
-        announce = getattr(self.reporter, "created", None)
-        if callable(announce):
-            announce(kind, job_id)
+        self.reporter.created(kind, job_id)
         return job_id
 
     # -- wait ------------------------------------------------------------------------------------

@@ -75,9 +75,7 @@ class PollPolicy:
         return min(self.min_poll_interval, self.poll_interval)
 
 
-def next_delay(
-    history: Sequence[Observation], now: float, policy: PollPolicy, rng: random.Random
-) -> float:
+def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, rng: random.Random) -> float:
     """Seconds to wait before the next status request, given the answers so far."""
     floor = policy.floor
     if not history:
@@ -112,9 +110,7 @@ def _cadence_delay(
     return min(interval, max(policy.floor, target - now))
 
 
-def _dense_target(
-    history: Sequence[Observation], now: float, policy: PollPolicy
-) -> tuple[float, bool]:
+def _dense_target(history: Sequence[Observation], now: float, policy: PollPolicy) -> tuple[float, bool]:
     """The unix time of the poll the job's signals ask for, and whether it aims at an expected end.
 
     The caller takes the earlier of this and the cadence.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import signal
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from gate.report import ConsoleReporter
 from gate.result import Outcome
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV
+from tests.test_github import parse_output_file
+from tests.test_gitlab import parse_dotenv
 
 API = "https://api.test"
 IMAGE = f"{API}/cfp/v2/project/77/image/5/status"
@@ -286,3 +289,92 @@ def test_chain_checked_before_anything_starts(
     rc, _, err = cli(*argv)
     assert rc == 3 and needle in err
     assert requests_mock.call_count == 0
+
+
+def platform_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITLAB_CI": "true",
+        "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env"),
+    }
+
+
+def test_each_created_id_is_in_the_outputs_before_its_wait_starts(
+    requests_mock: rm.Mocker, tmp_path: Path
+) -> None:
+    happy(requests_mock)
+    seen: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+
+    def status(kind: str, job_id: int) -> None:
+        def answer(request: requests.PreparedRequest, context: object) -> dict[str, object]:
+            seen.setdefault(
+                kind,
+                (
+                    parse_output_file((tmp_path / "output").read_text(encoding="utf-8")),
+                    parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8")),
+                ),
+            )
+            return job_body(5, "Complete")
+
+        requests_mock.get(status_url(kind, job_id), json=answer)
+
+    status("imageupdate", 11)
+    status("imagediff", 22)
+    status("imageversion", 33)
+    rc, out, err = cli(*BASE, env=platform_env(tmp_path))
+    assert rc == 0, out + err
+    outputs, variables = seen["imageupdate"]
+    assert outputs["update-id"] == "11" and "diff-id" not in outputs
+    assert variables["CLANFORGE_GATE_UPDATE_ID"] == "11" and variables["CLANFORGE_GATE_DIFF_ID"] == ""
+    outputs, variables = seen["imagediff"]
+    assert (outputs["update-id"], outputs["diff-id"]) == ("11", "22")
+    assert variables["CLANFORGE_GATE_DIFF_ID"] == "22"
+    outputs, variables = seen["imageversion"]
+    assert outputs["image-version-id"] == "33" and variables["CLANFORGE_GATE_VERSION_ID"] == "33"
+    final = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert (final["outcome"], final["update-id"], final["diff-id"], final["image-version-id"]) == (
+        "succeeded", "11", "22", "33"
+    )  # fmt: skip
+
+
+def test_a_create_that_ends_the_run_leaves_the_earlier_ids_in_the_outputs(
+    requests_mock: rm.Mocker, tmp_path: Path
+) -> None:
+    happy(requests_mock)
+    requests_mock.get(create_url("imagediff"), status_code=503)
+    rc, _, err = cli(*BASE, env=platform_env(tmp_path))
+    assert rc == 3 and "may have started" in err
+    outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert (outputs["outcome"], outputs["update-id"], outputs["diff-id"]) == ("error", "11", "")
+    variables = parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))
+    assert (variables["CLANFORGE_OUTCOME"], variables["CLANFORGE_GATE_UPDATE_ID"]) == ("error", "11")
+
+
+def test_the_whole_deploy_in_every_platform_output(requests_mock: rm.Mocker, tmp_path: Path) -> None:
+    happy(requests_mock, failed_machines=2)
+    env = {
+        **platform_env(tmp_path),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "CLANFORGE_JUNIT_FILE": str(tmp_path / "junit.xml"),
+    }
+    rc, _, _ = cli(*BASE, env=env)
+    assert rc == 1
+    outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert [(j["kind"], j["id"], j["outcome"]) for j in json.loads(outputs["jobs"])] == [
+        ("imageupdate", 11, "succeeded"), ("imagediff", 22, "succeeded"),
+        ("imageversion", 33, "succeeded"), ("imageinstall", 5, "failed"),
+    ]  # fmt: skip
+    summary = (tmp_path / "summary").read_text(encoding="utf-8")
+    assert summary.startswith("### :x: Clanforge deploy failed")
+    assert "| image 5 install | failed | 4 completed, 0 pending, 2 failed |" in summary
+    variables = parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_JOBS"] == (
+        "imageupdate:11=succeeded,imagediff:22=succeeded,imageversion:33=succeeded,imageinstall:5=failed"
+    )
+    cases = list(ET.parse(tmp_path / "junit.xml").getroot().iter("testcase"))
+    assert [(c.get("classname"), c.get("name")) for c in cases][-1] == (
+        "clanforge.imageinstall",
+        "image 5 install",
+    )
+    assert [c.find("failure") is not None for c in cases] == [False, False, False, True]
