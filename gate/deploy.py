@@ -7,6 +7,7 @@ could start a second job. Every id created is announced at once, so a cut-short 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -143,6 +144,8 @@ class Deployer:
         self.started = self.clock.monotonic()
         self.deadline = self.started + self.settings.timeout
         self.current: Waiter | None = None
+        # Set when an error's own message already says how to go on (a generic resume would mislead).
+        self.advice_given = False
 
     @property
     def label(self) -> str:
@@ -185,6 +188,7 @@ class Deployer:
         try:
             body = self.client.create(label, f"/cfp/v1/{kind}/create", params)
         except (TransientError, TimedOut) as exc:
+            self.advice_given = True
             raise CreateUncertain(
                 f"{label} for image {self.deploy.image_id} got no clear answer ({exc}); the job may have "
                 "started anyway: check the image in the Clanforge dashboard before running again, "
@@ -194,6 +198,7 @@ class Deployer:
             locked = LOCKED.search(str(exc))
             if locked:
                 diff = locked.group(1)
+                self.advice_given = True
                 raise ImageLocked(
                     f"image {self.deploy.image_id} is locked by diff {diff}: that diff was neither "
                     f"published nor rejected; publish it with '{self.resume_command('imageversion')} "
@@ -203,6 +208,7 @@ class Deployer:
         value = body.get(ID_FIELDS[kind])
         text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
         if not text.isdigit() or int(text) <= 0:
+            self.advice_given = True
             raise CreateUncertain(
                 f"{label} answered without a {ID_FIELDS[kind]} ({value!r}); the job may have started: "
                 "check the image in the Clanforge dashboard before running again"
@@ -216,9 +222,10 @@ class Deployer:
     # -- wait ------------------------------------------------------------------------------------
 
     def wait(self, kind: str, job_id: int) -> JobResult:
+        # The waiter's own hints (``wait --job <kind> --update-id <id>``) must name this kind.
         self.current = Waiter(
             self.client,
-            self.settings,
+            dataclasses.replace(self.settings, job=kind),
             self.clock,
             self.reporter,
             self.rng,
@@ -386,6 +393,18 @@ class Deployer:
             partial = self.current.cut_short(outcome, message, exit_code)
             self.jobs.extend(partial.jobs)
             self.current = None
+        # A job created just before the signal, not yet waited on, is still listed with its id.
+        listed = {(job.kind, job.job_id) for job in self.jobs}
+        for kind, job_id in self.created.items():
+            if (kind, job_id) not in listed:
+                label = JobRef(kind, job_id).label
+                self.jobs.append(
+                    JobResult(
+                        kind, job_id, outcome, f"{label}: started; may still be running", elapsed_seconds=0.0
+                    )
+                )
+        if self.advice_given:
+            return self.result(outcome, message, exit_code)
         return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import signal
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -12,6 +13,12 @@ import requests
 import requests_mock as rm
 
 from gate.cli import main
+from gate.client import StatusClient
+from gate.config import Credentials, Settings
+from gate.deploy import Deployer, DeploySettings
+from gate.errors import Cancelled
+from gate.report import ConsoleReporter
+from gate.result import Outcome
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV
 from tests.test_github import parse_output_file
@@ -91,6 +98,10 @@ def test_creates_are_never_retried(requests_mock: rm.Mocker) -> None:
     assert rc == 3
     assert requests_mock.call_count == 1
     assert "may have started" in err and "dashboard" in err
+    # The only command offered resumes from the id found in the dashboard; a plain re-run
+    # (which could start a second update) is never suggested.
+    assert err.count("clanforge-gate deploy") == 1
+    assert "--update-id <id>" in err
 
 
 def test_create_connection_error_is_not_retried(requests_mock: rm.Mocker) -> None:
@@ -114,6 +125,8 @@ def test_image_locked_is_reported_with_resume_command(requests_mock: rm.Mocker) 
     assert rc == 3
     assert "image 5 is locked by diff 218595" in err
     assert "--diff-id 218595" in err
+    # One command, the one that publishes the locking diff; no re-run that would hit the lock again.
+    assert err.count("clanforge-gate deploy") == 1
 
 
 def test_failed_diff_stops_the_chain(requests_mock: rm.Mocker) -> None:
@@ -165,6 +178,65 @@ def test_empty_fleet_is_done_after_a_second_read(requests_mock: rm.Mocker) -> No
     requests_mock.get(IMAGE, json={"pending_machines": 0, "failed_machines": 0, "completed_machines": 0})
     rc, _, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
     assert rc == 0 and requests_mock.call_count == 2
+
+
+def test_a_timed_out_diff_is_resumed_as_a_diff(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    requests_mock.get(status_url("imagediff", 22), json=job_body(4, "Running"))
+    rc, out, _ = cli(*BASE, "--timeout", "2m")
+    assert rc == 2
+    assert "wait again with --job imagediff --update-id 22" in out
+    assert "wait again with --update-id 22" not in out
+
+
+def test_a_cancelled_run_names_every_created_id(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+
+    def interrupt(request: object, context: object) -> dict[str, object]:
+        raise Cancelled(signal.SIGTERM)
+
+    requests_mock.get(status_url("imagediff", 22), json=interrupt)
+    rc, out, _ = cli(*BASE)
+    assert rc == 143
+    assert "to resume: clanforge-gate deploy --image-id 5 --machine-id 9 --update-id 11 --diff-id 22" in out
+
+
+def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    settings = Settings(
+        update_ids=(),
+        account_service_id="77",
+        api_url=API,
+        timeout=600.0,
+        poll_interval=10.0,
+        min_poll_interval=1.0,
+        request_timeout=10.0,
+        result_file=None,
+        verbosity=0,
+        credentials=Credentials("bearer", secret="t"),
+    )
+
+    class SignalAfterDiffCreate(ConsoleReporter):
+        def progress(self, message: str) -> None:
+            super().progress(message)
+            if message.startswith("imagediff 22: started"):
+                raise Cancelled(signal.SIGTERM)
+
+    out = io.StringIO()
+    clock = FakeClock()
+    reporter = SignalAfterDiffCreate(out)
+    deploy = DeploySettings(
+        5, 9, "x", None, True, None, False, False, 0, None, None, None, False, False, False, False
+    )
+    deployer = Deployer(StatusClient(settings, clock, reporter), settings, deploy, clock, reporter)
+    with pytest.raises(Cancelled):
+        deployer.run()
+    result = deployer.cut_short(Outcome.CANCELLED, "deploy: cancelled", 143)
+    assert [(j.kind, j.job_id, j.outcome) for j in result.jobs] == [
+        ("imageupdate", 11, Outcome.SUCCEEDED),
+        ("imagediff", 22, Outcome.CANCELLED),
+    ]
+    assert "--update-id 11 --diff-id 22" in result.message
 
 
 def test_install_timeout_is_exit_2(requests_mock: rm.Mocker) -> None:
