@@ -281,7 +281,7 @@ def run_gate(
             elapsed = clock.monotonic() - started
             message = (
                 f"{label}: cancelled by {_signal_name(exc.signum)} after {format_duration(elapsed)}"
-                f"{last}; the update may still be running on Clanforge"
+                f"{last}; what was started may still be running on Clanforge"
             )
             result = _error_result(runner, settings, Outcome.CANCELLED, message, exit_code_for(exc), elapsed)
         except GateError as exc:

@@ -196,7 +196,7 @@ class Waiter:
             tracker.end(
                 Outcome.TIMED_OUT,
                 f"{tracker.job.label}: timed out after {format_duration(elapsed)} "
-                f"({tracker.last_seen()}{extra}); the update may still be running on Clanforge: "
+                f"({tracker.last_seen()}{extra}); it may still be running on Clanforge: "
                 f"{self._resume_hint([tracker])}",
                 elapsed,
             )
