@@ -33,6 +33,8 @@ ID_FIELDS = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "
 RESUME_FLAGS = {"imageupdate": "--update-id", "imagediff": "--diff-id", "imageversion": "--version-id"}
 LOCKED = re.compile(r"locked by diffid:?\s*(\d+)", re.IGNORECASE)
 INSTALL_KIND = "imageinstall"
+# How long an image status of 0 pending, 0 completed, 0 failed must last to count as "nothing to install".
+EMPTY_FLEET_SETTLE = 30.0
 
 
 class ImageLocked(GateError):
@@ -245,7 +247,7 @@ class Deployer:
         assert image_id is not None
         label = f"image {image_id} install"
         path = f"/cfp/v2/project/{self.settings.account_service_id}/image/{image_id}/status"
-        zero_pending_reads = 0
+        empty_since: float | None = None
         shown: tuple[int, int, int] | None = None
         counts = (0, 0, 0)
         polls_before = self.client.requests_made
@@ -260,10 +262,14 @@ class Deployer:
                     f"{label}: {_counts_text(counts)} · {format_duration(self.elapsed())} elapsed"
                 )
                 shown = counts
-            zero_pending_reads = zero_pending_reads + 1 if pending == 0 else 0
+            now = self.clock.monotonic()
+            empty = pending == failed == completed == 0
+            empty_since = (empty_since if empty_since is not None else now) if empty else None
             # Right after a version is published the fleet may not be marked pending yet: an empty
-            # fleet is only taken as done on a second read.
-            if pending == 0 and (completed + failed > 0 or zero_pending_reads >= 2):
+            # fleet is only taken as done once it has stayed empty for a while (no false green).
+            if pending == 0 and (
+                not empty or (empty_since is not None and now - empty_since >= EMPTY_FLEET_SETTLE)
+            ):
                 break
             remaining = self.deadline - self.clock.monotonic()
             delay = self.settings.poll_interval * self.rng.uniform(0.9, 1.0)

@@ -174,10 +174,25 @@ def test_steps_can_be_skipped_in_yaml(requests_mock: rm.Mocker, tmp_path: Path) 
     }
 
 
-def test_empty_fleet_is_done_after_a_second_read(requests_mock: rm.Mocker) -> None:
+def test_empty_fleet_is_done_only_once_it_stayed_empty(requests_mock: rm.Mocker) -> None:
     requests_mock.get(IMAGE, json={"pending_machines": 0, "failed_machines": 0, "completed_machines": 0})
-    rc, _, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
-    assert rc == 0 and requests_mock.call_count == 2
+    out, err = io.StringIO(), io.StringIO()
+    clock = FakeClock()
+    start = clock.monotonic()
+    argv = ["deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version"]
+    rc = main(argv, env=ENV, stdout=out, stderr=err, clock=clock)
+    assert rc == 0 and requests_mock.call_count >= 3
+    assert clock.monotonic() - start >= 30
+
+
+def test_empty_fleet_then_pending_is_followed(requests_mock: rm.Mocker) -> None:
+    # An empty reading right after publishing must not end the watch if machines turn up pending.
+    empty = {"pending_machines": 0, "failed_machines": 0, "completed_machines": 0}
+    pending = {"pending_machines": 2, "failed_machines": 0, "completed_machines": 0}
+    done = {"pending_machines": 0, "failed_machines": 1, "completed_machines": 1}
+    requests_mock.get(IMAGE, [{"json": empty}, {"json": empty}, {"json": pending}, {"json": done}])
+    rc, out, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
+    assert rc == 1 and requests_mock.call_count == 4 and "1 machines failed" in out
 
 
 def test_a_timed_out_diff_is_resumed_as_a_diff(requests_mock: rm.Mocker) -> None:
