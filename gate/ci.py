@@ -7,6 +7,7 @@ their file is set.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Mapping
 from typing import TextIO
@@ -30,12 +31,17 @@ def _path(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def report_files(env: Mapping[str, str], settings: Settings | None) -> tuple[str | None, str | None]:
+def report_files(
+    env: Mapping[str, str], settings: Settings | None, args: argparse.Namespace | None = None
+) -> tuple[str | None, str | None]:
     """The JUnit and dotenv report paths. Without valid settings (a configuration error, which
-    still deserves its reports) they are read from the environment alone."""
+    still deserves its reports) they come from the flags, if the command line parsed, or else
+    the environment (as ``gate.config.result_file_hint`` finds the result file)."""
     if settings is not None:
         return settings.junit_file, settings.dotenv_file
-    return _path(env, JUNIT_FILE_ENV), _path(env, DOTENV_FILE_ENV)
+    junit: str | None = getattr(args, "junit_file", None) or _path(env, JUNIT_FILE_ENV)
+    dotenv: str | None = getattr(args, "dotenv_file", None) or _path(env, DOTENV_FILE_ENV)
+    return junit, dotenv
 
 
 def platform_reporters(
@@ -43,10 +49,15 @@ def platform_reporters(
     settings: Settings | None,
     *,
     stream: TextIO | None = None,
+    args: argparse.Namespace | None = None,
 ) -> list[Reporter]:
-    """Reporters for the platform this runs on, to go before the console reporter."""
+    """Reporters for the platform this runs on, to go before the console reporter.
+
+    ``stream`` is where workflow commands and section markers go (the CLI's stdout); ``args``
+    are the parsed flags, read for the report paths only when ``settings`` did not validate.
+    """
     out = stream if stream is not None else sys.stdout
-    junit_file, dotenv_file = report_files(env, settings)
+    junit_file, dotenv_file = report_files(env, settings, args)
     reporters: list[Reporter] = []
     if _is_true(env, "GITHUB_ACTIONS"):
         reporters.append(

@@ -269,7 +269,8 @@ def run_gate(
             settings = load_settings(args, env, yaml_values, require_ids=require_ids)
             result_path = settings.result_file
             reporter = Redactor(
-                FanOut([*platform_reporters(env, settings), console]), settings.credentials.secrets()
+                FanOut([*platform_reporters(env, settings, stream=stdout), console]),
+                settings.credentials.secrets(),
             )
             client = StatusClient(settings, clock, reporter, session=session)
             runner = make_runner(args, env, yaml_values, settings, client, clock, reporter)
@@ -280,7 +281,7 @@ def run_gate(
             elapsed = clock.monotonic() - started
             message = (
                 f"{label}: cancelled by {_signal_name(exc.signum)} after {format_duration(elapsed)}"
-                f"{last}; the update may still be running on Clanforge"
+                f"{last}; what was started may still be running on Clanforge"
             )
             result = _error_result(runner, settings, Outcome.CANCELLED, message, exit_code_for(exc), elapsed)
         except GateError as exc:
@@ -300,7 +301,7 @@ def run_gate(
             result = _error_result(runner, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
         if settings is None:
             # The settings did not validate: the platform still hears of the error.
-            reporter = FanOut([*platform_reporters(env, None), console])
+            reporter = FanOut([*platform_reporters(env, None, stream=stdout, args=args), console])
         return _finish(result, reporter, console, result_path)
     except Cancelled as exc:  # a second signal while finishing: exit at once
         return exit_code_for(exc)
@@ -429,7 +430,7 @@ def main(
         except ConfigError as exc:
             console = ConsoleReporter(ctx.stdout, 0, ctx.stderr)
             result = Result(None, Outcome.ERROR, exit_code_for(exc), f"{PROG}: {exc}")
-            reporter = FanOut([*platform_reporters(ctx.env, None), console])
+            reporter = FanOut([*platform_reporters(ctx.env, None, stream=ctx.stdout), console])
             return _finish(result, reporter, console, result_file_hint(argparse.Namespace(), ctx.env))
         except Cancelled as exc:
             return exit_code_for(exc)

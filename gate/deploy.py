@@ -7,6 +7,7 @@ could start a second job. Every id created is announced at once, so a cut-short 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import random
 import re
 from collections.abc import Callable, Mapping
@@ -32,6 +33,8 @@ ID_FIELDS = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "
 RESUME_FLAGS = {"imageupdate": "--update-id", "imagediff": "--diff-id", "imageversion": "--version-id"}
 LOCKED = re.compile(r"locked by diffid:?\s*(\d+)", re.IGNORECASE)
 INSTALL_KIND = "imageinstall"
+# How long an image status of 0 pending, 0 completed, 0 failed must last to count as "nothing to install".
+EMPTY_FLEET_SETTLE = 30.0
 
 
 class ImageLocked(GateError):
@@ -143,6 +146,8 @@ class Deployer:
         self.started = self.clock.monotonic()
         self.deadline = self.started + self.settings.timeout
         self.current: Waiter | None = None
+        # Set when an error's own message already says how to go on (a generic resume would mislead).
+        self.advice_given = False
 
     @property
     def label(self) -> str:
@@ -185,6 +190,7 @@ class Deployer:
         try:
             body = self.client.create(label, f"/cfp/v1/{kind}/create", params)
         except (TransientError, TimedOut) as exc:
+            self.advice_given = True
             raise CreateUncertain(
                 f"{label} for image {self.deploy.image_id} got no clear answer ({exc}); the job may have "
                 "started anyway: check the image in the Clanforge dashboard before running again, "
@@ -194,6 +200,7 @@ class Deployer:
             locked = LOCKED.search(str(exc))
             if locked:
                 diff = locked.group(1)
+                self.advice_given = True
                 raise ImageLocked(
                     f"image {self.deploy.image_id} is locked by diff {diff}: that diff was neither "
                     f"published nor rejected; publish it with '{self.resume_command('imageversion')} "
@@ -203,6 +210,7 @@ class Deployer:
         value = body.get(ID_FIELDS[kind])
         text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
         if not text.isdigit() or int(text) <= 0:
+            self.advice_given = True
             raise CreateUncertain(
                 f"{label} answered without a {ID_FIELDS[kind]} ({value!r}); the job may have started: "
                 "check the image in the Clanforge dashboard before running again"
@@ -210,17 +218,16 @@ class Deployer:
         job_id = int(text)
         self.created[kind] = job_id
         self.reporter.progress(f"{JobRef(kind, job_id).label}: started; to resume: {self.resume_command()}")
-        announce = getattr(self.reporter, "created", None)
-        if callable(announce):
-            announce(kind, job_id)
+        self.reporter.created(kind, job_id)
         return job_id
 
     # -- wait ------------------------------------------------------------------------------------
 
     def wait(self, kind: str, job_id: int) -> JobResult:
+        # The waiter's own hints (``wait --job <kind> --update-id <id>``) must name this kind.
         self.current = Waiter(
             self.client,
-            self.settings,
+            dataclasses.replace(self.settings, job=kind),
             self.clock,
             self.reporter,
             self.rng,
@@ -240,7 +247,7 @@ class Deployer:
         assert image_id is not None
         label = f"image {image_id} install"
         path = f"/cfp/v2/project/{self.settings.account_service_id}/image/{image_id}/status"
-        zero_pending_reads = 0
+        empty_since: float | None = None
         shown: tuple[int, int, int] | None = None
         counts = (0, 0, 0)
         polls_before = self.client.requests_made
@@ -255,10 +262,14 @@ class Deployer:
                     f"{label}: {_counts_text(counts)} · {format_duration(self.elapsed())} elapsed"
                 )
                 shown = counts
-            zero_pending_reads = zero_pending_reads + 1 if pending == 0 else 0
+            now = self.clock.monotonic()
+            empty = pending == failed == completed == 0
+            empty_since = (empty_since if empty_since is not None else now) if empty else None
             # Right after a version is published the fleet may not be marked pending yet: an empty
-            # fleet is only taken as done on a second read.
-            if pending == 0 and (completed + failed > 0 or zero_pending_reads >= 2):
+            # fleet is only taken as done once it has stayed empty for a while (no false green).
+            if pending == 0 and (
+                not empty or (empty_since is not None and now - empty_since >= EMPTY_FLEET_SETTLE)
+            ):
                 break
             remaining = self.deadline - self.clock.monotonic()
             delay = self.settings.poll_interval * self.rng.uniform(0.9, 1.0)
@@ -388,6 +399,18 @@ class Deployer:
             partial = self.current.cut_short(outcome, message, exit_code)
             self.jobs.extend(partial.jobs)
             self.current = None
+        # A job created just before the signal, not yet waited on, is still listed with its id.
+        listed = {(job.kind, job.job_id) for job in self.jobs}
+        for kind, job_id in self.created.items():
+            if (kind, job_id) not in listed:
+                label = JobRef(kind, job_id).label
+                self.jobs.append(
+                    JobResult(
+                        kind, job_id, outcome, f"{label}: started; may still be running", elapsed_seconds=0.0
+                    )
+                )
+        if self.advice_given:
+            return self.result(outcome, message, exit_code)
         return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)
 
 

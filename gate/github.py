@@ -12,13 +12,28 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gate.atomic import append_text
+from gate.config import format_duration
+from gate.outputs import job_ids, job_name, jobs_json, per_job, run_name
 from gate.result import Outcome, Result
 
 # The order matters: "%" first, so the escapes added after it are not escaped again.
 _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = (*_DATA_ESCAPES, (":", "%3A"), (",", "%2C"))
 
-OUTPUT_NAMES = ("outcome", "exit-code", "state", "progress", "job-error", "elapsed-seconds", "message")
+# The output holding the id of each job kind; a deploy sets each as soon as the job is created.
+ID_OUTPUTS = {"imageupdate": "update-id", "imagediff": "diff-id", "imageversion": "image-version-id"}
+
+OUTPUT_NAMES = (
+    "outcome",
+    "exit-code",
+    "state",
+    "progress",
+    "job-error",
+    "elapsed-seconds",
+    "message",
+    *ID_OUTPUTS.values(),
+    "jobs",
+)
 
 _FAILURE_TITLES = {
     Outcome.FAILED: "{job} failed",
@@ -39,6 +54,11 @@ _HEADLINES = {
 def job_label(update_id: int | None) -> str:
     """How the job is named in titles; the id is unknown when the settings did not validate."""
     return "Clanforge image update" if update_id is None else f"Clanforge image update {update_id}"
+
+
+def run_label(result: Result) -> str:
+    """How a whole run is named in titles: its one job, a deploy, or a wait on several jobs."""
+    return f"Clanforge {run_name(result)}"
 
 
 def escape_data(text: str) -> str:
@@ -87,9 +107,14 @@ def _number(value: float) -> str:
     return f"{value:.1f}"
 
 
-def outputs_for(result: Result) -> dict[str, str]:
-    """The action's outputs for a result; an unknown value is the empty string."""
-    return {
+def outputs_for(result: Result, created: dict[str, int] | None = None) -> dict[str, str]:
+    """The action's outputs for a result; an unknown value is the empty string.
+
+    ``created`` holds the ids a deploy announced on the way, so a run cut short before it waited
+    on a job still names it.
+    """
+    ids = job_ids(result, created)
+    outputs = {
         "outcome": result.outcome.value,
         "exit-code": str(result.exit_code),
         "state": result.state_name or "",
@@ -98,12 +123,21 @@ def outputs_for(result: Result) -> dict[str, str]:
         "elapsed-seconds": _number(result.elapsed_seconds),
         "message": result.message,
     }
+    for kind, name in ID_OUTPUTS.items():
+        outputs[name] = str(ids[kind]) if kind in ids else ""
+    outputs["jobs"] = jobs_json(result)
+    return outputs
 
 
-def outputs_file_text(result: Result, *, delimiter: Callable[[], str] = _random_delimiter) -> str:
+def outputs_file_text(
+    result: Result,
+    *,
+    created: dict[str, int] | None = None,
+    delimiter: Callable[[], str] = _random_delimiter,
+) -> str:
     """All outputs as one chunk to append to ``$GITHUB_OUTPUT``."""
     return "".join(
-        output_entry(name, value, delimiter=delimiter) for name, value in outputs_for(result).items()
+        output_entry(name, value, delimiter=delimiter) for name, value in outputs_for(result, created).items()
     )
 
 
@@ -117,36 +151,55 @@ def markdown_text(text: str) -> str:
     return escaped.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "<br>")
 
 
-def human_duration(seconds: float) -> str:
-    """``45s``, ``2m05s``, ``1h02m03s``."""
-    total = max(0, round(seconds))
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
+def _state_text(state_name: str | None, state_id: int | None) -> str:
+    state = state_name or ""
+    if state_id is not None:
+        state = f"{state} ({state_id})" if state else f"state {state_id}"
+    return state
+
+
+def _jobs_table(result: Result) -> list[str]:
+    """One row per job of the run."""
+    lines = [
+        "| Job | Outcome | State | Progress | Requests | Waited | Job error |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for job in result.jobs:
+        cells = (
+            job_name(job.kind, job.job_id),
+            job.outcome.value,
+            _state_text(job.state_name, job.state_id) or "-",
+            "-" if job.progress is None else f"{job.progress}%",
+            str(job.polls),
+            format_duration(job.elapsed_seconds),
+            job.job_error or "",
+        )
+        lines.append("| " + " | ".join(markdown_text(cell) for cell in cells) + " |")
+    return lines
 
 
 def job_summary(result: Result) -> str:
-    """A Markdown job summary for ``$GITHUB_STEP_SUMMARY``."""
-    state = result.state_name or ""
-    if result.state_id is not None:
-        state = f"{state} ({result.state_id})" if state else f"state {result.state_id}"
-    rows = [
-        ("Outcome", f"{result.outcome.value} (exit code {result.exit_code})"),
-        ("Job state", state or "unknown"),
-        ("Progress", "unknown" if result.progress is None else f"{result.progress}%"),
-    ]
-    if result.job_error:
-        rows.append(("Job error", result.job_error))
+    """A Markdown job summary for ``$GITHUB_STEP_SUMMARY``: one table of the run, and for
+    several jobs or a deploy a row per job."""
+    if per_job(result):
+        rows = [
+            ("Outcome", f"{result.outcome.value} (exit code {result.exit_code})"),
+            ("Jobs", str(len(result.jobs))),
+        ]
+    else:
+        rows = [
+            ("Outcome", f"{result.outcome.value} (exit code {result.exit_code})"),
+            ("Job state", _state_text(result.state_name, result.state_id) or "unknown"),
+            ("Progress", "unknown" if result.progress is None else f"{result.progress}%"),
+        ]
+        if result.job_error:
+            rows.append(("Job error", result.job_error))
     rows += [
         ("Status requests", str(result.polls)),
-        ("Waited", human_duration(result.elapsed_seconds)),
+        ("Waited", format_duration(result.elapsed_seconds)),
     ]
     lines = [
-        f"### {_HEADLINES[result.outcome].format(job=job_label(result.update_id))}",
+        f"### {_HEADLINES[result.outcome].format(job=run_label(result))}",
         "",
         markdown_text(result.message),
         "",
@@ -154,6 +207,8 @@ def job_summary(result: Result) -> str:
         "| --- | --- |",
         *(f"| {name} | {markdown_text(value)} |" for name, value in rows),
     ]
+    if per_job(result) and result.jobs:
+        lines += ["", *_jobs_table(result)]
     if result.warnings:
         lines += ["", "**Warnings**", ""]
         lines += [f"- {markdown_text(warning)}" for warning in result.warnings]
@@ -165,7 +220,7 @@ def error_annotation(result: Result) -> str | None:
     title = _FAILURE_TITLES.get(result.outcome)
     if title is None:
         return None
-    return workflow_command("error", result.message, {"title": title.format(job=job_label(result.update_id))})
+    return workflow_command("error", result.message, {"title": title.format(job=run_label(result))})
 
 
 class GitHubReporter:
@@ -191,6 +246,7 @@ class GitHubReporter:
         self._summary_path = summary_path
         self._delimiter = delimiter
         self._group_open = False
+        self._created: dict[str, int] = {}
 
     def _print(self, line: str) -> None:
         self._stream.write(line + "\n")
@@ -211,6 +267,24 @@ class GitHubReporter:
     def warning(self, message: str) -> None:
         self._print(workflow_command("warning", message))
 
+    def created(self, kind: str, job_id: int) -> None:
+        """Sets the job's id output at once: a run cancelled or timed out later still tells the
+        next step which job to resume. The runner keeps the last value an output was given."""
+        self._created[kind] = job_id
+        name = ID_OUTPUTS.get(kind)
+        if name is None or not self._output_path:
+            return
+        try:
+            append_text(self._output_path, output_entry(name, str(job_id), delimiter=self._delimiter))
+        except OSError as exc:
+            # The job is running: stopping the deploy here would leave it unwatched. The outputs
+            # are written again at the end, where a failure to write ends the run as an error.
+            self._print(
+                workflow_command(
+                    "warning", f"cannot set the {name} output yet ({exc}); it is set again at the end"
+                )
+            )
+
     def end(self, result: Result) -> None:
         if self._group_open:
             self._print(workflow_command("endgroup"))
@@ -221,7 +295,10 @@ class GitHubReporter:
         # Try both files before giving up on either; the CLI turns the failure into a gate error.
         failures: list[OSError] = []
         for path, text in (
-            (self._output_path, outputs_file_text(result, delimiter=self._delimiter)),
+            (
+                self._output_path,
+                outputs_file_text(result, created=self._created, delimiter=self._delimiter),
+            ),
             (self._summary_path, job_summary(result)),
         ):
             if path:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 from gate.atomic import write_text_atomic
+from gate.outputs import job_ids, jobs_line
 from gate.result import Result
 
 # Erase-to-end-of-line: GitLab's log viewer hides the marker text between these.
@@ -27,6 +28,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 _QUOTES = "\"'`"
 FULLWIDTH_NUMBER_SIGN = "\uff03"
+
+# The variable holding the id of each job kind; a deploy writes each as soon as the job is created.
+ID_VARIABLES = {
+    "imageupdate": "CLANFORGE_GATE_UPDATE_ID",
+    "imagediff": "CLANFORGE_GATE_DIFF_ID",
+    "imageversion": "CLANFORGE_GATE_VERSION_ID",
+}
 
 
 def section_start(name: str, header: str, at: float, *, collapsed: bool = True) -> str:
@@ -61,9 +69,21 @@ def dotenv_value(text: str) -> str:
     return value.strip(_QUOTES + " ")
 
 
-def dotenv_variables(result: Result) -> dict[str, str]:
-    """The variables a later job gets. None of them is a setting the gate itself reads."""
-    return {
+# Every job of the run as ``kind:id=outcome`` items joined by commas.
+JOBS_VARIABLE = "CLANFORGE_JOBS"
+
+
+def id_variables(ids: dict[str, int]) -> dict[str, str]:
+    """The job id variables; an unknown id is empty."""
+    return {name: str(ids[kind]) if kind in ids else "" for kind, name in ID_VARIABLES.items()}
+
+
+def dotenv_variables(result: Result, created: dict[str, int] | None = None) -> dict[str, str]:
+    """The variables a later job gets. None of them is a setting the gate itself reads.
+
+    ``created`` holds the ids a deploy announced on the way (see ``gate.outputs.job_ids``).
+    """
+    variables = {
         "CLANFORGE_OUTCOME": result.outcome.value,
         "CLANFORGE_EXIT_CODE": str(result.exit_code),
         "CLANFORGE_STATE": result.state_name or "",
@@ -71,17 +91,20 @@ def dotenv_variables(result: Result) -> dict[str, str]:
         "CLANFORGE_PROGRESS": "" if result.progress is None else str(result.progress),
         "CLANFORGE_JOB_ERROR": result.job_error or "",
         "CLANFORGE_ELAPSED_SECONDS": f"{result.elapsed_seconds:.1f}",
-        "CLANFORGE_GATE_UPDATE_ID": "" if result.update_id is None else str(result.update_id),
-        "CLANFORGE_MESSAGE": result.message,
     }
+    variables.update(id_variables(job_ids(result, created)))
+    variables[JOBS_VARIABLE] = jobs_line(result)
+    variables["CLANFORGE_MESSAGE"] = result.message
+    return variables
 
 
-def dotenv_report(result: Result, *, max_bytes: int = DOTENV_MAX_BYTES) -> str:
-    """The dotenv report text: ``NAME=value`` lines, under GitLab's size limit.
+def dotenv_text(variables: dict[str, str], *, max_bytes: int = DOTENV_MAX_BYTES) -> str:
+    """``NAME=value`` lines, each value made safe, under GitLab's size limit.
 
-    When it would be too long, the longest value is shortened (with an ellipsis) until it fits.
+    When it would be too long, the longest value is shortened (with an ellipsis) until it fits;
+    the list of jobs loses whole items, from the end.
     """
-    values = {name: dotenv_value(value) for name, value in dotenv_variables(result).items()}
+    values = {name: dotenv_value(value) for name, value in variables.items()}
 
     def render() -> str:
         return "".join(f"{name}={value}\n" for name, value in values.items())
@@ -93,16 +116,29 @@ def dotenv_report(result: Result, *, max_bytes: int = DOTENV_MAX_BYTES) -> str:
         keep = max(0, len(values[longest]) - excess - 1)
         if keep == 0 and not values[longest]:
             break
-        values[longest] = values[longest][:keep].rstrip() + "\u2026"
+        kept = values[longest][:keep]
+        if longest == JOBS_VARIABLE:
+            # Whole items only, so what is left still splits into kind:id=outcome items.
+            kept = kept[: kept.rfind(",") + 1]
+        values[longest] = kept.rstrip() + "\u2026"
         text = render()
     return text
 
 
+def dotenv_report(
+    result: Result, *, created: dict[str, int] | None = None, max_bytes: int = DOTENV_MAX_BYTES
+) -> str:
+    """The dotenv report of a run that ended."""
+    return dotenv_text(dotenv_variables(result, created), max_bytes=max_bytes)
+
+
 class DotenvReporter:
-    """Writes the dotenv report at the end of a wait, whatever the outcome."""
+    """Writes the dotenv report at the end of a run, whatever the outcome, and the job ids as
+    soon as a deploy creates each job (the full report replaces that file at the end)."""
 
     def __init__(self, path: str) -> None:
         self._path = path
+        self._created: dict[str, int] = {}
 
     def begin(self, update_id: int) -> None:
         """Nothing to do before the end."""
@@ -116,8 +152,22 @@ class DotenvReporter:
     def warning(self, message: str) -> None:
         """Not part of the report."""
 
+    def created(self, kind: str, job_id: int) -> None:
+        self.write_created(kind, job_id)
+
+    def write_created(self, kind: str, job_id: int) -> OSError | None:
+        """Writes the ids known so far at once, so a job cancelled or killed later still hands
+        them on; gives back the failure to write, if any, rather than stopping a running deploy
+        (the report is written again at the end, where a failure ends the run as an error)."""
+        self._created[kind] = job_id
+        try:
+            write_text_atomic(self._path, dotenv_text(id_variables(self._created)))
+        except OSError as exc:
+            return exc
+        return None
+
     def end(self, result: Result) -> None:
-        write_text_atomic(self._path, dotenv_report(result))
+        write_text_atomic(self._path, dotenv_report(result, created=self._created))
 
 
 class GitLabReporter:
@@ -159,6 +209,13 @@ class GitLabReporter:
         """Kept, to be repeated below the section, where a collapsed log still shows them."""
         if message not in self._warnings:
             self._warnings.append(message)
+
+    def created(self, kind: str, job_id: int) -> None:
+        if self._dotenv is None:
+            return
+        failure = self._dotenv.write_created(kind, job_id)
+        if failure is not None:
+            self.warning(f"cannot write the dotenv report yet ({failure}); it is written again at the end")
 
     def end(self, result: Result) -> None:
         if self._section is not None:

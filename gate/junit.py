@@ -1,7 +1,9 @@
 """A JUnit XML report of a wait, for test report widgets (GitLab merge requests, Jenkins, ...).
 
-One ``<testsuite>`` with one ``<testcase>`` per update: ``<failure>`` when the update failed,
-``<error>`` when the gate could not decide (timed out, gate error, cancelled). Built with
+One ``<testsuite>`` with one ``<testcase>`` per job of the run (image update, diff, version, the
+fleet install of a deploy): ``<failure>`` when the job failed, ``<error>`` when the gate could not
+decide (timed out, gate error, cancelled); a run that did not succeed although none of its jobs
+failed (a configuration error, a deploy stopped between two jobs) adds a case of its own. Built with
 ``xml.etree`` so escaping is the library's business; characters XML 1.0 cannot carry at all
 (most control characters) are replaced first.
 """
@@ -13,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from gate.atomic import write_text_atomic
+from gate.outputs import failure_outside_jobs, per_job, run_name
 from gate.result import EXIT_CODES, JobResult, Outcome, Result
 
 SUITE_NAME = "clanforge-gate"
@@ -47,14 +50,14 @@ def _details(result: Result) -> str:
 
 
 def _case_name(result: Result) -> str:
-    return "image update" if result.update_id is None else f"image update {result.update_id}"
+    return run_name(result)
 
 
-def _testcase(result: Result, log: Sequence[str]) -> ET.Element:
+def _testcase(result: Result, log: Sequence[str], closing: str) -> ET.Element:
     case = ET.Element(
         "testcase",
         {
-            "classname": "clanforge.imageupdate",
+            "classname": f"clanforge.{result.job_kind}",
             "name": _case_name(result),
             "time": f"{result.elapsed_seconds:.3f}",
         },
@@ -67,12 +70,16 @@ def _testcase(result: Result, log: Sequence[str]) -> ET.Element:
         node = ET.SubElement(case, "error", {"message": xml_text(result.message), "type": kind})
         node.text = xml_text(_details(result))
     out = [*log, result.message]
+    if closing and closing != result.message:
+        out.append(closing)
     ET.SubElement(case, "system-out").text = xml_text("\n".join(out))
     return case
 
 
-def junit_xml(results: Sequence[Result], *, log: Sequence[str] = ()) -> str:
-    """The report as a string, XML declaration included. ``log`` becomes each case's system-out."""
+def junit_xml(results: Sequence[Result], *, log: Sequence[str] = (), closing: str = "") -> str:
+    """The report as a string, XML declaration included. ``log`` becomes each case's system-out,
+    followed by the case's own message and ``closing`` (the run's last line, with any resume
+    command)."""
     root = ET.Element("testsuites", {"name": SUITE_NAME})
     totals = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
     for result in results:
@@ -90,7 +97,7 @@ def junit_xml(results: Sequence[Result], *, log: Sequence[str] = ()) -> str:
                 "time": f"{result.elapsed_seconds:.3f}",
             },
         )
-        suite.append(_testcase(result, log))
+        suite.append(_testcase(result, log, closing))
         totals["tests"] += 1
         totals["failures"] += failed
         totals["errors"] += errored
@@ -116,14 +123,20 @@ def _job_as_result(job: JobResult, run: Result) -> Result:
         eta=job.eta,
         polls=job.polls,
         elapsed_seconds=job.elapsed_seconds,
+        job_kind=job.kind,
     )
 
 
 def results_of(run: Result) -> list[Result]:
-    """One result per job of a run: a run over several jobs reports each as its own case."""
-    if len(run.jobs) > 1:
-        return [_job_as_result(job, run) for job in run.jobs]
-    return [run]
+    """The cases of a run: the run itself for one job; else one per job, each named by its own
+    kind, plus the run when it did not succeed although none of its jobs failed (its error would
+    be lost otherwise)."""
+    if not per_job(run):
+        return [run]
+    results = [_job_as_result(job, run) for job in run.jobs]
+    if failure_outside_jobs(run):
+        results.append(run)
+    return results
 
 
 class JUnitReporter:
@@ -145,5 +158,8 @@ class JUnitReporter:
     def warning(self, message: str) -> None:
         self._log.append(f"warning: {message}")
 
+    def created(self, kind: str, job_id: int) -> None:
+        """The progress log already has the line that names the new job."""
+
     def end(self, result: Result) -> None:
-        write_text_atomic(self._path, junit_xml(results_of(result), log=self._log))
+        write_text_atomic(self._path, junit_xml(results_of(result), log=self._log, closing=result.message))

@@ -23,6 +23,10 @@ class Reporter(Protocol):
     def warning(self, message: str) -> None:
         """Something odd that does not stop the wait."""
 
+    def created(self, kind: str, job_id: int) -> None:
+        """A job was just created (``deploy``): its id, to be announced at once so a run that is
+        cut short can be resumed from it."""
+
     def end(self, result: Result) -> None:
         """The run is over, whatever the outcome."""
 
@@ -74,6 +78,9 @@ class ConsoleReporter:
         if self.verbosity >= 0:
             self._print(f"warning: {message}")
 
+    def created(self, kind: str, job_id: int) -> None:
+        """The deployer's own progress line already names the id and the resume command."""
+
     def end(self, result: Result) -> None:
         bad = result.outcome in (Outcome.ERROR, Outcome.CANCELLED)
         if len(result.jobs) > 1 and self.verbosity >= 0:
@@ -102,6 +109,10 @@ class FanOut:
     def warning(self, message: str) -> None:
         for reporter in self.reporters:
             reporter.warning(message)
+
+    def created(self, kind: str, job_id: int) -> None:
+        for reporter in self.reporters:
+            reporter.created(kind, job_id)
 
     def end(self, result: Result) -> None:
         for reporter in self.reporters:
@@ -150,6 +161,9 @@ class Redactor:
 
     def warning(self, message: str) -> None:
         self.inner.warning(self.redact(message))
+
+    def created(self, kind: str, job_id: int) -> None:
+        self.inner.created(kind, job_id)
 
     def end(self, result: Result) -> None:
         self.inner.end(self.redact_result(result))

@@ -22,6 +22,7 @@ from gate.simulator import (
     SimulatorCredentials,
     account_service_id_from_env,
     credentials_from_env,
+    deploy_table_text,
     parse_scenario,
     scenario_table_text,
 )
@@ -194,6 +195,9 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
         "",
         scenario_table_text(),
         "",
+        "Deploy scenarios, by image id (other images deploy normally):",
+        deploy_table_text(),
+        "",
         "Point the gate at it, in another terminal:",
     ]
     exports = f"  export CLANFORGE_API_URL={url} CLANFORGE_ACCOUNT_SERVICE_ID={simulator.account_service_id}"
@@ -205,6 +209,7 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
     lines += [
         exports,
         f"  clanforge-gate --update-id {ID_BY_SCENARIO[Scenario.FAILURE]} --poll-interval 2s",
+        "  clanforge-gate deploy --image-id 2001 --machine-id 1 --desc try --restart --poll-interval 2s",
         f"Request counts: {url}/_sim/stats. Stop with Ctrl-C.",
     ]
     print("\n".join(lines), file=stdout, flush=True)

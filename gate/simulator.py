@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import enum
 import hmac
 import ipaddress
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from gate.job import State
@@ -242,8 +244,11 @@ _STATE_NAMES = {
 }
 
 
-def status_body(update_id: int, phase: Phase, origin: float) -> dict[str, object]:
-    """The documented status body for ``phase``; ``origin`` is the unix time of the first request."""
+def status_body(update_id: int, phase: Phase, origin: float, id_key: str = "updateid") -> dict[str, object]:
+    """The documented status body for ``phase``; ``origin`` is the unix time the job's clock started.
+
+    The job's id is echoed under ``id_key`` (``updateid``, ``diffid`` or ``imageversionid``).
+    """
 
     def at(offset: float) -> int:
         return int(origin + offset)
@@ -259,7 +264,7 @@ def status_body(update_id: int, phase: Phase, origin: float) -> dict[str, object
         "jobfailed": phase.failed,
         "joberror": phase.error,
         "success": True,
-        "updateid": update_id,
+        id_key: update_id,
     }
 
 
@@ -309,6 +314,198 @@ def fault_for(scenario: Scenario, request_number: int) -> Fault | None:
     if scenario is Scenario.NOT_FOUND:
         return Fault.NOT_FOUND
     return _FAULT_PLAN.get(scenario, {}).get(request_number)
+
+
+# --------------------------------------------------------------------------- the deploy (pure)
+
+JOB_KINDS: tuple[str, ...] = ("imageupdate", "imagediff", "imageversion")
+ID_KEYS: Mapping[str, str] = {
+    "imageupdate": "updateid",
+    "imagediff": "diffid",
+    "imageversion": "imageversionid",
+}
+# Jobs created through the simulator get ids from these, counting up, one range per kind.
+FIRST_CREATED_ID: Mapping[str, int] = {"imageupdate": 30001, "imagediff": 40001, "imageversion": 50001}
+
+
+class DeployScenario(str, enum.Enum):
+    """What happens to a whole deploy (create, wait, publish, install) of an image."""
+
+    DEPLOY = "deploy"
+    IMAGE_LOCKED = "image-locked"
+    DIFF_FAILED = "diff-failed"
+    MACHINES_FAILED = "machines-failed"
+    CREATE_UNAVAILABLE = "create-unavailable"
+    INSTALL_STUCK = "install-stuck"
+
+
+@dataclass(frozen=True)
+class DeployScenarioSpec:
+    """One row of the deploy scenario table: the scenario, its image id, what ``deploy`` does."""
+
+    scenario: DeployScenario
+    image_id: int
+    gate_exit: int
+    summary: str
+
+
+FLEET_SIZE = 10
+FAILING_MACHINES = 2
+STUCK_MACHINES = 3
+# The unpublished diff that locks the image of the image-locked scenario (a complete diff).
+LOCKED_DIFF_ID = 218595
+# Right after a version is published, for this fraction of the install (at most the cap), no
+# machine is marked pending yet: the image status reads 0/0/0.
+PUBLISH_GAP = 0.1
+PUBLISH_GAP_MAX = 0.5
+DIFF_FAILURE_MESSAGE = "diff failed: the new files could not be compared with the current image version"
+UNAVAILABLE_BODY = b"Service Unavailable"
+
+DEPLOY_SCENARIOS: tuple[DeployScenarioSpec, ...] = (
+    DeployScenarioSpec(
+        DeployScenario.DEPLOY,
+        2001,
+        0,
+        f"update, diff and version complete; {FLEET_SIZE} machines install one by one",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.IMAGE_LOCKED,
+        2002,
+        3,
+        f"update and diff create answer HTTP 200 'image locked by diffid: {LOCKED_DIFF_ID}' until "
+        f"diff {LOCKED_DIFF_ID} (complete) is published",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.DIFF_FAILED,
+        2003,
+        1,
+        "the diff ends Failed (state 6) at 70% of the duration, with joberror; no version is made",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.MACHINES_FAILED,
+        2004,
+        1,
+        f"{FAILING_MACHINES} of {FLEET_SIZE} machines fail the install (exit 0 with "
+        f"--max-failed-machines {FAILING_MACHINES})",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.CREATE_UNAVAILABLE,
+        2005,
+        3,
+        "the first update create gets HTTP 503, yet the job starts behind it (see /_sim/stats)",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.INSTALL_STUCK,
+        2006,
+        2,
+        f"{STUCK_MACHINES} of {FLEET_SIZE} machines stay pending: the install never ends",
+    ),
+)
+
+DEPLOY_SCENARIO_BY_IMAGE: Mapping[int, DeployScenario] = {s.image_id: s.scenario for s in DEPLOY_SCENARIOS}
+IMAGE_BY_DEPLOY_SCENARIO: Mapping[DeployScenario, int] = {s.scenario: s.image_id for s in DEPLOY_SCENARIOS}
+
+
+def deploy_scenario_for(image_id: int) -> DeployScenario:
+    """The deploy scenario an image follows: its own if well known, else a plain deploy."""
+    return DEPLOY_SCENARIO_BY_IMAGE.get(image_id, DeployScenario.DEPLOY)
+
+
+def deploy_table_text() -> str:
+    """The deploy scenario table for a terminal."""
+    lines = [f"{'image id':>9}  {'scenario':<19} {'gate exit':<9}  what happens"]
+    for spec in DEPLOY_SCENARIOS:
+        lines.append(f"{spec.image_id:>9}  {spec.scenario.value:<19} {spec.gate_exit:<9}  {spec.summary}")
+    return "\n".join(lines)
+
+
+def deploy_table_markdown() -> str:
+    """The deploy scenario table as README.md shows it (a test keeps the two identical)."""
+    lines = ["| image id | scenario | `deploy` exit code | what happens |", "|---|---|---|---|"]
+    for spec in DEPLOY_SCENARIOS:
+        lines.append(f"| {spec.image_id} | `{spec.scenario.value}` | {spec.gate_exit} | {spec.summary} |")
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """The machines that install a new image version: how many, how many fail, how many hang."""
+
+    machines: int = FLEET_SIZE
+    failing: int = 0
+    stuck: int = 0
+
+    def failing_machines(self) -> frozenset[int]:
+        """Which machines (by install order) fail: spread over the fleet, never the stuck ones."""
+        if self.failing <= 0:
+            return frozenset()
+        span = self.machines - self.stuck
+        return frozenset(min(span - 1, int((j + 0.5) * span / self.failing)) for j in range(self.failing))
+
+
+def fleet_for(scenario: DeployScenario) -> Fleet:
+    if scenario is DeployScenario.MACHINES_FAILED:
+        return Fleet(failing=FAILING_MACHINES)
+    if scenario is DeployScenario.INSTALL_STUCK:
+        return Fleet(stuck=STUCK_MACHINES)
+    return Fleet()
+
+
+def publish_gap(duration: float) -> float:
+    """How long after publishing no machine is marked pending yet."""
+    return min(PUBLISH_GAP * duration, PUBLISH_GAP_MAX)
+
+
+def fleet_counts(fleet: Fleet, elapsed: float | None, duration: float) -> tuple[int, int, int]:
+    """(pending, failed, completed) machines ``elapsed`` seconds after a version was published.
+
+    ``None`` (nothing published yet) and the first moment after publishing read 0/0/0; then every
+    machine is pending and they finish one by one, evenly spread over ``duration``, except the
+    stuck ones, which never do.
+    """
+    if duration <= 0:
+        raise ValueError(f"duration must be positive, got {duration!r}")
+    gap = publish_gap(duration)
+    if elapsed is None or elapsed < gap:
+        return (0, 0, 0)
+    finished = int((elapsed - gap) / (duration - gap) * fleet.machines + 1e-9)
+    finished = max(0, min(finished, fleet.machines - fleet.stuck))
+    failed = sum(1 for machine in fleet.failing_machines() if machine < finished)
+    return (fleet.machines - finished, failed, finished - failed)
+
+
+def fleet_body(counts: tuple[int, int, int]) -> dict[str, object]:
+    """The image status body (``/cfp/v2/project/<asid>/image/<imageid>/status``)."""
+    pending, failed, completed = counts
+    return {"pending_machines": pending, "failed_machines": failed, "completed_machines": completed}
+
+
+class MissingParameter(ValueError):
+    """A create call lacks a required parameter or has a malformed one (HTTP 400)."""
+
+
+def required_id(query: Mapping[str, str], name: str) -> int:
+    """A required positive whole-number parameter; ``MissingParameter`` otherwise."""
+    value = query.get(name, "").strip()
+    if not value:
+        raise MissingParameter(f"missing required parameter: {name}")
+    if not value.isdigit() or int(value) <= 0:
+        raise MissingParameter(f"parameter {name} must be a positive whole number, got {value!r}")
+    return int(value)
+
+
+def flag_value(query: Mapping[str, str], name: str, *, required: bool = False) -> bool | None:
+    """A 0/1 (or true/false) parameter."""
+    value = query.get(name, "").strip().lower()
+    if not value:
+        if required:
+            raise MissingParameter(f"missing required parameter: {name}")
+        return None
+    if value in ("1", "true"):
+        return True
+    if value in ("0", "false"):
+        return False
+    raise MissingParameter(f"parameter {name} must be 0 or 1, got {value!r}")
 
 
 # --------------------------------------------------------------------------- credentials
@@ -457,6 +654,7 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     api: bool = True
+    name: str = ""
 
 
 @dataclass
@@ -472,6 +670,19 @@ class JobPlan:
     scenario: Scenario | None = None
     duration: float | None = None
     origin: float | None = None
+
+
+@dataclass
+class _CreatedJob:
+    """A job started by a create call: it walks from its creation, in its own scenario."""
+
+    kind: str
+    job_id: int
+    image_id: int
+    origin: float
+    scenario: Scenario = Scenario.SUCCESS
+    error: str | None = None
+    diff_id: int | None = None
 
 
 _BAD_GATEWAY_PAGE = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -532,7 +743,12 @@ class Simulator:
 
     ``start()`` serves in a daemon thread and returns the base URL; ``stop()`` ends it;
     ``serve_forever()`` serves in the calling thread. ``request_count(id)`` and ``stats()`` (also
-    ``GET /_sim/stats``) tell how many requests each update id received.
+    ``GET /_sim/stats``) tell how many requests each job id and each endpoint received;
+    ``create_count(kind)`` how many create calls of a kind arrived, ``created(kind)`` the ids of
+    the jobs they started.
+
+    Besides the status of image update, diff and version jobs it serves their create calls and the
+    image status that follows a fleet installing a published version (``DEPLOY_SCENARIOS``).
     """
 
     def __init__(
@@ -568,21 +784,51 @@ class Simulator:
         self.clock = clock
         self.log = log
         self.routes: list[Route] = []
-        self._jobs: dict[int, _Job] = {}
-        self._plans: dict[int, JobPlan] = {}
+        self._jobs: dict[tuple[str, int], _Job] = {}
+        self._plans: dict[tuple[str, int], JobPlan] = {}
         self._counts: dict[int, int] = {}
+        self._endpoint_counts: dict[str, int] = {}
+        self._created: dict[str, dict[int, _CreatedJob]] = {kind: {} for kind in JOB_KINDS}
+        self._next_id = dict(FIRST_CREATED_ID)
+        self._published: dict[int, _CreatedJob] = {}
+        self._unlocked: set[int] = set()
+        self._unavailable_served: set[int] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
-        self.add_route("GET", r"/cfp/v1/imageupdate/(?P<updateid>\d+)/status", self._update_status)
+        self._seed_locked_diff()
+        for kind in JOB_KINDS:
+            key = ID_KEYS[kind]
+            self.add_route(
+                "GET",
+                rf"/cfp/v1/{kind}/(?P<{key}>\d+)/status",
+                self._status_handler(kind),
+                name=f"{kind}/status",
+            )
+        self.add_route("GET", r"/cfp/v1/imageupdate/create", self._create_update, name="imageupdate/create")
+        self.add_route("GET", r"/cfp/v1/imagediff/create", self._create_diff, name="imagediff/create")
+        self.add_route(
+            "GET", r"/cfp/v1/imageversion/create", self._create_version, name="imageversion/create"
+        )
+        self.add_route(
+            "GET",
+            r"/cfp/v2/project/(?P<asid>[^/]+)/image/(?P<imageid>\d+)/status",
+            self._image_status,
+            name="image/status",
+        )
         self.add_route("GET", r"/_sim/stats", self._stats_route, api=False)
 
     # -- routes
 
-    def add_route(self, method: str, pattern: str, handler: Handler, *, api: bool = True) -> None:
-        """Serve ``method`` requests whose path fully matches ``pattern`` with ``handler``."""
-        self.routes.append(Route(method.upper(), re.compile(pattern), handler, api))
+    def add_route(
+        self, method: str, pattern: str, handler: Handler, *, api: bool = True, name: str | None = None
+    ) -> None:
+        """Serve ``method`` requests whose path fully matches ``pattern`` with ``handler``.
+
+        ``name`` keys the route's request count in ``stats()`` (default: the pattern).
+        """
+        self.routes.append(Route(method.upper(), re.compile(pattern), handler, api, name or pattern))
 
     def handle(self, method: str, target: str, headers: Mapping[str, str]) -> Response:
         """Answer one request (the HTTP handler's only entry point)."""
@@ -596,6 +842,8 @@ class Simulator:
             if route.method == method.upper():
                 request = Request(method.upper(), path, query, headers, match.groupdict())
                 if route.api:
+                    with self._lock:
+                        self._endpoint_counts[route.name] = self._endpoint_counts.get(route.name, 0) + 1
                     refusal = self._check_access(request)
                     if refusal is not None:
                         return refusal
@@ -621,8 +869,9 @@ class Simulator:
 
     def plan_job(
         self,
-        update_id: int,
+        job_id: int,
         *,
+        kind: str = "imageupdate",
         scenario: Scenario | None = None,
         duration: float | None = None,
         origin: float | None = None,
@@ -634,23 +883,32 @@ class Simulator:
         duration give the job a known end: ``origin + final_offset(scenario, duration)``.
         Plans outlive ``reset()``.
         """
+        if kind not in JOB_KINDS:
+            raise ValueError(f"unknown job kind {kind!r}; choose one of {', '.join(JOB_KINDS)}")
         if duration is not None and duration <= 0:
             raise ValueError(f"duration must be positive, got {duration!r}")
         with self._lock:
-            self._plans[update_id] = JobPlan(scenario, duration, origin)
+            self._plans[(kind, job_id)] = JobPlan(scenario, duration, origin)
 
-    def _update_status(self, request: Request) -> Response:
-        update_id = int(request.params["updateid"])
+    def _status_handler(self, kind: str) -> Handler:
+        def handler(request: Request) -> Response:
+            return self._job_status(kind, int(request.params[ID_KEYS[kind]]))
+
+        return handler
+
+    def _job_status(self, kind: str, job_id: int) -> Response:
         now = self.clock()
         with self._lock:
-            plan = self._plans.get(update_id, JobPlan())
+            created = self._created[kind].get(job_id)
+        if created is not None:
+            return Response.json(200, self._created_body(created, now))
+        with self._lock:
+            plan = self._plans.get((kind, job_id), JobPlan())
             origin = plan.origin if plan.origin is not None else now
-            job = self._jobs.setdefault(update_id, _Job(origin=origin))
+            job = self._jobs.setdefault((kind, job_id), _Job(origin=origin))
             job.requests += 1
             number = job.requests
-        scenario = (
-            plan.scenario if plan.scenario is not None else scenario_for(update_id, self.default_scenario)
-        )
+        scenario = plan.scenario if plan.scenario is not None else scenario_for(job_id, self.default_scenario)
         duration = plan.duration if plan.duration is not None else self.duration
         fault = fault_for(scenario, number)
         if fault is Fault.API_ERROR:
@@ -658,7 +916,7 @@ class Simulator:
         if fault is Fault.NOT_FOUND:
             return Response.json(404, error_body("No rows in result set"))
         if fault is Fault.UNAVAILABLE:
-            return Response(503, b"Service Unavailable", content_type="text/plain")
+            return Response(503, UNAVAILABLE_BODY, content_type="text/plain")
         if fault is Fault.BAD_GATEWAY:
             return Response(502, _BAD_GATEWAY_PAGE, content_type="text/html")
         if fault is Fault.DROP:
@@ -672,12 +930,126 @@ class Simulator:
                 headers=(("Retry-After", str(RETRY_AFTER_SECONDS)),),
             )
         phase = job_phase(scenario, now - job.origin, duration)
-        body = json.dumps(status_body(update_id, phase, job.origin))
+        body = json.dumps(status_body(job_id, phase, job.origin, ID_KEYS[kind]))
         if fault is Fault.TRUNCATED:
             return Response(200, body[: len(body) // 2].encode())
         if fault is Fault.SLOW:
             return Response(200, body.encode(), delay=self.slow_seconds)
         return Response(200, body.encode())
+
+    # -- the deploy: create calls and the image status
+
+    def _seed_locked_diff(self) -> None:
+        """The complete, unpublished diff that locks the image of the image-locked scenario."""
+        image = IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.IMAGE_LOCKED]
+        origin = self.clock() - 2 * self.duration
+        self._created["imagediff"][LOCKED_DIFF_ID] = _CreatedJob("imagediff", LOCKED_DIFF_ID, image, origin)
+
+    def _phase(self, job: _CreatedJob, now: float) -> Phase:
+        phase = job_phase(job.scenario, now - job.origin, self.duration)
+        if phase.error is not None and job.error is not None:
+            phase = dataclasses.replace(phase, error=job.error)
+        return phase
+
+    def _created_body(self, job: _CreatedJob, now: float) -> dict[str, object]:
+        return status_body(job.job_id, self._phase(job, now), job.origin, ID_KEYS[job.kind])
+
+    def _start(self, kind: str, image_id: int, **details: Any) -> _CreatedJob:
+        """Start a job of ``kind`` now, under a new id (the caller holds the lock)."""
+        job_id = self._next_id[kind]
+        self._next_id[kind] = job_id + 1
+        job = _CreatedJob(kind, job_id, image_id, self.clock(), **details)
+        self._created[kind][job_id] = job
+        return job
+
+    def _locked(self, image_id: int) -> bool:
+        return deploy_scenario_for(image_id) is DeployScenario.IMAGE_LOCKED and image_id not in self._unlocked
+
+    def _create_update(self, request: Request) -> Response:
+        try:
+            image_id = required_id(request.query, "imageid")
+            required_id(request.query, "machineid")
+            if not request.query.get("desc", "").strip():
+                raise MissingParameter("missing required parameter: desc")
+        except MissingParameter as exc:
+            return Response.json(400, error_body(str(exc)))
+        scenario = deploy_scenario_for(image_id)
+        with self._lock:
+            if self._locked(image_id):
+                return Response.json(200, error_body(f"image locked by diffid: {LOCKED_DIFF_ID}"))
+            job = self._start("imageupdate", image_id)
+            if scenario is DeployScenario.CREATE_UNAVAILABLE and image_id not in self._unavailable_served:
+                # The proxy in front gave up, but the job had started: why a create is never retried.
+                self._unavailable_served.add(image_id)
+                return Response(503, UNAVAILABLE_BODY, content_type="text/plain")
+        return Response.json(200, self._created_body(job, self.clock()))
+
+    def _create_diff(self, request: Request) -> Response:
+        try:
+            image_id = required_id(request.query, "imageid")
+            required_id(request.query, "machineid")
+            retry = required_id(request.query, "diffid") if request.query.get("diffid") else None
+        except MissingParameter as exc:
+            return Response.json(400, error_body(str(exc)))
+        failing = deploy_scenario_for(image_id) is DeployScenario.DIFF_FAILED
+        details: dict[str, Any] = (
+            {"scenario": Scenario.FAILURE, "error": DIFF_FAILURE_MESSAGE} if failing else {}
+        )
+        with self._lock:
+            if self._locked(image_id):
+                return Response.json(200, error_body(f"image locked by diffid: {LOCKED_DIFF_ID}"))
+            if retry is not None:
+                earlier = self._created["imagediff"].get(retry)
+                if earlier is None or earlier.image_id != image_id:
+                    return Response.json(404, error_body("No rows in result set"))
+                # A retry runs the same diff again, under its own id.
+                job = dataclasses.replace(earlier, origin=self.clock())
+                self._created["imagediff"][retry] = job
+            else:
+                job = self._start("imagediff", image_id, **details)
+        return Response.json(200, self._created_body(job, self.clock()))
+
+    def _create_version(self, request: Request) -> Response:
+        try:
+            diff_id = required_id(request.query, "diffid")
+            flag_value(request.query, "restart", required=True)
+            flag_value(request.query, "full")
+            flag_value(request.query, "force")
+        except MissingParameter as exc:
+            return Response.json(400, error_body(str(exc)))
+        now = self.clock()
+        with self._lock:
+            diff = self._created["imagediff"].get(diff_id)
+            if diff is None:
+                return Response.json(404, error_body("No rows in result set"))
+            state = self._phase(diff, now).state
+            if state is not State.COMPLETE:
+                return Response.json(
+                    400,
+                    error_body(
+                        f"diff {diff_id} is {_STATE_NAMES[state]}, not Complete: it cannot be published"
+                    ),
+                )
+            job = self._start("imageversion", diff.image_id, diff_id=diff_id)
+            self._published[diff.image_id] = job
+            if diff_id == LOCKED_DIFF_ID:
+                self._unlocked.add(diff.image_id)
+        return Response.json(200, self._created_body(job, now))
+
+    def _image_status(self, request: Request) -> Response:
+        if request.params["asid"] != self.account_service_id:
+            return Response.json(403, error_body("forbidden"))
+        image_id = int(request.params["imageid"])
+        now = self.clock()
+        with self._lock:
+            version = self._published.get(image_id)
+        elapsed = None
+        if version is not None:
+            # The machines install once the version job has completed.
+            elapsed = now - version.origin - self.duration
+            elapsed = elapsed if elapsed >= 0 else None
+        counts = fleet_counts(fleet_for(deploy_scenario_for(image_id)), elapsed, self.duration)
+        return Response.json(200, fleet_body(counts))
 
     def _stats_route(self, request: Request) -> Response:
         return Response.json(200, self.stats())
@@ -689,11 +1061,40 @@ class Simulator:
         with self._lock:
             return self._counts.get(update_id, 0)
 
+    def endpoint_count(self, name: str) -> int:
+        """How many requests reached the endpoint ``name`` (``imagediff/status``...), rejected ones too."""
+        with self._lock:
+            return self._endpoint_counts.get(name, 0)
+
+    def create_count(self, kind: str) -> int:
+        """How many ``/cfp/v1/<kind>/create`` calls arrived (whatever their answer)."""
+        return self.endpoint_count(f"{kind}/create")
+
+    def created(self, kind: str) -> list[int]:
+        """The ids of the jobs of ``kind`` that create calls started, in order."""
+        with self._lock:
+            return [job_id for job_id in self._created[kind] if job_id != LOCKED_DIFF_ID]
+
     def stats(self) -> dict[str, object]:
-        """Requests per update id, as served by ``GET /_sim/stats``."""
+        """Requests per job id and per endpoint, create calls and the jobs they started.
+
+        Served as ``GET /_sim/stats``.
+        """
         with self._lock:
             counts = {str(key): value for key, value in sorted(self._counts.items())}
-        return {"requests": counts, "total": sum(counts.values())}
+            endpoints = dict(sorted(self._endpoint_counts.items()))
+            created = {
+                kind: [job_id for job_id in jobs if job_id != LOCKED_DIFF_ID]
+                for kind, jobs in self._created.items()
+            }
+        creates = {kind: endpoints.get(f"{kind}/create", 0) for kind in JOB_KINDS}
+        return {
+            "requests": counts,
+            "total": sum(counts.values()),
+            "endpoints": endpoints,
+            "creates": creates,
+            "created": created,
+        }
 
     def reset(self) -> None:
         """Forget all jobs and counts: the next request for an id starts its clock again.
@@ -703,6 +1104,13 @@ class Simulator:
         with self._lock:
             self._jobs.clear()
             self._counts.clear()
+            self._endpoint_counts.clear()
+            self._created = {kind: {} for kind in JOB_KINDS}
+            self._next_id = dict(FIRST_CREATED_ID)
+            self._published.clear()
+            self._unlocked.clear()
+            self._unavailable_served.clear()
+            self._seed_locked_diff()
 
     # -- lifecycle
 

@@ -31,7 +31,8 @@ def describe(job: JobRef, status: JobStatus, now: float, elapsed: float) -> str:
     """``update 1234: Running 45% · eta 3m10s · 2m05s elapsed``."""
     head = state_label(status) + (f" {status.progress}%" if status.progress else "")
     parts = [head]
-    if status.eta:
+    # An ETA means nothing once the job has ended.
+    if status.eta and classify(status).verdict is Verdict.RUNNING:
         left = status.eta - now
         if left >= 0.5:
             parts.append(f"eta {format_duration(left)}")
@@ -195,7 +196,7 @@ class Waiter:
             tracker.end(
                 Outcome.TIMED_OUT,
                 f"{tracker.job.label}: timed out after {format_duration(elapsed)} "
-                f"({tracker.last_seen()}{extra}); the update may still be running on Clanforge: "
+                f"({tracker.last_seen()}{extra}); it may still be running on Clanforge: "
                 f"{self._resume_hint([tracker])}",
                 elapsed,
             )

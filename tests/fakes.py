@@ -58,3 +58,23 @@ def job_body(
         body["jobstatename"] = name
     body.update(extra)
     return body
+
+
+def make_result(outcome: Any = None, **fields: Any) -> Any:
+    """A one-job ``Result`` in the given outcome (default failed), fields overridable."""
+    from gate.result import EXIT_CODES, Outcome, Result
+
+    outcome = outcome or Outcome.FAILED
+    values: dict[str, Any] = {
+        "update_id": 1234,
+        "outcome": outcome,
+        "exit_code": EXIT_CODES.get(outcome, 143),
+        "message": f"update 1234: {outcome.value}",
+        "state_id": 6,
+        "state_name": "Failed",
+        "progress": 40,
+        "polls": 7,
+        "elapsed_seconds": 125.4,
+    }
+    values.update(fields)
+    return Result(**values)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -16,6 +17,7 @@ from gate.config import load_settings
 from gate.github import GitHubReporter
 from gate.gitlab import DotenvReporter, GitLabReporter
 from gate.junit import JUnitReporter
+from tests.fakes import job_body
 from tests.test_github import parse_command, parse_output_file
 from tests.test_gitlab import parse_dotenv
 
@@ -142,3 +144,58 @@ def test_cli_under_gitlab_defaults_the_dotenv_file(tmp_path: Path, monkeypatch: 
     variables = parse_dotenv((tmp_path / "clanforge-gate.env").read_text(encoding="utf-8"))
     assert variables["CLANFORGE_OUTCOME"] == "failed"
     assert variables["CLANFORGE_JOB_ERROR"] == "disk \uff033 full retry"
+
+
+def test_workflow_commands_go_to_the_stdout_main_is_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    env = {
+        **BASE_ENV,
+        **github_env(tmp_path),
+        "GITLAB_CI": "true",
+        "CLANFORGE_DOTENV_FILE": str(tmp_path / "e"),
+    }
+    with requests_mock.Mocker() as mock:
+        mock.get("http://127.0.0.1:9/cfp/v1/imageupdate/1234/status", json=job_body(5, "Complete"))
+        code = cli.main([], env=env, stdout=out, stderr=err)
+    assert code == 0
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "::group::Waiting for Clanforge image update 1234"
+    assert "::endgroup::" in lines and any("section_end:" in line for line in lines)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("argv", [["--timeout", "soon"], ["--no-such-flag"]])
+def test_configuration_errors_report_to_the_stdout_main_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str]
+) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = cli.main(argv, env={**BASE_ENV, **github_env(tmp_path)}, stdout=out, stderr=err)
+    assert code == 3
+    errors = [parse_command(line) for line in out.getvalue().splitlines() if line.startswith("::error")]
+    assert len(errors) == 1
+    assert capsys.readouterr().out == ""
+
+
+def test_report_files_given_as_flags_are_written_on_a_configuration_error(tmp_path: Path) -> None:
+    junit, dotenv = tmp_path / "flag-junit.xml", tmp_path / "flag.env"
+    env = {**BASE_ENV, "CLANFORGE_JUNIT_FILE": str(tmp_path / "env-junit.xml")}
+    argv = ["--timeout", "soon", "--junit-file", str(junit), "--dotenv-file", str(dotenv)]
+    code = cli.main(argv, env=env, stdout=io.StringIO(), stderr=io.StringIO())
+    assert code == 3
+    case = ET.parse(junit).getroot().find("testsuite/testcase")
+    assert case is not None and case.find("error") is not None
+    assert not (tmp_path / "env-junit.xml").exists()  # the flag wins over the environment
+    variables = parse_dotenv(dotenv.read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_OUTCOME"] == "error" and "timeout" in variables["CLANFORGE_MESSAGE"]
+
+
+def test_report_files_from_the_environment_still_serve_when_no_flag_names_them(tmp_path: Path) -> None:
+    env = {**BASE_ENV, "CLANFORGE_TIMEOUT": "soon", "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env")}
+    code = cli.main(
+        ["--junit-file", str(tmp_path / "j.xml")], env=env, stdout=io.StringIO(), stderr=io.StringIO()
+    )
+    assert code == 3
+    assert parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))["CLANFORGE_EXIT_CODE"] == "3"
+    assert (tmp_path / "j.xml").exists()

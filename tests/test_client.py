@@ -36,6 +36,9 @@ class Recorder:
     def warning(self, message: str) -> None:
         self.lines.append(("warning", message))
 
+    def created(self, kind: str, job_id: int) -> None:
+        self.lines.append(("created", f"{kind} {job_id}"))
+
     def end(self, result: Result) -> None:
         self.lines.append(("end", result.message))
 

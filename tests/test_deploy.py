@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -11,8 +13,16 @@ import requests
 import requests_mock as rm
 
 from gate.cli import main
+from gate.client import StatusClient
+from gate.config import Credentials, Settings
+from gate.deploy import Deployer, DeploySettings
+from gate.errors import Cancelled
+from gate.report import ConsoleReporter
+from gate.result import Outcome
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV
+from tests.test_github import parse_output_file
+from tests.test_gitlab import parse_dotenv
 
 API = "https://api.test"
 IMAGE = f"{API}/cfp/v2/project/77/image/5/status"
@@ -88,6 +98,10 @@ def test_creates_are_never_retried(requests_mock: rm.Mocker) -> None:
     assert rc == 3
     assert requests_mock.call_count == 1
     assert "may have started" in err and "dashboard" in err
+    # The only command offered resumes from the id found in the dashboard; a plain re-run
+    # (which could start a second update) is never suggested.
+    assert err.count("clanforge-gate deploy") == 1
+    assert "--update-id <id>" in err
 
 
 def test_create_connection_error_is_not_retried(requests_mock: rm.Mocker) -> None:
@@ -111,6 +125,8 @@ def test_image_locked_is_reported_with_resume_command(requests_mock: rm.Mocker) 
     assert rc == 3
     assert "image 5 is locked by diff 218595" in err
     assert "--diff-id 218595" in err
+    # One command, the one that publishes the locking diff; no re-run that would hit the lock again.
+    assert err.count("clanforge-gate deploy") == 1
 
 
 def test_failed_diff_stops_the_chain(requests_mock: rm.Mocker) -> None:
@@ -158,10 +174,84 @@ def test_steps_can_be_skipped_in_yaml(requests_mock: rm.Mocker, tmp_path: Path) 
     }
 
 
-def test_empty_fleet_is_done_after_a_second_read(requests_mock: rm.Mocker) -> None:
+def test_empty_fleet_is_done_only_once_it_stayed_empty(requests_mock: rm.Mocker) -> None:
     requests_mock.get(IMAGE, json={"pending_machines": 0, "failed_machines": 0, "completed_machines": 0})
-    rc, _, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
-    assert rc == 0 and requests_mock.call_count == 2
+    out, err = io.StringIO(), io.StringIO()
+    clock = FakeClock()
+    start = clock.monotonic()
+    argv = ["deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version"]
+    rc = main(argv, env=ENV, stdout=out, stderr=err, clock=clock)
+    assert rc == 0 and requests_mock.call_count >= 3
+    assert clock.monotonic() - start >= 30
+
+
+def test_empty_fleet_then_pending_is_followed(requests_mock: rm.Mocker) -> None:
+    # An empty reading right after publishing must not end the watch if machines turn up pending.
+    empty = {"pending_machines": 0, "failed_machines": 0, "completed_machines": 0}
+    pending = {"pending_machines": 2, "failed_machines": 0, "completed_machines": 0}
+    done = {"pending_machines": 0, "failed_machines": 1, "completed_machines": 1}
+    requests_mock.get(IMAGE, [{"json": empty}, {"json": empty}, {"json": pending}, {"json": done}])
+    rc, out, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
+    assert rc == 1 and requests_mock.call_count == 4 and "1 machines failed" in out
+
+
+def test_a_timed_out_diff_is_resumed_as_a_diff(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    requests_mock.get(status_url("imagediff", 22), json=job_body(4, "Running"))
+    rc, out, _ = cli(*BASE, "--timeout", "2m")
+    assert rc == 2
+    assert "wait again with --job imagediff --update-id 22" in out
+    assert "wait again with --update-id 22" not in out
+
+
+def test_a_cancelled_run_names_every_created_id(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+
+    def interrupt(request: object, context: object) -> dict[str, object]:
+        raise Cancelled(signal.SIGTERM)
+
+    requests_mock.get(status_url("imagediff", 22), json=interrupt)
+    rc, out, _ = cli(*BASE)
+    assert rc == 143
+    assert "to resume: clanforge-gate deploy --image-id 5 --machine-id 9 --update-id 11 --diff-id 22" in out
+
+
+def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    settings = Settings(
+        update_ids=(),
+        account_service_id="77",
+        api_url=API,
+        timeout=600.0,
+        poll_interval=10.0,
+        min_poll_interval=1.0,
+        request_timeout=10.0,
+        result_file=None,
+        verbosity=0,
+        credentials=Credentials("bearer", secret="t"),
+    )
+
+    class SignalAfterDiffCreate(ConsoleReporter):
+        def progress(self, message: str) -> None:
+            super().progress(message)
+            if message.startswith("imagediff 22: started"):
+                raise Cancelled(signal.SIGTERM)
+
+    out = io.StringIO()
+    clock = FakeClock()
+    reporter = SignalAfterDiffCreate(out)
+    deploy = DeploySettings(
+        5, 9, "x", None, True, None, False, False, 0, None, None, None, False, False, False, False
+    )
+    deployer = Deployer(StatusClient(settings, clock, reporter), settings, deploy, clock, reporter)
+    with pytest.raises(Cancelled):
+        deployer.run()
+    result = deployer.cut_short(Outcome.CANCELLED, "deploy: cancelled", 143)
+    assert [(j.kind, j.job_id, j.outcome) for j in result.jobs] == [
+        ("imageupdate", 11, Outcome.SUCCEEDED),
+        ("imagediff", 22, Outcome.CANCELLED),
+    ]
+    assert "--update-id 11 --diff-id 22" in result.message
 
 
 def test_install_timeout_is_exit_2(requests_mock: rm.Mocker) -> None:
@@ -214,3 +304,92 @@ def test_chain_checked_before_anything_starts(
     rc, _, err = cli(*argv)
     assert rc == 3 and needle in err
     assert requests_mock.call_count == 0
+
+
+def platform_env(tmp_path: Path) -> dict[str, str]:
+    return {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITLAB_CI": "true",
+        "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env"),
+    }
+
+
+def test_each_created_id_is_in_the_outputs_before_its_wait_starts(
+    requests_mock: rm.Mocker, tmp_path: Path
+) -> None:
+    happy(requests_mock)
+    seen: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
+
+    def status(kind: str, job_id: int) -> None:
+        def answer(request: requests.PreparedRequest, context: object) -> dict[str, object]:
+            seen.setdefault(
+                kind,
+                (
+                    parse_output_file((tmp_path / "output").read_text(encoding="utf-8")),
+                    parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8")),
+                ),
+            )
+            return job_body(5, "Complete")
+
+        requests_mock.get(status_url(kind, job_id), json=answer)
+
+    status("imageupdate", 11)
+    status("imagediff", 22)
+    status("imageversion", 33)
+    rc, out, err = cli(*BASE, env=platform_env(tmp_path))
+    assert rc == 0, out + err
+    outputs, variables = seen["imageupdate"]
+    assert outputs["update-id"] == "11" and "diff-id" not in outputs
+    assert variables["CLANFORGE_GATE_UPDATE_ID"] == "11" and variables["CLANFORGE_GATE_DIFF_ID"] == ""
+    outputs, variables = seen["imagediff"]
+    assert (outputs["update-id"], outputs["diff-id"]) == ("11", "22")
+    assert variables["CLANFORGE_GATE_DIFF_ID"] == "22"
+    outputs, variables = seen["imageversion"]
+    assert outputs["image-version-id"] == "33" and variables["CLANFORGE_GATE_VERSION_ID"] == "33"
+    final = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert (final["outcome"], final["update-id"], final["diff-id"], final["image-version-id"]) == (
+        "succeeded", "11", "22", "33"
+    )  # fmt: skip
+
+
+def test_a_create_that_ends_the_run_leaves_the_earlier_ids_in_the_outputs(
+    requests_mock: rm.Mocker, tmp_path: Path
+) -> None:
+    happy(requests_mock)
+    requests_mock.get(create_url("imagediff"), status_code=503)
+    rc, _, err = cli(*BASE, env=platform_env(tmp_path))
+    assert rc == 3 and "may have started" in err
+    outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert (outputs["outcome"], outputs["update-id"], outputs["diff-id"]) == ("error", "11", "")
+    variables = parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))
+    assert (variables["CLANFORGE_OUTCOME"], variables["CLANFORGE_GATE_UPDATE_ID"]) == ("error", "11")
+
+
+def test_the_whole_deploy_in_every_platform_output(requests_mock: rm.Mocker, tmp_path: Path) -> None:
+    happy(requests_mock, failed_machines=2)
+    env = {
+        **platform_env(tmp_path),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "CLANFORGE_JUNIT_FILE": str(tmp_path / "junit.xml"),
+    }
+    rc, _, _ = cli(*BASE, env=env)
+    assert rc == 1
+    outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    assert [(j["kind"], j["id"], j["outcome"]) for j in json.loads(outputs["jobs"])] == [
+        ("imageupdate", 11, "succeeded"), ("imagediff", 22, "succeeded"),
+        ("imageversion", 33, "succeeded"), ("imageinstall", 5, "failed"),
+    ]  # fmt: skip
+    summary = (tmp_path / "summary").read_text(encoding="utf-8")
+    assert summary.startswith("### :x: Clanforge deploy failed")
+    assert "| image 5 install | failed | 4 completed, 0 pending, 2 failed |" in summary
+    variables = parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_JOBS"] == (
+        "imageupdate:11=succeeded,imagediff:22=succeeded,imageversion:33=succeeded,imageinstall:5=failed"
+    )
+    cases = list(ET.parse(tmp_path / "junit.xml").getroot().iter("testcase"))
+    assert [(c.get("classname"), c.get("name")) for c in cases][-1] == (
+        "clanforge.imageinstall",
+        "image 5 install",
+    )
+    assert [c.find("failure") is not None for c in cases] == [False, False, False, True]

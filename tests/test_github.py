@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from gate.github import (
+    OUTPUT_NAMES,
     GitHubReporter,
+    error_annotation,
     escape_data,
     escape_property,
     job_summary,
@@ -19,28 +23,17 @@ from gate.github import (
     workflow_command,
 )
 from gate.report import ConsoleReporter, FanOut
-from gate.result import EXIT_CODES, Outcome, Result
+from gate.result import JobResult, Outcome, Result
+from tests.fakes import make_result as shared_make_result
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NASTY = "disk 100% full\r\nat ::step:: 3, <b>&amp;</b> | `x`\nlast line::error::x"
 
 
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
-    values: dict[str, object] = {
-        "update_id": 1234,
-        "outcome": outcome,
-        "exit_code": EXIT_CODES.get(outcome, 143),
-        "message": f"update 1234: {outcome.value}",
-        "state_id": 6,
-        "state_name": "Failed",
-        "progress": 40,
-        "job_error": None,
-        "eta": None,
-        "polls": 7,
-        "elapsed_seconds": 125.4,
-        "warnings": (),
-    }
-    values.update(fields)
-    return Result(**values)  # type: ignore[arg-type]
+    result: Result = shared_make_result(outcome, **fields)
+    return result
 
 
 # --- how the runner reads things back --------------------------------------------------------
@@ -304,3 +297,142 @@ def test_group_wraps_the_console_log(tmp_path: Path) -> None:
         "::endgroup::",
         "update 1234: succeeded",
     ]
+
+
+# --- ids of created jobs -----------------------------------------------------------------------
+
+
+def test_a_created_job_sets_its_id_output_at_once(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    output.write_text("previous=kept\n", encoding="utf-8")
+    stream = io.StringIO()
+    reporter = GitHubReporter(stream, output_path=str(output), summary_path=None)
+    reporter.begin(0)
+    reporter.created("imageupdate", 11)
+    assert parse_output_file(output.read_text(encoding="utf-8")) == {"previous": "kept", "update-id": "11"}
+    reporter.created("imagediff", 22)
+    reporter.created("imageversion", 33)
+    outputs = parse_output_file(output.read_text(encoding="utf-8"))
+    assert (outputs["update-id"], outputs["diff-id"], outputs["image-version-id"]) == ("11", "22", "33")
+    assert stream.getvalue().splitlines()[1:] == []  # nothing printed for it
+
+
+def test_ids_of_created_jobs_survive_a_run_cut_short_before_its_wait(tmp_path: Path) -> None:
+    output = tmp_path / "output"
+    reporter = GitHubReporter(io.StringIO(), output_path=str(output), summary_path=None)
+    reporter.created("imageupdate", 11)
+    reporter.created("imagediff", 22)
+    waited = (JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded"),)
+    cut = make_result(Outcome.CANCELLED, update_id=None, job_kind="deploy", jobs=waited)
+    reporter.end(cut)
+    outputs = parse_output_file(output.read_text(encoding="utf-8"))
+    assert (outputs["update-id"], outputs["diff-id"], outputs["image-version-id"]) == ("11", "22", "")
+    assert outputs["outcome"] == "cancelled"
+
+
+def test_a_plain_wait_names_its_job_in_the_id_output_of_its_kind() -> None:
+    diff = make_result(update_id=22, job_kind="imagediff")
+    assert outputs_for(diff)["diff-id"] == "22" and outputs_for(diff)["update-id"] == ""
+    assert outputs_for(make_result())["update-id"] == "1234"
+
+
+def test_an_unwritable_output_file_at_create_time_warns_and_goes_on(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    reporter = GitHubReporter(stream, output_path=str(tmp_path), summary_path=None)
+    reporter.created("imageupdate", 11)
+    name, _, message = parse_command(stream.getvalue().splitlines()[0])
+    assert name == "warning" and "update-id" in message and "again at the end" in message
+
+
+def test_action_declares_every_output_the_reporter_writes() -> None:
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert list(action["outputs"]) == list(OUTPUT_NAMES)
+    assert set(outputs_for(make_result())) == set(OUTPUT_NAMES)
+
+
+# --- several jobs, and a deploy ----------------------------------------------------------------
+
+DEPLOY_JOBS = (
+    JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", 5, "Complete", 100, polls=3),
+    JobResult("imagediff", 22, Outcome.SUCCEEDED, "imagediff 22: succeeded", 5, "Complete", 100),
+    JobResult("imageversion", 33, Outcome.SUCCEEDED, "imageversion 33: succeeded", 5, "Complete"),
+    JobResult("imageinstall", 5, Outcome.FAILED, "image 5 install: 2 failed", None, "3 completed", 100),
+)
+
+
+def deploy_result(outcome: Outcome = Outcome.FAILED, jobs: tuple[JobResult, ...] = DEPLOY_JOBS) -> Result:
+    return make_result(
+        outcome,
+        update_id=None, state_id=None, state_name=None, progress=None, job_kind="deploy", jobs=jobs,
+        message=f"deploy of image 5: {outcome.value}",
+    )  # fmt: skip
+
+
+def test_jobs_output_is_compact_json_of_each_job_and_survives_hostile_errors(tmp_path: Path) -> None:
+    jobs = (
+        JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", 5, "Complete", 100),
+        JobResult("imageupdate", 12, Outcome.FAILED, "update 12: failed", 6, "Failed", 40, job_error=NASTY),
+        JobResult("imageupdate", 13, Outcome.TIMED_OUT, "update 13: timed out"),
+    )
+    run = make_result(update_id=None, state_id=None, state_name=None, progress=None, jobs=jobs)
+    text = outputs_file_text(run)
+    outputs = parse_output_file(text)
+    compact = json.dumps(json.loads(outputs["jobs"]), separators=(",", ":"), ensure_ascii=False)
+    assert outputs["jobs"] == compact and "\n" not in compact
+    assert json.loads(outputs["jobs"]) == [
+        {"kind": "imageupdate", "id": 11, "outcome": "succeeded", "state": "Complete", "progress": 100,
+         "job_error": None},
+        {"kind": "imageupdate", "id": 12, "outcome": "failed", "state": "Failed", "progress": 40,
+         "job_error": NASTY},
+        {"kind": "imageupdate", "id": 13, "outcome": "timed_out", "state": None, "progress": None,
+         "job_error": None},
+    ]  # fmt: skip
+    # Several updates: no single update id.
+    assert outputs["update-id"] == ""
+
+
+def test_jobs_output_is_an_empty_list_without_jobs() -> None:
+    assert outputs_for(make_result(Outcome.ERROR, update_id=None))["jobs"] == "[]"
+
+
+def test_summary_of_several_jobs_has_a_row_per_job() -> None:
+    jobs = (
+        JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", 5, "Complete", 100, polls=4),
+        JobResult("imageupdate", 12, Outcome.FAILED, "update 12: failed", 6, "Failed", 40, job_error="a|b"),
+    )
+    run = make_result(update_id=None, state_id=None, state_name=None, progress=None, jobs=jobs)
+    summary = job_summary(run)
+    assert summary.startswith("### :x: Clanforge wait on 2 image updates failed")
+    assert "| image update 11 | succeeded | Complete (5) | 100% | 4 | 0s |  |" in summary
+    assert "| image update 12 | failed | Failed (6) | 40% | 0 | 0s | a\\|b |" in summary
+    assert "| Jobs | 2 |" in summary and "| Job state |" not in summary
+    job_rows = [line for line in summary.splitlines() if line.startswith("| image update")]
+    assert all(len(re.findall(r"(?<!\\)\|", row)) == 8 for row in job_rows)
+
+
+def test_summary_and_error_title_of_a_deploy_name_each_kind() -> None:
+    run = deploy_result()
+    summary = job_summary(run)
+    assert summary.startswith("### :x: Clanforge deploy failed")
+    for name in ("image update 11", "image diff 22", "image version 33", "image 5 install"):
+        assert f"| {name} |" in summary
+    assert "| image 5 install | failed | 3 completed | 100% |" in summary
+    _, props, _ = parse_command(error_annotation(run) or "")
+    assert props["title"] == "Clanforge deploy failed"
+
+
+def test_a_deploy_stopped_before_any_job_still_gets_a_summary() -> None:
+    run = deploy_result(Outcome.ERROR, jobs=())
+    summary = job_summary(run)
+    assert summary.startswith("### :warning: Clanforge deploy: the gate could not decide")
+    assert "| Jobs | 0 |" in summary and "| Job |" not in summary
+
+
+def test_a_wait_on_another_kind_is_titled_by_its_kind() -> None:
+    run = make_result(
+        update_id=22, job_kind="imagediff",
+        jobs=(JobResult("imagediff", 22, Outcome.FAILED, "imagediff 22: failed"),),
+    )  # fmt: skip
+    _, props, _ = parse_command(error_annotation(run) or "")
+    assert props["title"] == "Clanforge image diff 22 failed"
+    assert job_summary(run).startswith("### :x: Clanforge image diff 22 failed")

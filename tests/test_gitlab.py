@@ -16,29 +16,20 @@ from gate.gitlab import (
     GitLabReporter,
     dotenv_report,
     dotenv_value,
+    dotenv_variables,
     section_end,
     section_start,
 )
 from gate.report import ConsoleReporter, FanOut
-from gate.result import EXIT_CODES, Outcome, Result
+from gate.result import JobResult, Outcome, Result
+from tests.fakes import make_result as shared_make_result
 
 ESC = "\x1b[0K"
 
 
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
-    values: dict[str, object] = {
-        "update_id": 1234,
-        "outcome": outcome,
-        "exit_code": EXIT_CODES.get(outcome, 143),
-        "message": f"update 1234: {outcome.value}",
-        "state_id": 6,
-        "state_name": "Failed",
-        "progress": 40,
-        "job_error": None,
-        "elapsed_seconds": 61.0,
-    }
-    values.update(fields)
-    return Result(**values)  # type: ignore[arg-type]
+    result: Result = shared_make_result(outcome, **{"elapsed_seconds": 61.0, **fields})
+    return result
 
 
 def parse_dotenv(text: str) -> dict[str, str]:
@@ -90,7 +81,11 @@ def test_dotenv_value(raw: str, safe: str) -> None:
 
 
 def test_dotenv_report_reads_back() -> None:
-    result = make_result(job_error='"disk" #3 full\nretry later', message="update 1234: Failed: disk full")
+    result = make_result(
+        job_error='"disk" #3 full\nretry later',
+        message="update 1234: Failed: disk full",
+        jobs=(JobResult("imageupdate", 1234, Outcome.FAILED, "update 1234: Failed"),),
+    )
     variables = parse_dotenv(dotenv_report(result))
     assert variables == {
         "CLANFORGE_OUTCOME": "failed",
@@ -101,23 +96,27 @@ def test_dotenv_report_reads_back() -> None:
         "CLANFORGE_JOB_ERROR": 'disk" \uff033 full retry later',
         "CLANFORGE_ELAPSED_SECONDS": "61.0",
         "CLANFORGE_GATE_UPDATE_ID": "1234",
+        "CLANFORGE_GATE_DIFF_ID": "",
+        "CLANFORGE_GATE_VERSION_ID": "",
+        "CLANFORGE_JOBS": "imageupdate:1234=failed",
         "CLANFORGE_MESSAGE": "update 1234: Failed: disk full",
     }
 
 
 def test_dotenv_report_stays_within_gitlab_limits() -> None:
     huge = "x" * 20000
-    text = dotenv_report(make_result(job_error=huge, message="m" * 9000))
+    result = make_result(job_error=huge, message="m" * 9000)
+    text = dotenv_report(result)
     assert len(text.encode("utf-8")) <= DOTENV_MAX_BYTES < 5 * 1024
     variables = parse_dotenv(text)
-    assert len(variables) < 10
+    assert list(variables) == list(dotenv_variables(result))
     assert variables["CLANFORGE_OUTCOME"] == "failed"
     assert variables["CLANFORGE_JOB_ERROR"].endswith("\u2026")
     assert variables["CLANFORGE_MESSAGE"].endswith("\u2026")
 
 
 def test_dotenv_report_never_overrides_a_setting_of_a_later_gate_job() -> None:
-    setting_names = {option.env for option in config.OPTIONS}
+    setting_names = {option.env for option in (*config.OPTIONS, *config.DEPLOY_OPTIONS)}
     setting_names |= {config.ACCESS_KEY_ENV, config.SECRET_KEY_ENV, config.TOKEN_ENV, config.CONFIG_ENV}
     setting_names |= {"CLANFORGE_JUNIT_FILE", "CLANFORGE_DOTENV_FILE"}
     names = set(parse_dotenv(dotenv_report(make_result())))
@@ -174,3 +173,95 @@ def test_dotenv_reporter_raises_a_write_failure(tmp_path: Path) -> None:
     blocker.write_text("", encoding="utf-8")
     with pytest.raises(OSError):
         DotenvReporter(str(blocker / "gate.env")).end(make_result())
+
+
+# --- ids of created jobs -----------------------------------------------------------------------
+
+
+def test_a_created_job_is_in_the_dotenv_report_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "gate.env"
+    reporter = GitLabReporter(io.StringIO(), dotenv_path=str(path), now=lambda: 1.0)
+    reporter.begin(0)
+    reporter.created("imageupdate", 11)
+    assert parse_dotenv(path.read_text(encoding="utf-8")) == {
+        "CLANFORGE_GATE_UPDATE_ID": "11",
+        "CLANFORGE_GATE_DIFF_ID": "",
+        "CLANFORGE_GATE_VERSION_ID": "",
+    }
+    reporter.created("imagediff", 22)
+    variables = parse_dotenv(path.read_text(encoding="utf-8"))
+    assert (variables["CLANFORGE_GATE_UPDATE_ID"], variables["CLANFORGE_GATE_DIFF_ID"]) == ("11", "22")
+
+
+def test_the_final_report_keeps_ids_of_jobs_created_but_not_waited_on(tmp_path: Path) -> None:
+    path = tmp_path / "gate.env"
+    reporter = DotenvReporter(str(path))
+    reporter.created("imageupdate", 11)
+    reporter.created("imagediff", 22)
+    waited = (JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded"),)
+    reporter.end(
+        make_result(
+            Outcome.CANCELLED, update_id=None, state_id=None, state_name=None, job_kind="deploy", jobs=waited
+        )
+    )
+    variables = parse_dotenv(path.read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_OUTCOME"] == "cancelled"
+    assert variables["CLANFORGE_GATE_UPDATE_ID"] == "11"
+    assert variables["CLANFORGE_GATE_DIFF_ID"] == "22"
+    assert variables["CLANFORGE_GATE_VERSION_ID"] == ""
+
+
+def test_a_wait_on_a_diff_is_not_reported_as_an_update() -> None:
+    variables = parse_dotenv(dotenv_report(make_result(update_id=22, job_kind="imagediff")))
+    assert variables["CLANFORGE_GATE_DIFF_ID"] == "22"
+    assert variables["CLANFORGE_GATE_UPDATE_ID"] == ""
+
+
+def test_an_unwritable_dotenv_at_create_time_warns_and_goes_on(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    reporter = GitLabReporter(stream, dotenv_path=str(tmp_path), now=lambda: 1.0)
+    reporter.begin(0)
+    reporter.created("imageupdate", 11)  # the path is a directory: cannot be written
+    with pytest.raises(OSError):
+        reporter.end(make_result())
+    lines = stream.getvalue().split("\n")
+    assert lines[2].startswith(f"{WARNING_LABEL} cannot write the dotenv report yet")
+
+
+# --- several jobs ------------------------------------------------------------------------------
+
+DEPLOY_JOBS = (
+    JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded", state_name="Complete"),
+    JobResult("imagediff", 22, Outcome.FAILED, "imagediff 22: Failed", job_error="diff #1 failed\nbad"),
+)
+
+
+def test_dotenv_report_of_a_deploy_lists_each_job() -> None:
+    run = make_result(
+        Outcome.FAILED, update_id=None, state_id=None, state_name=None, progress=None,
+        job_kind="deploy", jobs=DEPLOY_JOBS,
+    )  # fmt: skip
+    variables = parse_dotenv(dotenv_report(run))
+    assert variables["CLANFORGE_JOBS"] == "imageupdate:11=succeeded,imagediff:22=failed"
+    assert variables["CLANFORGE_OUTCOME"] == "failed" and variables["CLANFORGE_STATE"] == ""
+    assert (variables["CLANFORGE_GATE_UPDATE_ID"], variables["CLANFORGE_GATE_DIFF_ID"]) == ("11", "22")
+    items = [item.partition("=") for item in variables["CLANFORGE_JOBS"].split(",")]
+    assert [(name.split(":"), outcome) for name, _, outcome in items] == [
+        (["imageupdate", "11"], "succeeded"),
+        (["imagediff", "22"], "failed"),
+    ]
+
+
+def test_a_long_list_of_jobs_is_shortened_by_whole_items() -> None:
+    jobs = tuple(
+        JobResult("imageupdate", 1_000_000 + n, Outcome.TIMED_OUT, f"update {n}: timed out")
+        for n in range(300)
+    )
+    run = make_result(Outcome.TIMED_OUT, update_id=None, jobs=jobs, message="300 updates: 300 timed out")
+    text = dotenv_report(run)
+    assert len(text.encode("utf-8")) <= DOTENV_MAX_BYTES
+    line = parse_dotenv(text)["CLANFORGE_JOBS"]
+    assert line.endswith(",\u2026")
+    items = line.removesuffix(",\u2026").split(",")
+    assert 50 < len(items) < 300
+    assert all(re.fullmatch(r"imageupdate:\d{7}=timed_out", item) for item in items)

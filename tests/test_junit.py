@@ -8,24 +8,15 @@ from pathlib import Path
 import pytest
 
 from gate.junit import JUnitReporter, junit_xml, xml_text
-from gate.result import EXIT_CODES, JobResult, Outcome, Result
+from gate.result import JobResult, Outcome, Result
+from tests.fakes import make_result as shared_make_result
 
 HOSTILE = "disk <full> & \"stuck\" 'here' ]]> \x1b[31mred\x00\x07\n::error::x %0A"
 
 
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
-    values: dict[str, object] = {
-        "update_id": 1234,
-        "outcome": outcome,
-        "exit_code": EXIT_CODES.get(outcome, 143),
-        "message": f"update 1234: {outcome.value}",
-        "state_id": 6,
-        "state_name": "Failed",
-        "progress": 40,
-        "elapsed_seconds": 12.5,
-    }
-    values.update(fields)
-    return Result(**values)  # type: ignore[arg-type]
+    result: Result = shared_make_result(outcome, **{"elapsed_seconds": 12.5, **fields})
+    return result
 
 
 EXPECTED = {
@@ -130,3 +121,67 @@ def test_a_run_over_several_jobs_reports_each(tmp_path: Path) -> None:
     names = [case.get("name") for case in root.iter("testcase")]
     assert names == ["image update 11", "image update 12"]
     assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "1", "0")
+
+
+DEPLOY_JOBS = (
+    JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded"),
+    JobResult("imagediff", 22, Outcome.SUCCEEDED, "imagediff 22: succeeded"),
+    JobResult("imageversion", 33, Outcome.SUCCEEDED, "imageversion 33: succeeded"),
+    JobResult("imageinstall", 5, Outcome.FAILED, "image 5 install: 2 machines failed"),
+)
+
+
+def deploy_run(outcome: Outcome, jobs: tuple[JobResult, ...], message: str) -> Result:
+    return make_result(
+        outcome, update_id=None, state_id=None, state_name=None, job_kind="deploy", jobs=jobs, message=message
+    )
+
+
+def test_a_deploy_reports_each_step_under_its_own_kind(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    JUnitReporter(str(path)).end(deploy_run(Outcome.FAILED, DEPLOY_JOBS, "deploy of image 5: stopped"))
+    root = ET.parse(path).getroot()
+    cases = [(c.get("classname"), c.get("name")) for c in root.iter("testcase")]
+    assert cases == [
+        ("clanforge.imageupdate", "image update 11"),
+        ("clanforge.imagediff", "image diff 22"),
+        ("clanforge.imageversion", "image version 33"),
+        ("clanforge.imageinstall", "image 5 install"),
+    ]
+    install = list(root.iter("testcase"))[3]
+    failure = install.find("failure")
+    assert failure is not None and failure.get("message") == "image 5 install: 2 machines failed"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("4", "1", "0")
+
+
+def test_a_deploy_stopped_between_jobs_adds_a_case_for_its_error(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    message = "imagediff create got no clear answer; to resume: clanforge-gate deploy --update-id 11"
+    JUnitReporter(str(path)).end(deploy_run(Outcome.ERROR, DEPLOY_JOBS[:1], message))
+    root = ET.parse(path).getroot()
+    cases = list(root.iter("testcase"))
+    assert [(c.get("classname"), c.get("name")) for c in cases] == [
+        ("clanforge.imageupdate", "image update 11"),
+        ("clanforge.deploy", "deploy"),
+    ]
+    error = cases[1].find("error")
+    assert error is not None and error.get("message") == message and error.get("type") == "gate_error"
+    assert (root.get("tests"), root.get("failures"), root.get("errors")) == ("2", "0", "1")
+
+
+def test_each_case_of_a_cut_short_deploy_ends_with_the_resume_command(tmp_path: Path) -> None:
+    path = tmp_path / "junit.xml"
+    jobs = (
+        DEPLOY_JOBS[0],
+        JobResult("imagediff", 22, Outcome.CANCELLED, "imagediff 22: last seen Running; may be running"),
+    )
+    message = "deploy: cancelled by SIGTERM; to resume: clanforge-gate deploy --diff-id 22"
+    JUnitReporter(str(path)).end(deploy_run(Outcome.CANCELLED, jobs, message))
+    root = ET.parse(path).getroot()
+    cases = list(root.iter("testcase"))
+    assert len(cases) == 2
+    for case in cases:
+        out = case.find("system-out")
+        assert out is not None and (out.text or "").splitlines()[-1] == message
+    error = cases[1].find("error")
+    assert error is not None and error.get("type") == "cancelled"

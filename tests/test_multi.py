@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 import random
+import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ from gate.waiter import Waiter
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV
 from tests.test_client import Recorder, make_settings
+from tests.test_github import parse_output_file
+from tests.test_gitlab import parse_dotenv
 
 API = "https://api.test"
 
@@ -139,3 +142,28 @@ def test_single_job_result_keeps_top_level_fields(requests_mock: rm.Mocker, cloc
     assert (result.update_id, result.state_id, result.job_error) == (1234, 6, "x")
     assert result.jobs[0].job_id == 1234
     assert JobRef("imagediff", 3).label == "imagediff 3"
+
+
+def test_every_platform_output_reports_each_job(requests_mock: rm.Mocker, tmp_path: Path) -> None:
+    requests_mock.get(url(1), json=job_body(5, "Complete", progress=100, update_id=1))
+    requests_mock.get(url(2), json=job_body(6, "Failed", progress=30, error="no space\nleft", update_id=2))
+    env = {
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env"),
+        "CLANFORGE_JUNIT_FILE": str(tmp_path / "junit.xml"),
+    }
+    rc, _, _ = cli("--update-id", "1,2", env=env)
+    assert rc == 1
+    outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
+    jobs = json.loads(outputs["jobs"])
+    assert [(j["id"], j["outcome"], j["state"], j["progress"], j["job_error"]) for j in jobs] == [
+        (1, "succeeded", "Complete", 100, None), (2, "failed", "Failed", 30, "no space\nleft")
+    ]  # fmt: skip
+    summary = (tmp_path / "summary").read_text(encoding="utf-8")
+    assert "| image update 1 | succeeded |" in summary and "| image update 2 | failed |" in summary
+    variables = parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))
+    assert variables["CLANFORGE_JOBS"] == "imageupdate:1=succeeded,imageupdate:2=failed"
+    names = [case.get("name") for case in ET.parse(tmp_path / "junit.xml").getroot().iter("testcase")]
+    assert names == ["image update 1", "image update 2"]

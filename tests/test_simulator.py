@@ -439,11 +439,21 @@ def test_a_planned_job_has_its_own_scenario_duration_and_start(sim: Simulator, f
     sim.reset()
     assert get(sim, 5000).json()["jobcreated"] == int(started)
     assert sim.request_count(5000) == 1
+    # A plan is for one kind of job: the image diff with the same id keeps the defaults.
+    diff = requests.get(
+        f"{sim.base_url}/cfp/v1/imagediff/5000/status",
+        params={"accountserviceid": ASID},
+        headers={"Authorization": basic(ACCESS, SECRET)},
+        timeout=5,
+    ).json()
+    assert diff["jobcreated"] == int(fake_time.now)
 
 
-def test_a_plan_needs_a_positive_duration(sim: Simulator) -> None:
+def test_a_plan_needs_a_positive_duration_and_a_known_kind(sim: Simulator) -> None:
     with pytest.raises(ValueError, match="duration"):
         sim.plan_job(5000, duration=0)
+    with pytest.raises(ValueError, match="imagediff"):
+        sim.plan_job(5000, kind="imagefoo")
 
 
 def test_stats_endpoint_and_reset(sim: Simulator) -> None:
@@ -451,7 +461,9 @@ def test_stats_endpoint_and_reset(sim: Simulator) -> None:
         get(sim, 1001)
     get(sim, 99)
     stats = requests.get(f"{sim.base_url}/_sim/stats", timeout=5).json()
-    assert stats == {"requests": {"99": 1, "1001": 3}, "total": 4}
+    assert stats["requests"] == {"99": 1, "1001": 3} and stats["total"] == 4
+    assert stats["endpoints"] == {"imageupdate/status": 4}
+    assert stats["creates"] == {"imageupdate": 0, "imagediff": 0, "imageversion": 0}
     assert sim.stats() == stats
     sim.reset()
     assert sim.request_count(1001) == 0
@@ -467,16 +479,17 @@ def test_unknown_paths_and_methods(sim: Simulator) -> None:
 def test_routes_can_be_added(sim: Simulator) -> None:
     from gate.simulator import Request, Response
 
-    def version(request: Request) -> Response:
-        return Response.json(200, {"imageversionid": int(request.params["imageversionid"])})
+    def reject(request: Request) -> Response:
+        return Response.json(200, {"diffid": int(request.params["diffid"])})
 
-    sim.add_route("GET", r"/cfp/v1/imageversion/(?P<imageversionid>\d+)/status", version)
-    url = f"{sim.base_url}/cfp/v1/imageversion/8/status"
+    sim.add_route("GET", r"/cfp/v1/imagediff/(?P<diffid>\d+)/reject", reject, name="imagediff/reject")
+    url = f"{sim.base_url}/cfp/v1/imagediff/8/reject"
     assert requests.get(url, params={"accountserviceid": ASID}, timeout=5).status_code == 401
     ok = requests.get(
         url, params={"accountserviceid": ASID}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
     )
-    assert ok.json() == {"imageversionid": 8}
+    assert ok.json() == {"diffid": 8}
+    assert sim.endpoint_count("imagediff/reject") == 2
 
 
 def test_serve_forever_stops_from_another_thread() -> None:

@@ -149,3 +149,12 @@ def parse(body: dict[str, Any]) -> Any:
     from gate.job import parse_status
 
     return parse_status(body)
+
+
+def test_no_eta_shown_once_the_job_ended() -> None:
+    from gate.client import JobRef
+    from gate.waiter import describe
+
+    at = 1_800_000_000
+    line = describe(JobRef("imageupdate", 1), parse(job_body(6, "Failed", eta=at + 30)), at, 5)
+    assert "eta" not in line and "Failed" in line

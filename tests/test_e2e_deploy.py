@@ -1,0 +1,274 @@
+"""The whole deploy end to end: a simulator on 127.0.0.1 and ``python -m gate deploy`` as a subprocess.
+
+One run for the whole chain and one for each way it can stop. Each checks the exit code, what the
+user reads, what reached the simulator (creates are counted apart from status polls), the result
+file, and that no credential (nor its Basic encoding) shows in any output.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from gate.simulator import (
+    DIFF_FAILURE_MESSAGE,
+    FIRST_CREATED_ID,
+    IMAGE_BY_DEPLOY_SCENARIO,
+    LOCKED_DIFF_ID,
+    DeployScenario,
+    Simulator,
+    SimulatorCredentials,
+)
+from tests.test_e2e import ACCESS, ASID, ROOT, SECRET, TOKEN, Run, assert_no_secret, basic_env
+
+# A job takes this long; the gate polls at most a second apart: the whole chain runs in ~7 s.
+DURATION = 1.2
+UPDATE, DIFF, VERSION = (FIRST_CREATED_ID[k] for k in ("imageupdate", "imagediff", "imageversion"))
+IMAGE = IMAGE_BY_DEPLOY_SCENARIO
+CHAIN = ("--machine-id", "9", "--desc", "build 42", "--restart")
+
+
+@pytest.fixture
+def simulator() -> Iterator[Callable[..., Simulator]]:
+    started: list[Simulator] = []
+
+    def start(duration: float = DURATION) -> Simulator:
+        sim = Simulator(
+            duration=duration,
+            credentials=SimulatorCredentials(ACCESS, SECRET, TOKEN, source="environment"),
+            account_service_id=ASID,
+        )
+        sim.start()
+        started.append(sim)
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+def gate_argv(sim: Simulator, result_file: Path, args: list[str], timeout: str) -> list[str]:
+    argv = [
+        sys.executable, "-m", "gate", *args,
+        "--account-service-id", ASID,
+        "--api-url", sim.base_url,
+        "--timeout", timeout,
+        "--poll-interval", "1s",
+        "--result-file", str(result_file),
+    ]  # fmt: skip
+    assert_no_secret(" ".join(argv))
+    return argv
+
+
+def finish(done_code: int, stdout: str, stderr: str, result_file: Path) -> Run:
+    raw = result_file.read_text(encoding="utf-8")
+    assert_no_secret(stdout, stderr, raw)
+    return Run(done_code, stdout, stderr, json.loads(raw))
+
+
+@pytest.fixture
+def deploy(tmp_path: Path) -> Callable[..., Run]:
+    """Run ``deploy`` (or any command line given in full) against a simulator; credentials only in env."""
+    runs = iter(range(1, 100))
+
+    def run(sim: Simulator, *args: str, timeout: str = "30s", env: dict[str, str] | None = None) -> Run:
+        result_file = tmp_path / f"result-{next(runs)}.json"
+        argv = gate_argv(sim, result_file, list(args), timeout)
+        done = subprocess.run(
+            argv, env=env or basic_env(), cwd=ROOT, capture_output=True, text=True, timeout=60
+        )
+        return finish(done.returncode, done.stdout, done.stderr, result_file)
+
+    return run
+
+
+def jobs(run: Run) -> list[tuple[str, int, str]]:
+    return [(job["kind"], job["job_id"], job["outcome"]) for job in run.result["jobs"]]
+
+
+def requests_served(sim: Simulator) -> int:
+    endpoints = sim.stats()["endpoints"]
+    assert isinstance(endpoints, dict)
+    return sum(endpoints.values())
+
+
+def test_the_whole_chain(simulator: Callable[..., Simulator], deploy: Callable[..., Run]) -> None:
+    sim = simulator()
+    image = IMAGE[DeployScenario.DEPLOY]
+    run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN, "--url", "s3://builds/42")
+    assert run.code == 0, run.output
+    assert sim.created("imageupdate") == [UPDATE]
+    assert sim.created("imagediff") == [DIFF] and sim.created("imageversion") == [VERSION]
+    assert [sim.create_count(kind) for kind in ("imageupdate", "imagediff", "imageversion")] == [1, 1, 1]
+    lines = run.stdout.splitlines()
+    resume = f"clanforge-gate deploy --image-id {image} --machine-id 9"
+    for label, ids in (
+        (f"update {UPDATE}", f"--update-id {UPDATE}"),
+        (f"imagediff {DIFF}", f"--update-id {UPDATE} --diff-id {DIFF}"),
+        (f"imageversion {VERSION}", f"--update-id {UPDATE} --diff-id {DIFF} --version-id {VERSION}"),
+    ):
+        started = next(i for i, line in enumerate(lines) if line.startswith(f"{label}: started"))
+        # Announced at once: before the first status line of that job.
+        first_status = next(
+            i for i, line in enumerate(lines) if line.startswith(f"{label}: ") and "·" in line
+        )
+        assert started < first_status, run.stdout
+        assert f"to resume: {resume} {ids} --restart" in lines[started]
+    assert f"image {image} install: 10 completed, 0 pending, 0 failed" in run.stdout
+    assert jobs(run) == [
+        ("imageupdate", UPDATE, "succeeded"),
+        ("imagediff", DIFF, "succeeded"),
+        ("imageversion", VERSION, "succeeded"),
+        ("imageinstall", image, "succeeded"),
+    ]
+    assert run.result["outcome"] == "succeeded" and run.result["job_kind"] == "deploy"
+    assert run.result["polls"] == requests_served(sim)
+
+
+def test_locked_image_then_resume_with_the_command_shown(
+    simulator: Callable[..., Simulator], deploy: Callable[..., Run]
+) -> None:
+    sim = simulator()
+    image = IMAGE[DeployScenario.IMAGE_LOCKED]
+    run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN)
+    assert run.code == 3, run.output
+    assert f"image {image} is locked by diff {LOCKED_DIFF_ID}" in run.stderr
+    assert sim.created("imageupdate") == [] and sim.create_count("imageupdate") == 1
+    assert requests_served(sim) == 1
+    assert run.result["outcome"] == "error" and run.result["jobs"] == []
+    # The command shown publishes the locking diff; it runs as given.
+    shown = run.stderr.split("publish it with '", 1)[1].split("'", 1)[0]
+    assert f"--diff-id {LOCKED_DIFF_ID}" in shown
+    words = shlex.split(shown)
+    assert words[:2] == ["clanforge-gate", "deploy"]
+    resumed = deploy(sim, *words[1:])
+    assert resumed.code == 0, resumed.output
+    assert sim.create_count("imageupdate") == 1 and sim.create_count("imagediff") == 0
+    assert sim.created("imageversion") == [VERSION]
+    assert jobs(resumed) == [
+        ("imagediff", LOCKED_DIFF_ID, "succeeded"),  # waited on, already complete
+        ("imageversion", VERSION, "succeeded"),
+        ("imageinstall", image, "succeeded"),
+    ]
+
+
+def test_failed_diff_stops_before_any_version(
+    simulator: Callable[..., Simulator], deploy: Callable[..., Run]
+) -> None:
+    sim = simulator()
+    image = IMAGE[DeployScenario.DIFF_FAILED]
+    run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN)
+    assert run.code == 1, run.output
+    final = run.stdout.strip().splitlines()[-1]
+    assert final.startswith(f"deploy of image {image}: stopped: imagediff {DIFF}: failed")
+    assert DIFF_FAILURE_MESSAGE in final
+    assert sim.create_count("imageversion") == 0
+    assert jobs(run) == [("imageupdate", UPDATE, "succeeded"), ("imagediff", DIFF, "failed")]
+    assert run.result["jobs"][1]["job_error"] == DIFF_FAILURE_MESSAGE
+
+
+def test_failed_machines_past_the_limit_fail(
+    simulator: Callable[..., Simulator], deploy: Callable[..., Run]
+) -> None:
+    sim = simulator()
+    image = IMAGE[DeployScenario.MACHINES_FAILED]
+    run = deploy(
+        sim, "deploy", "--image-id", str(image), *CHAIN, "--skip-update", "--max-failed-machines", "1"
+    )
+    assert run.code == 1, run.output
+    assert "2 machines failed to install, more than max_failed_machines=1" in run.stdout
+    assert sim.create_count("imageupdate") == 0
+    assert jobs(run)[-1] == ("imageinstall", image, "failed")
+    assert run.result["jobs"][-1]["state_name"] == "8 completed, 0 pending, 2 failed"
+
+
+def test_failed_machines_within_the_limit_warn(
+    simulator: Callable[..., Simulator], deploy: Callable[..., Run]
+) -> None:
+    sim = simulator()
+    image = IMAGE[DeployScenario.MACHINES_FAILED]
+    env = {**basic_env(), "CLANFORGE_MAX_FAILED_MACHINES": "2"}
+    run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN, "--skip-update", env=env)
+    assert run.code == 0, run.output
+    assert f"warning: image {image} install: 2 disabled machines could not install" in run.stdout
+    assert run.result["warnings"] == [f"image {image} install: 2 disabled machines could not install"]
+    assert jobs(run)[-1] == ("imageinstall", image, "succeeded")
+
+
+def test_a_transient_error_on_a_create_is_not_retried(
+    simulator: Callable[..., Simulator], deploy: Callable[..., Run]
+) -> None:
+    sim = simulator()
+    image = IMAGE[DeployScenario.CREATE_UNAVAILABLE]
+    run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN)
+    assert run.code == 3, run.output
+    assert sim.create_count("imageupdate") == 1 and requests_served(sim) == 1
+    # The job did start behind the 503: exactly why the gate must not send the create again.
+    assert sim.created("imageupdate") == [UPDATE]
+    assert "HTTP 503" in run.stderr and "may have started anyway" in run.stderr
+    assert "check the image in the Clanforge dashboard" in run.stderr
+    assert "--update-id <id>" in run.stderr and "retrying" not in run.output
+    assert run.result["outcome"] == "error" and run.result["exit_code"] == 3
+
+
+def test_timeout_on_the_update(simulator: Callable[..., Simulator], deploy: Callable[..., Run]) -> None:
+    sim = simulator(duration=20.0)
+    run = deploy(sim, "deploy", "--image-id", "2001", *CHAIN, timeout="2s")
+    assert run.code == 2, run.output
+    assert f"wait again with --update-id {UPDATE}" in run.stdout
+    assert jobs(run) == [("imageupdate", UPDATE, "timed_out")]
+    assert sim.create_count("imagediff") == 0
+
+
+def test_timeout_on_the_diff_names_its_kind(
+    simulator: Callable[..., Simulator], deploy: Callable[..., Run]
+) -> None:
+    sim = simulator(duration=20.0)
+    run = deploy(sim, "deploy", "--image-id", "2001", *CHAIN, "--skip-update", timeout="2s")
+    assert run.code == 2, run.output
+    assert f"wait again with --job imagediff --update-id {DIFF}" in run.stdout
+    assert jobs(run) == [("imagediff", DIFF, "timed_out")]
+    assert run.result["outcome"] == "timed_out"
+
+
+def test_sigterm_mid_chain_keeps_every_created_id(
+    simulator: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    sim = simulator()
+    result_file = tmp_path / "result.json"
+    argv = gate_argv(sim, result_file, ["deploy", "--image-id", "2001", *CHAIN], "30s")
+    proc = subprocess.Popen(
+        argv, env=basic_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    guard = threading.Timer(30, proc.kill)
+    guard.start()
+    try:
+        assert proc.stdout is not None
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if line.startswith(f"imagediff {DIFF}: started"):
+                break
+        assert seen and seen[-1].startswith(f"imagediff {DIFF}: started"), "".join(seen)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        guard.cancel()
+    run = finish(proc.returncode, "".join(seen) + out, err, result_file)
+    assert run.code == 143, run.output
+    assert "cancelled by SIGTERM" in run.stderr
+    assert (
+        f"to resume: clanforge-gate deploy --image-id 2001 --machine-id 9 --update-id {UPDATE} " in run.stderr
+    )
+    assert f"--diff-id {DIFF}" in run.stderr
+    assert run.result["outcome"] == "cancelled"
+    assert jobs(run) == [("imageupdate", UPDATE, "succeeded"), ("imagediff", DIFF, "cancelled")]
+    assert sim.create_count("imageversion") == 0

@@ -1,0 +1,50 @@
+"""The reporter fan-out and the redactor pass every call on, ``created`` included."""
+
+from __future__ import annotations
+
+import io
+
+from gate.report import ConsoleReporter, FanOut, Redactor
+from gate.result import Result
+
+
+class Recorder:
+    def __init__(self, name: str, calls: list[tuple[str, ...]]) -> None:
+        self.name = name
+        self.calls = calls
+
+    def begin(self, update_id: int) -> None:
+        self.calls.append((self.name, "begin", str(update_id)))
+
+    def progress(self, message: str) -> None:
+        self.calls.append((self.name, "progress", message))
+
+    def debug(self, message: str) -> None:
+        self.calls.append((self.name, "debug", message))
+
+    def warning(self, message: str) -> None:
+        self.calls.append((self.name, "warning", message))
+
+    def created(self, kind: str, job_id: int) -> None:
+        self.calls.append((self.name, "created", kind, str(job_id)))
+
+    def end(self, result: Result) -> None:
+        self.calls.append((self.name, "end", result.message))
+
+
+def test_fan_out_announces_a_created_job_to_each_reporter_in_order() -> None:
+    calls: list[tuple[str, ...]] = []
+    FanOut([Recorder("platform", calls), Recorder("console", calls)]).created("imagediff", 22)
+    assert calls == [("platform", "created", "imagediff", "22"), ("console", "created", "imagediff", "22")]
+
+
+def test_redactor_passes_a_created_job_through() -> None:
+    calls: list[tuple[str, ...]] = []
+    Redactor(Recorder("inner", calls), ["s3cret"]).created("imageversion", 33)
+    assert calls == [("inner", "created", "imageversion", "33")]
+
+
+def test_console_prints_nothing_of_its_own_for_a_created_job() -> None:
+    stream = io.StringIO()
+    ConsoleReporter(stream, 1).created("imageupdate", 11)
+    assert stream.getvalue() == ""
