@@ -1,6 +1,6 @@
 """The gate against a hand-written curl-and-sleep loop, over real HTTP on the local simulator.
 
-    python benchmarks/http_polling.py          # twelve jobs, about two and a half minutes
+    python benchmarks/http_polling.py          # twelve jobs, 2.5-3 minutes
 
 One simulator on a loopback port serves twelve image update jobs whose start and end are fixed in
 advance (``Simulator.plan_job``), so each job's real end is known to the millisecond. Each job is
@@ -22,10 +22,12 @@ The twelve jobs (four of each kind: success with ETA and progress, no ETA and no
 failure) end 61.25 to 118.75 s after they are created, 2.5 s apart modulo 30 s. Against a loop
 that polls every 10 s (or 30 s) from the job's creation, these ends fall evenly across the
 interval, so the fixed loops' mean delay is their expected one, P/2, and no loop is lucky by
-construction. A waiter whose polls sit at another phase of the interval (the gate's do: its
-first request waits for Python to start) can be up to half the spacing, 1.25 s, luckier or
-unluckier than its expected delay. The jobs start 2 s apart, so that the gates' start-ups do
-not all compete for the CPU at once.
+construction. A poller on a fixed grid at another phase can come out up to half the spacing,
+1.25 s, luckier or unluckier than P/2 over the twelve jobs. The gate's polls move more than
+that (its start-up, its jittered first interval, its extra polls), so on jobs that announce
+nothing its mean delay varies from run to run; only the jobs with an ETA give it something to
+aim at. The jobs start 2 s apart, so that the gates' start-ups do not all compete for the CPU
+at once.
 """
 
 from __future__ import annotations
