@@ -28,7 +28,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -121,20 +121,31 @@ def parse_scenario(name: str) -> Scenario:
         raise ValueError(f"unknown scenario {name!r}; choose one of {choices}") from None
 
 
+def _table_text(id_header: str, rows: Sequence[tuple[int, str, int, str]]) -> str:
+    width = max(len(row[1]) for row in rows) + 1
+    lines = [f"{id_header:>9}  {'scenario':<{width}} {'gate exit':<9}  what happens"]
+    lines += [f"{job_id:>9}  {name:<{width}} {code:<9}  {summary}" for job_id, name, code, summary in rows]
+    return "\n".join(lines)
+
+
+def _table_markdown(headers: tuple[str, str], rows: Sequence[tuple[int, str, int, str]]) -> str:
+    lines = [f"| {headers[0]} | scenario | {headers[1]} | what happens |", "|---|---|---|---|"]
+    lines += [f"| {job_id} | `{name}` | {code} | {summary} |" for job_id, name, code, summary in rows]
+    return "\n".join(lines)
+
+
+def _scenario_rows() -> list[tuple[int, str, int, str]]:
+    return [(s.update_id, s.scenario.value, s.gate_exit, s.summary) for s in SCENARIOS]
+
+
 def scenario_table_text() -> str:
     """The scenario table for a terminal."""
-    lines = [f"{'update id':>9}  {'scenario':<13} {'gate exit':<9}  what happens"]
-    for spec in SCENARIOS:
-        lines.append(f"{spec.update_id:>9}  {spec.scenario.value:<13} {spec.gate_exit:<9}  {spec.summary}")
-    return "\n".join(lines)
+    return _table_text("update id", _scenario_rows())
 
 
 def scenario_table_markdown() -> str:
     """The scenario table as README.md shows it (a test keeps the two identical)."""
-    lines = ["| update id | scenario | gate exit code | what happens |", "|---|---|---|---|"]
-    for spec in SCENARIOS:
-        lines.append(f"| {spec.update_id} | `{spec.scenario.value}` | {spec.gate_exit} | {spec.summary} |")
-    return "\n".join(lines)
+    return _table_markdown(("update id", "gate exit code"), _scenario_rows())
 
 
 # --------------------------------------------------------------------------- the job (pure)
@@ -411,20 +422,18 @@ def deploy_scenario_for(image_id: int) -> DeployScenario:
     return DEPLOY_SCENARIO_BY_IMAGE.get(image_id, DeployScenario.DEPLOY)
 
 
+def _deploy_rows() -> list[tuple[int, str, int, str]]:
+    return [(s.image_id, s.scenario.value, s.gate_exit, s.summary) for s in DEPLOY_SCENARIOS]
+
+
 def deploy_table_text() -> str:
     """The deploy scenario table for a terminal."""
-    lines = [f"{'image id':>9}  {'scenario':<19} {'gate exit':<9}  what happens"]
-    for spec in DEPLOY_SCENARIOS:
-        lines.append(f"{spec.image_id:>9}  {spec.scenario.value:<19} {spec.gate_exit:<9}  {spec.summary}")
-    return "\n".join(lines)
+    return _table_text("image id", _deploy_rows())
 
 
 def deploy_table_markdown() -> str:
     """The deploy scenario table as README.md shows it (a test keeps the two identical)."""
-    lines = ["| image id | scenario | `deploy` exit code | what happens |", "|---|---|---|---|"]
-    for spec in DEPLOY_SCENARIOS:
-        lines.append(f"| {spec.image_id} | `{spec.scenario.value}` | {spec.gate_exit} | {spec.summary} |")
-    return "\n".join(lines)
+    return _table_markdown(("image id", "`deploy` exit code"), _deploy_rows())
 
 
 @dataclass(frozen=True)
