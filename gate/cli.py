@@ -213,35 +213,29 @@ class Runner(Protocol):
     def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result: ...
 
 
-MakeRunner = Callable[
-    [argparse.Namespace, Mapping[str, str], Mapping[str, Any], Settings, StatusClient, Clock, Reporter],
-    Runner,
-]
+@dataclass(frozen=True)
+class RunInputs:
+    """What a runner is built from, once the settings are valid."""
+
+    args: argparse.Namespace
+    env: Mapping[str, str]
+    yaml_values: Mapping[str, Any]
+    settings: Settings
+    client: StatusClient
+    clock: Clock
+    reporter: Reporter
 
 
-def _make_waiter(
-    args: argparse.Namespace,
-    env: Mapping[str, str],
-    yaml_values: Mapping[str, Any],
-    settings: Settings,
-    client: StatusClient,
-    clock: Clock,
-    reporter: Reporter,
-) -> Runner:
-    return Waiter(client, settings, clock, reporter)
+MakeRunner = Callable[[RunInputs], Runner]
 
 
-def _make_deployer(
-    args: argparse.Namespace,
-    env: Mapping[str, str],
-    yaml_values: Mapping[str, Any],
-    settings: Settings,
-    client: StatusClient,
-    clock: Clock,
-    reporter: Reporter,
-) -> Runner:
-    deploy = load_deploy_settings(args, env, yaml_values, settings)
-    return Deployer(client, settings, deploy, clock, reporter)
+def _make_waiter(run: RunInputs) -> Runner:
+    return Waiter(run.client, run.settings, run.clock, run.reporter)
+
+
+def _make_deployer(run: RunInputs) -> Runner:
+    deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
+    return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
 
 
 def run_gate(
@@ -273,7 +267,7 @@ def run_gate(
                 settings.credentials.secrets(),
             )
             client = StatusClient(settings, clock, reporter, session=session)
-            runner = make_runner(args, env, yaml_values, settings, client, clock, reporter)
+            runner = make_runner(RunInputs(args, env, yaml_values, settings, client, clock, reporter))
             result = runner.run()
         except Cancelled as exc:
             label = runner.label if runner else PROG
