@@ -25,7 +25,7 @@ from gate.errors import (
     TransientError,
     UnknownJob,
 )
-from gate.job import NO_ROWS, JobStatus, check_api_error, parse_status
+from gate.job import NO_ROWS, JobStatus, check_api_error, job_label, parse_status
 from gate.report import Reporter
 
 USER_AGENT = f"clanforge-gate/{__version__}"
@@ -106,7 +106,7 @@ class JobRef:
 
     @property
     def label(self) -> str:
-        return f"update {self.job_id}" if self.kind == "imageupdate" else f"{self.kind} {self.job_id}"
+        return job_label(self.kind, self.job_id)
 
 
 class StatusClient:

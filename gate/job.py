@@ -72,6 +72,11 @@ class Classification:
     warning: str | None = None
 
 
+def job_label(kind: str, job_id: int) -> str:
+    """How messages name a job: ``update 1234`` for image updates, ``imagediff 55`` otherwise."""
+    return f"update {job_id}" if kind == "imageupdate" else f"{kind} {job_id}"
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 

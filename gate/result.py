@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.job import job_label
+
 
 class Outcome(str, enum.Enum):
     SUCCEEDED = "succeeded"
@@ -47,7 +49,7 @@ class JobResult:
 
     @property
     def label(self) -> str:
-        return f"update {self.job_id}" if self.kind == "imageupdate" else f"{self.kind} {self.job_id}"
+        return job_label(self.kind, self.job_id)
 
 
 @dataclass(frozen=True)
