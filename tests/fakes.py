@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# Credentials of the end-to-end runs against the simulator: made up, and easy to search for in output.
+ASID = "31337"
+ACCESS = "e2e-access-7d1f"
+SECRET = "e2e-secret-5be0c9a1d2"
+TOKEN = "e2e-token-93f1a0c4e8b7"
+
 
 class FakeClock:
     """A clock whose sleep advances time instantly; records every sleep."""
@@ -78,3 +84,19 @@ def make_result(outcome: Any = None, **fields: Any) -> Any:
     }
     values.update(fields)
     return Result(**values)
+
+
+def load_benchmark(filename: str) -> Any:
+    """Import a script of ``benchmarks/`` as a module, so its tests call its functions."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / filename
+    name = f"benchmark_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses in the script look their module up here
+    spec.loader.exec_module(module)
+    return module

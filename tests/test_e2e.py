@@ -13,7 +13,7 @@ import re
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,9 @@ from gate.simulator import (
     Simulator,
     SimulatorCredentials,
 )
+from tests.fakes import ACCESS, ASID, SECRET, TOKEN
 
 ROOT = Path(__file__).resolve().parent.parent
-ASID = "31337"
-ACCESS = "e2e-access-7d1f"
-SECRET = "e2e-secret-5be0c9a1d2"
-TOKEN = "e2e-token-93f1a0c4e8b7"
 BASIC = base64.b64encode(f"{ACCESS}:{SECRET}".encode()).decode()
 SECRETS = (ACCESS, SECRET, TOKEN, BASIC)
 FAST = ["--poll-interval", "0.2s", "--min-poll-interval", "0.1s", "--request-timeout", "2s"]
@@ -67,27 +64,6 @@ def assert_no_secret(*texts: str) -> None:
     for text in texts:
         for secret in SECRETS:
             assert secret not in text
-
-
-@pytest.fixture
-def simulator() -> Iterator[Callable[..., Simulator]]:
-    """Start simulators on demand (each with its own duration); stop them all afterwards."""
-    started: list[Simulator] = []
-
-    def start(duration: float = 1.5, **kwargs: object) -> Simulator:
-        sim = Simulator(
-            duration=duration,
-            credentials=SimulatorCredentials(ACCESS, SECRET, TOKEN, source="environment"),
-            account_service_id=ASID,
-            **kwargs,  # type: ignore[arg-type]
-        )
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,34 +25,14 @@ from gate.simulator import (
     LOCKED_DIFF_ID,
     DeployScenario,
     Simulator,
-    SimulatorCredentials,
 )
-from tests.test_e2e import ACCESS, ASID, ROOT, SECRET, TOKEN, Run, assert_no_secret, basic_env
+from tests.test_e2e import ASID, ROOT, Run, assert_no_secret, basic_env
 
 # A job takes this long; the gate polls at most a second apart: the whole chain runs in ~7 s.
 DURATION = 1.2
 UPDATE, DIFF, VERSION = (FIRST_CREATED_ID[k] for k in ("imageupdate", "imagediff", "imageversion"))
 IMAGE = IMAGE_BY_DEPLOY_SCENARIO
 CHAIN = ("--machine-id", "9", "--desc", "build 42", "--restart")
-
-
-@pytest.fixture
-def simulator() -> Iterator[Callable[..., Simulator]]:
-    started: list[Simulator] = []
-
-    def start(duration: float = DURATION) -> Simulator:
-        sim = Simulator(
-            duration=duration,
-            credentials=SimulatorCredentials(ACCESS, SECRET, TOKEN, source="environment"),
-            account_service_id=ASID,
-        )
-        sim.start()
-        started.append(sim)
-        return sim
-
-    yield start
-    for sim in started:
-        sim.stop()
 
 
 def gate_argv(sim: Simulator, result_file: Path, args: list[str], timeout: str) -> list[str]:
@@ -101,7 +81,7 @@ def requests_served(sim: Simulator) -> int:
 
 
 def test_the_whole_chain(simulator: Callable[..., Simulator], deploy: Callable[..., Run]) -> None:
-    sim = simulator()
+    sim = simulator(DURATION)
     image = IMAGE[DeployScenario.DEPLOY]
     run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN, "--url", "s3://builds/42")
     assert run.code == 0, run.output
@@ -136,7 +116,7 @@ def test_the_whole_chain(simulator: Callable[..., Simulator], deploy: Callable[.
 def test_locked_image_then_resume_with_the_command_shown(
     simulator: Callable[..., Simulator], deploy: Callable[..., Run]
 ) -> None:
-    sim = simulator()
+    sim = simulator(DURATION)
     image = IMAGE[DeployScenario.IMAGE_LOCKED]
     run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN)
     assert run.code == 3, run.output
@@ -163,7 +143,7 @@ def test_locked_image_then_resume_with_the_command_shown(
 def test_failed_diff_stops_before_any_version(
     simulator: Callable[..., Simulator], deploy: Callable[..., Run]
 ) -> None:
-    sim = simulator()
+    sim = simulator(DURATION)
     image = IMAGE[DeployScenario.DIFF_FAILED]
     run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN)
     assert run.code == 1, run.output
@@ -178,7 +158,7 @@ def test_failed_diff_stops_before_any_version(
 def test_failed_machines_past_the_limit_fail(
     simulator: Callable[..., Simulator], deploy: Callable[..., Run]
 ) -> None:
-    sim = simulator()
+    sim = simulator(DURATION)
     image = IMAGE[DeployScenario.MACHINES_FAILED]
     run = deploy(
         sim, "deploy", "--image-id", str(image), *CHAIN, "--skip-update", "--max-failed-machines", "1"
@@ -193,7 +173,7 @@ def test_failed_machines_past_the_limit_fail(
 def test_failed_machines_within_the_limit_warn(
     simulator: Callable[..., Simulator], deploy: Callable[..., Run]
 ) -> None:
-    sim = simulator()
+    sim = simulator(DURATION)
     image = IMAGE[DeployScenario.MACHINES_FAILED]
     env = {**basic_env(), "CLANFORGE_MAX_FAILED_MACHINES": "2"}
     run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN, "--skip-update", env=env)
@@ -206,7 +186,7 @@ def test_failed_machines_within_the_limit_warn(
 def test_a_transient_error_on_a_create_is_not_retried(
     simulator: Callable[..., Simulator], deploy: Callable[..., Run]
 ) -> None:
-    sim = simulator()
+    sim = simulator(DURATION)
     image = IMAGE[DeployScenario.CREATE_UNAVAILABLE]
     run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN)
     assert run.code == 3, run.output
@@ -242,7 +222,7 @@ def test_timeout_on_the_diff_names_its_kind(
 def test_sigterm_mid_chain_keeps_every_created_id(
     simulator: Callable[..., Simulator], tmp_path: Path
 ) -> None:
-    sim = simulator()
+    sim = simulator(DURATION)
     result_file = tmp_path / "result.json"
     argv = gate_argv(sim, result_file, ["deploy", "--image-id", "2001", *CHAIN], "30s")
     proc = subprocess.Popen(

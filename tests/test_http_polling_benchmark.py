@@ -6,33 +6,19 @@ real simulator, for a few seconds.
 
 from __future__ import annotations
 
-import importlib.util
 import math
 import os
 import shutil
 import stat
 import statistics
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from gate.simulator import Scenario, final_offset
+from tests.fakes import load_benchmark
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "http_polling.py"
-
-
-def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("http_polling_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load()
+bench = load_benchmark("http_polling.py")
 
 
 def test_each_job_ends_when_its_spec_says() -> None:

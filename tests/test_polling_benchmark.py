@@ -2,27 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import sys
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
-BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "polling.py"
+from tests.fakes import load_benchmark
 
-
-def load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("polling_benchmark", BENCHMARK)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = load()
+bench = load_benchmark("polling.py")
 JOBS = bench.make_jobs(300, seed=7)
 STRATEGIES = bench.strategies(seed=7)
 
