@@ -1,3 +1,3 @@
 """clanforge-gate: block a pipeline on a Clanforge image update."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
