@@ -6,7 +6,13 @@
 # BASE_IMAGE lets any Debian-like image with Python >= 3.10 and venv stand in for the default
 # (the container test builds on a locally bootstrapped Debian). Both stages use the same base, so the
 # virtual environment copied from the first stage finds its interpreter at the same path.
-ARG BASE_IMAGE=python:3.12-slim
+# The default is pinned by digest (the multi-arch index of the tag in the comment), so a build is
+# repeatable; Dependabot (.github/dependabot.yml) proposes the new digest when the tag moves.
+# python:3.12-slim (Python 3.12.14, Debian trixie)
+ARG BASE_IMAGE=python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea
+# The version the image is labelled with: the package's (gate/__init__.py), kept equal by
+# tests/test_release.py; the release workflow passes the tag's version, which it has checked too.
+ARG VERSION=0.2.0
 
 FROM ${BASE_IMAGE} AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
@@ -30,7 +36,9 @@ RUN /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --whe
         /src/dist/clanforge_gate-*.whl
 
 FROM ${BASE_IMAGE}
+ARG VERSION
 LABEL org.opencontainers.image.title="clanforge-gate" \
+      org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.description="Wait for a Clanforge image update; exit 0 succeeded, 1 failed, 2 timed out" \
       org.opencontainers.image.licenses="MIT"
 ENV PATH="/opt/clanforge-gate/bin:${PATH}" \
