@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Validate the CI files offline: the GitHub action and workflows, the GitLab pipeline and CI/CD
-# component (against the schemas bundled with check-jsonschema), the workflows' security (zizmor,
-# no findings) and the shell scripts (shellcheck).
+# component and the Renovate configuration (against the schemas bundled with check-jsonschema), the
+# workflows' static check (actionlint) and security (zizmor, no findings) and the shell scripts
+# (shellcheck).
 #
 # Needs the `ci` extra installed (pip install -e '.[ci]') and its tools on PATH, e.g.
 #   PATH="$PWD/.venv/bin:$PATH" bash scripts/validate-ci-files.sh
@@ -47,6 +48,12 @@ for template in templates/*.yml; do
   step "$template (spec header and body with input defaults, GitLab CI schema)" \
     check_component "$template"
 done
+
+step "renovate.json (Renovate schema)" \
+  check-jsonschema --builtin-schema vendor.renovate .github/renovate.json
+
+# actionlint finds its configuration and the workflows itself; it runs shellcheck on each run: block.
+step "actionlint (workflows)" actionlint
 
 step "zizmor (offline, no findings)" \
   zizmor --offline --config .github/zizmor.yml --no-progress .
