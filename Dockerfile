@@ -7,11 +7,11 @@
 # (the container test builds on a locally bootstrapped Debian). Both stages use the same base, so the
 # virtual environment copied from the first stage finds its interpreter at the same path.
 # The default is pinned by digest (the multi-arch index of the tag in the comment), so a build is
-# repeatable; Dependabot (.github/dependabot.yml) proposes the new digest when the tag moves.
+# repeatable; Renovate (.github/renovate.json) proposes the new digest when the tag moves.
 # python:3.12-slim (Python 3.12.14, Debian trixie)
 ARG BASE_IMAGE=python:3.12-slim@sha256:78387bc3881b8273120a12ebe6c1ab22b018ccc2c9adf565ae1ac9b536e184ea
 # The version the image is labelled with: the package's (gate/__init__.py), kept equal by
-# tests/test_release.py; the release workflow passes the tag's version, which it has checked too.
+# tests/test_release.py and by the release workflow (scripts/release.py check-tag), which passes it.
 ARG VERSION=0.2.0
 
 FROM ${BASE_IMAGE} AS build
@@ -29,7 +29,7 @@ COPY requirements.lock /src/requirements.lock
 RUN python -m venv --without-pip /opt/clanforge-gate \
     && /opt/build/bin/pip --python /opt/clanforge-gate/bin/python install --no-cache-dir \
         --require-hashes --no-deps -r /src/requirements.lock
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md LICENSE /src/
 COPY gate /src/gate
 RUN /opt/build/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /src/dist /src \
     && /opt/build/bin/pip --python /opt/clanforge-gate/bin/python install --no-cache-dir --no-deps \
