@@ -68,7 +68,7 @@ if [ "${1:-}" = decide ]; then
 fi
 
 command -v docker >/dev/null 2>&1 ||
-  die "docker is not on this runner; the action needs a Linux runner with Docker, or run the gate in a step instead: pipx run clanforge-gate (see the README)"
+  die "docker is not on this runner, or not in this job's container; the action needs a Linux runner with Docker and a job without container:, or run the gate in a step instead: pipx run clanforge-gate (see the README)"
 
 if [ "$source" = release ]; then
   if docker pull --quiet "$image"; then
