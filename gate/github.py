@@ -199,21 +199,23 @@ def deploy_gantt(result: Result) -> list[str]:
     Each step is a bar as long as the gate waited on it, laid end to end in the chain's order (the
     create calls between the steps are not shown); the axis counts minutes and seconds from the
     start. Red (crit) for a step that failed, timed out or could not be decided, grey (done) for
-    one that succeeded.
+    one that succeeded. Times are milliseconds since the start (``dateFormat x``): Mermaid reads
+    a task's start and end alike in that format, whereas with whole seconds (``X``) it reads a
+    bare number as a start in milliseconds.
     """
     lines = [
         "```mermaid",
         "gantt",
         f"    title {_gantt_text(run_label(result))}, step by step",
-        "    dateFormat X",
+        "    dateFormat x",
         "    axisFormat %M:%S",
         "    section Steps",
     ]
-    # Whole seconds; a bar is at least one second long and starts where the one before it ends.
+    # A bar is at least a second long, to stay visible, and starts where the one before it ends.
     end, last = 0.0, 0
     for index, job in enumerate(result.jobs, 1):
         end += max(job.elapsed_seconds, 0.0)
-        first, last = last, max(round(end), last + 1)
+        first, last = last, max(round(end * 1000), last + 1000)
         name = (
             f"{job_name(job.kind, job.job_id)} · {job.outcome.value} · {format_duration(job.elapsed_seconds)}"
         )

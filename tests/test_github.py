@@ -456,16 +456,17 @@ def test_a_deploy_summary_shows_the_chain_as_a_gantt_chart_after_the_table() -> 
     assert chart[:4] == [
         "gantt",
         "    title Clanforge deploy, step by step",
-        "    dateFormat X",
+        "    dateFormat x",
         "    axisFormat %M:%S",
     ]
     tasks = [line.strip() for line in chart if re.search(r":\w+, step\d", line)]
-    # End to end, each as long as its wait (at least a second, to stay visible), red when it failed.
+    # End to end in milliseconds, each as long as its wait (at least a second, to stay visible),
+    # red when it failed.
     assert tasks == [
-        "image update 11 · succeeded · 1m02s :done, step1, 0, 62",
-        "image diff 22 · succeeded · 30s :done, step2, 62, 93",
-        "image version 33 · succeeded · 0.3s :done, step3, 93, 94",
-        "image 5 install · failed · 40s :crit, step4, 94, 133",
+        "image update 11 · succeeded · 1m02s :done, step1, 0, 62400",
+        "image diff 22 · succeeded · 30s :done, step2, 62400, 92600",
+        "image version 33 · succeeded · 0.3s :done, step3, 92600, 93600",
+        "image 5 install · failed · 40s :crit, step4, 93600, 132900",
     ]
 
 
@@ -475,7 +476,7 @@ def test_task_names_cannot_break_the_chart() -> None:
     (task,) = (line for line in chart if "step1" in line)
     name, _, rest = task.strip().partition(" :")
     assert not set(name) & set(":;#`%")
-    assert rest == "crit, step1, 0, 5"
+    assert rest == "crit, step1, 0, 5000"
 
 
 def test_no_chart_for_a_wait_or_a_deploy_without_jobs() -> None:
