@@ -48,6 +48,14 @@ for template in templates/*.yml; do
     check_component "$template"
 done
 
+# actionlint also checks each `uses: ./` step's inputs against action.yml, and runs shellcheck on
+# every `run:` script. Optional: it is run when installed.
+if command -v actionlint >/dev/null 2>&1; then
+  step "actionlint (workflows, and their use of the action)" actionlint
+else
+  echo "== actionlint: not installed, skipped"
+fi
+
 step "zizmor (offline, no findings)" \
   zizmor --offline --config .github/zizmor.yml --no-progress .
 
