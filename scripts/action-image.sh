@@ -14,9 +14,12 @@
 #   gate/__init__.py (v0 and v0.2 agree with 0.2.0). The release workflow pushes the image built
 #   from that tag as ghcr.io/<owner>/clanforge-gate:X.Y.Z, so that image is the code at the ref:
 #   it is pulled, nothing is built. Should the pull fail, the image is built after a warning.
-# - Anything else (a commit SHA, a branch, `uses: ./`, a tag that does not agree with the
-#   version) gets the image built from the Dockerfile at that ref: always the code the workflow
-#   named, never a released image of other code.
+# - A full commit SHA may be a release commit: the release workflow also tags each image with
+#   the commit it was built from (sha-<40 hex digits>). That image is pulled if there is one;
+#   otherwise (not a release commit) the image is built, after a notice.
+# - Anything else (a branch, `uses: ./`, a tag that does not agree with the version) gets the
+#   image built from the Dockerfile at that ref: always the code the workflow named, never a
+#   released image of other code.
 # - When the runner leaves the ref or the repository empty, as it does in some contexts, they are
 #   read from where the runner unpacked the action (.../_actions/<owner>/<name>/<ref>); if that
 #   fails too, the image is built.
@@ -51,10 +54,13 @@ version=$(sed -n 's/^__version__ = "\([^"]*\)"$/\1/p' "$action_path/gate/__init_
 
 source=build
 image=
-if [[ $ref =~ ^v[0-9]+(\.[0-9]+){0,2}$ ]] && [ -n "$repository" ]; then
+owner=$(printf '%s' "${repository%%/*}" | tr '[:upper:]' '[:lower:]')
+if [[ $ref =~ ^[0-9a-f]{40}$ ]] && [ -n "$owner" ]; then
+  source=commit
+  image="ghcr.io/${owner}/clanforge-gate:sha-${ref}"
+elif [[ $ref =~ ^v[0-9]+(\.[0-9]+){0,2}$ ]] && [ -n "$owner" ]; then
   tag_version=${ref#v}
   if [ "$version" = "$tag_version" ] || [[ $version == "$tag_version".* ]]; then
-    owner=$(printf '%s' "${repository%%/*}" | tr '[:upper:]' '[:lower:]')
     source=release
     image="ghcr.io/${owner}/clanforge-gate:${version}"
   else
@@ -70,12 +76,16 @@ fi
 command -v docker >/dev/null 2>&1 ||
   die "docker is not on this runner, or not in this job's container; the action needs a Linux runner with Docker and a job without container:, or run the gate in a step instead: pipx run clanforge-gate (see the README)"
 
-if [ "$source" = release ]; then
+if [ "$source" != build ]; then
   if docker pull --quiet "$image"; then
     echo "image=$image" >>"${GITHUB_OUTPUT:?}"
     exit 0
   fi
-  echo "::warning title=clanforge-gate::cannot pull ${image}; building the image from the Dockerfile instead"
+  if [ "$source" = release ]; then
+    echo "::warning title=clanforge-gate::cannot pull ${image}; building the image from the Dockerfile instead"
+  else
+    echo "::notice title=clanforge-gate::no released image for commit ${ref}; building the image from the Dockerfile at that commit"
+  fi
 fi
 
 # Built by id, not by a tag another job on the same Docker could move in the meantime.

@@ -130,10 +130,15 @@ def test_a_release_tag_pulls_the_image_of_the_version_in_gate_init(ref: str) -> 
     assert decide(ref) == {"source": "release", "image": f"ghcr.io/acme-games/clanforge-gate:{__version__}"}
 
 
+def test_a_commit_looks_for_the_image_the_release_workflow_tagged_with_it() -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    assert decide(sha) == {"source": "commit", "image": f"ghcr.io/acme-games/clanforge-gate:sha-{sha}"}
+
+
 @pytest.mark.parametrize(
     "ref",
     [
-        "0123456789abcdef0123456789abcdef01234567",  # a commit
+        "0123456789abcdef",  # an abbreviated commit: not what the images are tagged with
         "main",
         "feature/faster",
         "",  # uses: ./ (this repository's own CI)
@@ -227,13 +232,30 @@ def test_a_failed_pull_warns_and_builds(docker: dict[str, str], tmp_path: Path) 
     assert [line.split()[1] for line in log_of(docker)] == ["pull", "build"]
 
 
-def test_a_commit_builds_the_dockerfile_of_the_action_and_runs_it_by_id(
+def test_a_branch_builds_the_dockerfile_of_the_action_and_runs_it_by_id(
     docker: dict[str, str], tmp_path: Path
 ) -> None:
-    code, out, output = get_image(docker, tmp_path, "0123456789abcdef0123456789abcdef01234567")
+    code, out, output = get_image(docker, tmp_path, "main")
     assert code == 0, out
     (line,) = log_of(docker)
     assert line.startswith("ARGS build --iidfile ") and line.endswith(f" {ROOT}")
+    assert output == "image=sha256:built\n"
+
+
+def test_a_release_commit_pulls_its_image(docker: dict[str, str], tmp_path: Path) -> None:
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    code, out, output = get_image(docker, tmp_path, sha)
+    assert code == 0, out
+    assert log_of(docker) == [f"ARGS pull --quiet ghcr.io/acme/clanforge-gate:sha-{sha}"]
+    assert output == f"image=ghcr.io/acme/clanforge-gate:sha-{sha}\n"
+
+
+def test_any_other_commit_builds_after_a_notice(docker: dict[str, str], tmp_path: Path) -> None:
+    code, out, output = get_image(docker, tmp_path, "f" * 40, FAKE_PULL_RC="1")
+    assert code == 0, out
+    assert "::notice title=clanforge-gate::no released image for commit" in out
+    assert "::warning" not in out
+    assert [line.split()[1] for line in log_of(docker)] == ["pull", "build"]
     assert output == "image=sha256:built\n"
 
 
