@@ -6,11 +6,13 @@ import contextlib
 import os
 import tempfile
 
+from gate.ownership import hand_over, make_dirs
+
 
 def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half of it."""
     directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
+    made = make_dirs(directory)
     fd, tmp = tempfile.mkstemp(prefix=".clanforge-gate-", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
@@ -22,9 +24,13 @@ def write_text_atomic(path: str, text: str) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    hand_over([*made, path])
 
 
 def append_text(path: str, text: str) -> None:
     """Append ``text`` to ``path`` (created if missing) as UTF-8, line breaks untranslated."""
+    existed = os.path.exists(path)
     with open(path, "a", encoding="utf-8", newline="") as handle:
         handle.write(text)
+    if not existed:
+        hand_over([path])

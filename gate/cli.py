@@ -32,6 +32,8 @@ from gate.config import (
 )
 from gate.deploy import Deployer, load_deploy_settings
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
+from gate.inputs import apply_inputs
+from gate.ownership import files_owned_by, workspace_owner
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
 from gate.simcli import add_commands as add_simulator_commands
@@ -403,6 +405,12 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
     return args
 
 
+def _euid() -> int:
+    # Windows has no uids: never root there.
+    geteuid = getattr(os, "geteuid", None)
+    return int(geteuid()) if geteuid is not None else -1
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -413,12 +421,12 @@ def main(
 ) -> int:
     """Run the command line; return the exit code."""
     ctx = Context(
-        env=os.environ if env is None else env,
+        env=apply_inputs(os.environ if env is None else env),
         stdout=stdout or sys.stdout,
         stderr=stderr or sys.stderr,
         clock=clock,
     )
-    with cancellable():
+    with cancellable(), files_owned_by(workspace_owner(ctx.env, euid=_euid())):
         try:
             args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
         except ConfigError as exc:

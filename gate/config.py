@@ -1,7 +1,8 @@
 """Settings: read from flags, the environment and a YAML file, validated in one pass.
 
 Pure apart from reading the YAML file and credential files named by the user. Precedence is
-flag > environment > YAML > default; an empty environment variable counts as unset.
+flag > environment > YAML > default; an empty environment variable counts as unset. A CI
+wrapper's inputs are laid over the environment before this reads it (gate/inputs.py).
 """
 
 from __future__ import annotations

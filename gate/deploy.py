@@ -146,6 +146,7 @@ class Deployer:
         self.started = self.clock.monotonic()
         self.deadline = self.started + self.settings.timeout
         self.current: Waiter | None = None
+        self.install_started = self.started
         # Set when an error's own message already says how to go on (a generic resume would mislead).
         self.advice_given = False
 
@@ -247,6 +248,8 @@ class Deployer:
         assert image_id is not None
         label = f"image {image_id} install"
         path = f"/cfp/v2/project/{self.settings.account_service_id}/image/{image_id}/status"
+        # Like every other step's, the install's time is its own, not the chain's so far.
+        self.install_started = self.clock.monotonic()
         empty_since: float | None = None
         shown: tuple[int, int, int] | None = None
         counts = (0, 0, 0)
@@ -316,7 +319,7 @@ class Deployer:
             state_name=_counts_text(counts),
             progress=round(100 * (completed + failed) / total) if total else None,
             polls=self.client.requests_made - polls_before,
-            elapsed_seconds=self.elapsed(),
+            elapsed_seconds=self.clock.monotonic() - self.install_started,
         )
         self.jobs.append(job)
         return job

@@ -7,6 +7,7 @@ commands and appends to the files the runner names in ``GITHUB_OUTPUT`` and ``GI
 from __future__ import annotations
 
 import html
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from typing import TextIO
@@ -178,9 +179,55 @@ def _jobs_table(result: Result) -> list[str]:
     return lines
 
 
+_GANTT_TAGS = {
+    Outcome.SUCCEEDED: "done",
+    Outcome.FAILED: "crit",
+    Outcome.ERROR: "crit",
+    Outcome.TIMED_OUT: "crit",
+    Outcome.CANCELLED: "active",
+}
+
+
+def _gantt_text(text: str) -> str:
+    """Text safe in a Mermaid gantt line: no ``:`` (ends a task name), ``;`` or ``#``, one line."""
+    return " ".join(re.sub(r"[:;#%`]", " ", text).split())
+
+
+def deploy_gantt(result: Result) -> list[str]:
+    """A deploy's chain as a Mermaid Gantt chart, which GitHub renders in a job summary.
+
+    Each step is a bar as long as the gate waited on it, laid end to end in the chain's order (the
+    create calls between the steps are not shown); the axis counts minutes and seconds from the
+    start. Red (crit) for a step that failed, timed out or could not be decided, grey (done) for
+    one that succeeded. Times are milliseconds since the start (``dateFormat x``): Mermaid reads
+    a task's start and end alike in that format, whereas with whole seconds (``X``) it reads a
+    bare number as a start in milliseconds.
+    """
+    lines = [
+        "```mermaid",
+        "gantt",
+        f"    title {_gantt_text(run_label(result))}, step by step",
+        "    dateFormat x",
+        "    axisFormat %M:%S",
+        "    section Steps",
+    ]
+    # A bar is at least a second long, to stay visible, and starts where the one before it ends.
+    end, last = 0.0, 0
+    for index, job in enumerate(result.jobs, 1):
+        end += max(job.elapsed_seconds, 0.0)
+        first, last = last, max(round(end * 1000), last + 1000)
+        name = (
+            f"{job_name(job.kind, job.job_id)} · {job.outcome.value} · {format_duration(job.elapsed_seconds)}"
+        )
+        tag = _GANTT_TAGS[job.outcome]
+        lines.append(f"    {_gantt_text(name)} :{tag}, step{index}, {first}, {last}")
+    lines.append("```")
+    return lines
+
+
 def job_summary(result: Result) -> str:
-    """A Markdown job summary for ``$GITHUB_STEP_SUMMARY``: one table of the run, and for
-    several jobs or a deploy a row per job."""
+    """A Markdown job summary for ``$GITHUB_STEP_SUMMARY``: one table of the run, for several
+    jobs or a deploy a row per job, and for a deploy its chain as a Gantt chart."""
     if per_job(result):
         rows = [
             ("Outcome", f"{result.outcome.value} (exit code {result.exit_code})"),
@@ -209,6 +256,8 @@ def job_summary(result: Result) -> str:
     ]
     if per_job(result) and result.jobs:
         lines += ["", *_jobs_table(result)]
+    if result.job_kind == "deploy" and result.jobs:
+        lines += ["", *deploy_gantt(result)]
     if result.warnings:
         lines += ["", "**Warnings**", ""]
         lines += [f"- {markdown_text(warning)}" for warning in result.warnings]

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.job import job_label
+from gate.ownership import hand_over, make_dirs
 
 
 class Outcome(str, enum.Enum):
@@ -90,7 +91,7 @@ class Result:
 def write_result_file(path: str, result: Result) -> None:
     """Write the result as JSON atomically: readers see the old file or the whole new one."""
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    made = make_dirs(str(target.parent))
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
@@ -103,3 +104,4 @@ def write_result_file(path: str, result: Result) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    hand_over([*made, str(target)])

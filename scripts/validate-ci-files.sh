@@ -52,8 +52,9 @@ done
 step "renovate.json (Renovate schema)" \
   check-jsonschema --builtin-schema vendor.renovate .github/renovate.json
 
-# actionlint finds its configuration and the workflows itself; it runs shellcheck on each run: block.
-step "actionlint (workflows)" actionlint
+# actionlint also checks each `uses: ./` step's inputs against action.yml, and runs shellcheck on
+# every `run:` script.
+step "actionlint (workflows, and their use of the action)" actionlint
 
 step "zizmor (offline, no findings)" \
   zizmor --offline --config .github/zizmor.yml --no-progress .

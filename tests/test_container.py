@@ -7,6 +7,10 @@ Each platform's way of running a container is copied as closely as a test can:
 * GitHub: a Docker action runs the image's entrypoint as the image's user (root), with the
   inputs as environment variables and the workspace and file-command files mounted, owned
   by the runner's user (uid 1001).
+* The action itself (action.yml) runs the image through scripts/action-run.sh: its inputs as
+  ``CLANFORGE_INPUT_*`` variables, the runner's workspace (owned by uid 1001) and file-command
+  files mounted at their own paths; the tests run that script with a ``docker`` that is podman,
+  beside stray workflow-level ``CLANFORGE_*`` variables that must change nothing.
 * GitLab: the job overrides the entrypoint with ``[""]``, starts a shell and pipes the job
   script into it.
 * Jenkins: ``docker.image(...).inside('--entrypoint=')`` starts the container as the agent's
@@ -26,6 +30,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shlex
 import shutil
 import subprocess
 import sys
@@ -36,8 +41,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import yaml
 
-from gate.simulator import ID_BY_SCENARIO, Scenario, Simulator, SimulatorCredentials
+from gate.simulator import (
+    ID_BY_SCENARIO,
+    IMAGE_BY_DEPLOY_SCENARIO,
+    DeployScenario,
+    Scenario,
+    Simulator,
+    SimulatorCredentials,
+)
 
 pytestmark = pytest.mark.container
 
@@ -139,13 +152,18 @@ def base_image(podman: list[str]) -> str:
 
 
 @pytest.fixture(scope="session")
-def image(podman: list[str], base_image: str) -> str:
-    """The gate's image, built from this tree's Dockerfile. A failed build fails the tests."""
+def image(podman: list[str], base_image: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The gate's image, built from this tree's Dockerfile. A failed build fails the tests.
+
+    Used by its id: a tag can be moved meanwhile by a build of another tree on the same machine.
+    """
+    id_file = tmp_path_factory.mktemp("image") / "id"
     build = subprocess.run(
         [
             *podman,
             "build",
             *ULIMITS,
+            f"--iidfile={id_file}",
             "--network=host",
             # The build installs from the package index over TLS: the base needs the host's CA list.
             "--volume=/etc/ssl/certs:/etc/ssl/certs:ro",
@@ -158,7 +176,7 @@ def image(podman: list[str], base_image: str) -> str:
         timeout=900,
     )
     assert build.returncode == 0, f"podman build failed:\n{_tail(build.stdout + build.stderr, 40)}"
-    return IMAGE
+    return id_file.read_text(encoding="utf-8").strip()
 
 
 @pytest.fixture(scope="session")
@@ -327,6 +345,8 @@ def test_github_action_way(
     output = completed.stdout + completed.stderr
     assert completed.returncode == case.exit_code, output
     result = _read_result(workspace / "clanforge-gate-result.json", case)
+    # Written as root, handed to the owner of the workspace (the runner's user).
+    assert (workspace / "clanforge-gate-result.json").stat().st_uid == 1001
     assert result["polls"] == simulator.request_count(case.update_id) >= 1
     assert f"update {case.update_id}" in output
     credentials.assert_absent(output, json.dumps(result))
@@ -350,6 +370,154 @@ def test_github_file_commands(
     summary = summary_file.read_text(encoding="utf-8")
     assert str(case.update_id) in summary
     credentials.assert_absent(output_file.read_text(encoding="utf-8"), summary)
+
+
+# --------------------------------------------------------------------------- the action's own run
+
+RUNNER_UID = 1001
+ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+ACTION_RUN = ROOT / "scripts" / "action-run.sh"
+
+
+def _docker_shim(podman: list[str], folder: Path) -> Path:
+    """A ``docker`` for scripts/action-run.sh: this machine's podman, with the sandbox's ulimits."""
+    folder.mkdir()
+    shim = folder / "docker"
+    prefix = " ".join(shlex.quote(word) for word in podman)
+    limits = " ".join(ULIMITS)
+    shim.write_text(
+        "#!/usr/bin/env bash\n"
+        f'if [ "$1" = run ]; then shift; exec {prefix} run {limits} "$@"; fi\n'
+        f'exec {prefix} "$@"\n',
+        encoding="utf-8",
+    )
+    shim.chmod(0o755)
+    return folder
+
+
+def _action_run(
+    podman: list[str], image: str, tmp_path: Path, inputs: Mapping[str, str], stray: Mapping[str, str]
+) -> tuple[subprocess.CompletedProcess[str], Path, dict[str, str], str]:
+    """Run the action's run step as the runner would: every input as action.yml passes it (its
+    default unless given), a uid-1001 workspace and file-command files, and workflow-level
+    variables (``stray``) in the step's environment."""
+    work = tmp_path / "work"
+    workspace = work / "studio" / "game-server"
+    temp = work / "_temp"
+    file_commands = temp / "_runner_file_commands"
+    for folder in (workspace, file_commands):
+        folder.mkdir(parents=True)
+    output_file = file_commands / "set_output_1"
+    summary_file = file_commands / "step_summary_1"
+    for created in (output_file, summary_file):
+        created.touch(mode=0o644)
+    for owned in (work, workspace.parent, workspace, temp, file_commands, output_file, summary_file):
+        os.chown(owned, RUNNER_UID, RUNNER_UID)
+    env = {
+        **stray,
+        **{
+            "CLANFORGE_INPUT_" + name.upper().replace("-", "_"): str(spec.get("default", ""))
+            for name, spec in ACTION["inputs"].items()
+        },
+        **{"CLANFORGE_INPUT_" + name.upper().replace("-", "_"): value for name, value in inputs.items()},
+        "PATH": f"{_docker_shim(podman, tmp_path / 'bin')}:{os.environ['PATH']}",
+        "CLANFORGE_ACTION_IMAGE": image,
+        # The simulator listens on this host's loopback.
+        "CLANFORGE_ACTION_NETWORK": "host",
+        "GITHUB_ACTIONS": "true",
+        "CI": "true",
+        "GITHUB_WORKSPACE": str(workspace),
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(output_file),
+        "GITHUB_STEP_SUMMARY": str(summary_file),
+    }
+    completed = subprocess.run(
+        ["bash", str(ACTION_RUN)], capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env
+    )
+    outputs = _github_outputs(output_file.read_text(encoding="utf-8"))
+    return completed, workspace, outputs, summary_file.read_text(encoding="utf-8")
+
+
+STRAY_WORKFLOW_ENV = {
+    # Would each change the run if they reached the gate: another job, no time, a clashing token.
+    "CLANFORGE_UPDATE_ID": "999999",
+    "CLANFORGE_TIMEOUT": "1ms",
+    "CLANFORGE_TOKEN": "stray-token",
+    "CLANFORGE_RESULT_FILE": "/tmp/stray-result.json",
+}
+
+
+def _simulator_inputs(simulator: Simulator, credentials: Secrets) -> dict[str, str]:
+    return {
+        "account-service-id": ACCOUNT_SERVICE_ID,
+        "api-url": simulator.base_url,
+        "access-key": credentials.access_key,
+        "secret-key": credentials.secret_key,
+        "timeout": GATE_TIMINGS["CLANFORGE_TIMEOUT"],
+        "poll-interval": GATE_TIMINGS["CLANFORGE_POLL_INTERVAL"],
+        "min-poll-interval": GATE_TIMINGS["CLANFORGE_MIN_POLL_INTERVAL"],
+        "request-timeout": GATE_TIMINGS["CLANFORGE_REQUEST_TIMEOUT"],
+    }
+
+
+@pytest.mark.parametrize("case", CASES, ids=CASE_IDS)
+def test_action_wait_leaves_runner_owned_files_and_ignores_stray_variables(
+    podman: list[str], image: str, simulator: Simulator, credentials: Secrets, case: Case, tmp_path: Path
+) -> None:
+    inputs = {
+        **_simulator_inputs(simulator, credentials),
+        "update-id": str(case.update_id),
+        "result-file": "reports/gate/result.json",
+        "junit-file": "reports/junit/gate.xml",
+    }
+    completed, workspace, outputs, summary = _action_run(podman, image, tmp_path, inputs, STRAY_WORKFLOW_ENV)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == case.exit_code, output
+    result = _read_result(workspace / "reports" / "gate" / "result.json", case)
+    assert outputs["outcome"] == case.outcome and outputs["update-id"] == str(case.update_id)
+    assert str(case.update_id) in summary
+    # Written as root in the container, handed to the workspace's owner: folders and files.
+    for made in (
+        "reports",
+        "reports/gate",
+        "reports/gate/result.json",
+        "reports/junit",
+        "reports/junit/gate.xml",
+    ):
+        info = (workspace / made).stat()
+        assert (info.st_uid, info.st_gid) == (RUNNER_UID, RUNNER_UID), made
+    assert not Path(STRAY_WORKFLOW_ENV["CLANFORGE_RESULT_FILE"]).exists()
+    credentials.assert_absent(output, json.dumps(result), summary)
+
+
+def test_action_deploy_runs_the_chain_and_charts_it(
+    podman: list[str], image: str, simulator: Simulator, credentials: Secrets, tmp_path: Path
+) -> None:
+    inputs = {
+        **_simulator_inputs(simulator, credentials),
+        "command": "deploy",
+        "image-id": str(IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.DEPLOY]),
+        "machine-id": "1",
+        "desc": "container test",
+        "restart": "true",
+        "timeout": "60s",
+        "result-file": "out/deploy.json",
+    }
+    completed, workspace, outputs, summary = _action_run(podman, image, tmp_path, inputs, STRAY_WORKFLOW_ENV)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 0, output
+    assert outputs["outcome"] == "succeeded"
+    created = {kind: simulator.created(kind) for kind in ("imageupdate", "imagediff", "imageversion")}
+    assert outputs["update-id"] == str(created["imageupdate"][-1])
+    assert outputs["diff-id"] == str(created["imagediff"][-1])
+    assert outputs["image-version-id"] == str(created["imageversion"][-1])
+    assert [job["kind"] for job in json.loads(outputs["jobs"])] == [
+        "imageupdate", "imagediff", "imageversion", "imageinstall",
+    ]  # fmt: skip
+    assert "```mermaid\ngantt\n" in summary and ":done, step4," in summary
+    assert (workspace / "out").stat().st_uid == RUNNER_UID
+    assert (workspace / "out" / "deploy.json").stat().st_uid == RUNNER_UID
+    credentials.assert_absent(output, summary)
 
 
 # --------------------------------------------------------------------------- GitLab CI

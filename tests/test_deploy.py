@@ -393,3 +393,17 @@ def test_the_whole_deploy_in_every_platform_output(requests_mock: rm.Mocker, tmp
         "image 5 install",
     )
     assert [c.find("failure") is not None for c in cases] == [False, False, False, True]
+
+
+def test_each_step_reports_its_own_time_so_they_add_up_to_the_run(
+    requests_mock: rm.Mocker, tmp_path: Path
+) -> None:
+    happy(requests_mock)
+    result_file = tmp_path / "r.json"
+    rc, out, err = cli(*BASE, "--poll-interval", "20s", "--result-file", str(result_file))
+    assert rc == 0, out + err
+    data = json.loads(result_file.read_text())
+    steps = [job["elapsed_seconds"] for job in data["jobs"]]
+    assert steps[-1] > 0  # the install waited one poll interval
+    # The creates are instant on the fake clock: the steps cover the whole run, none counted twice.
+    assert sum(steps) == pytest.approx(data["elapsed_seconds"], abs=0.01)

@@ -436,3 +436,50 @@ def test_a_wait_on_another_kind_is_titled_by_its_kind() -> None:
     _, props, _ = parse_command(error_annotation(run) or "")
     assert props["title"] == "Clanforge image diff 22 failed"
     assert job_summary(run).startswith("### :x: Clanforge image diff 22 failed")
+
+
+def mermaid_blocks(summary: str) -> list[list[str]]:
+    blocks = re.findall(r"^```mermaid\n(.*?)^```$", summary, re.M | re.S)
+    return [block.splitlines() for block in blocks]
+
+
+def test_a_deploy_summary_shows_the_chain_as_a_gantt_chart_after_the_table() -> None:
+    import dataclasses
+
+    jobs = tuple(
+        dataclasses.replace(job, elapsed_seconds=seconds)
+        for job, seconds in zip(DEPLOY_JOBS, (62.4, 30.2, 0.3, 40.0), strict=True)
+    )
+    summary = job_summary(deploy_result(jobs=jobs))
+    (chart,) = mermaid_blocks(summary)
+    assert summary.index("| Job |") < summary.index("```mermaid")
+    assert chart[:4] == [
+        "gantt",
+        "    title Clanforge deploy, step by step",
+        "    dateFormat x",
+        "    axisFormat %M:%S",
+    ]
+    tasks = [line.strip() for line in chart if re.search(r":\w+, step\d", line)]
+    # End to end in milliseconds, each as long as its wait (at least a second, to stay visible),
+    # red when it failed.
+    assert tasks == [
+        "image update 11 · succeeded · 1m02s :done, step1, 0, 62400",
+        "image diff 22 · succeeded · 30s :done, step2, 62400, 92600",
+        "image version 33 · succeeded · 0.3s :done, step3, 92600, 93600",
+        "image 5 install · failed · 40s :crit, step4, 93600, 132900",
+    ]
+
+
+def test_task_names_cannot_break_the_chart() -> None:
+    hostile = JobResult("image:update;x#", 7, Outcome.TIMED_OUT, "x", elapsed_seconds=5)
+    (chart,) = mermaid_blocks(job_summary(deploy_result(Outcome.TIMED_OUT, jobs=(hostile,))))
+    (task,) = (line for line in chart if "step1" in line)
+    name, _, rest = task.strip().partition(" :")
+    assert not set(name) & set(":;#`%")
+    assert rest == "crit, step1, 0, 5000"
+
+
+def test_no_chart_for_a_wait_or_a_deploy_without_jobs() -> None:
+    several = make_result(update_id=None, jobs=DEPLOY_JOBS[:2])
+    assert mermaid_blocks(job_summary(several)) == []
+    assert mermaid_blocks(job_summary(deploy_result(Outcome.ERROR, jobs=()))) == []
