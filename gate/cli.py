@@ -79,6 +79,15 @@ DEPLOY_HELP = {
     "skip_diff": "do not create an image diff",
     "skip_version": "do not create an image version",
     "skip_install": "do not watch the fleet install",
+    "install_at": "when the fleet install starts: now (default), manual (left to the dashboard; the "
+    "fleet is not watched) or a unix time",
+    "disable_timeout": "disable a machine that has not installed after this long, e.g. 4h (sent in minutes)",
+    "disable_percentage": "disable_percentage of the version create (0-100)",
+    "game_id": "game of the image: lets the image's lock be read before anything is created",
+    "on_empty_diff": "a diff that changes nothing: reject (default: exit 0, nothing changed) or publish "
+    "(a full version)",
+    "on_locked": "image locked by another diff: fail (default) or reject that diff, then go on",
+    "reject_on_abort": "reject the diff made by a deploy cancelled or timed out before its version",
 }
 
 

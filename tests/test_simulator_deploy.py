@@ -142,7 +142,8 @@ def create_diff(sim: Simulator, image: int, **extra: object) -> requests.Respons
 
 
 def create_version(sim: Simulator, diff: int, **extra: object) -> requests.Response:
-    params: dict[str, object] = {"diffid": diff, "restart": 1, **extra}
+    # install_at in the past: the install starts as soon as the version completes.
+    params: dict[str, object] = {"diffid": diff, "restart": 1, "install_at": 1, **extra}
     return call(sim, "/cfp/v1/imageversion/create", **params)
 
 
@@ -291,7 +292,11 @@ def test_a_failed_diff_cannot_be_published(sim: Simulator, fake_time: FakeTime) 
     refused = create_version(sim, diff)
     assert refused.status_code == 400 and "Failed" in refused.json()["error_message"]
     assert sim.created("imageversion") == []
-    # Its update job is a plain success.
+    # The failed diff holds the image until it is rejected; then a new update is a plain success.
+    assert create_update(sim, IMAGE[DeployScenario.DIFF_FAILED]).json()["error_message"] == (
+        f"image locked by diffid: {diff}"
+    )
+    assert call(sim, f"/cfp/v1/imagediff/{diff}/reject", reinstall=0).json()["success"] is True
     update = create_update(sim, IMAGE[DeployScenario.DIFF_FAILED]).json()["updateid"]
     fake_time.now += DURATION
     assert status(sim, "imageupdate", update)["jobstatename"] == "Complete"
