@@ -16,6 +16,7 @@ from typing import Any, NoReturn, Protocol, TextIO
 import requests
 
 from gate import __version__
+from gate.check import Checker
 from gate.ci import platform_reporters
 from gate.client import StatusClient
 from gate.clock import Clock, SystemClock
@@ -156,6 +157,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_wait_options(deploy, exclude=("job", "fail_fast"))
     _add_deploy_options(deploy)
+    check = commands.add_parser(
+        "check", help="prove the setup read-only: host, credentials, account; with --image-id the deploy plan"
+    )
+    _add_wait_options(check, exclude=("job", "fail_fast"))
+    _add_deploy_options(check)
     add_simulator_commands(commands)
     return parser
 
@@ -245,6 +251,17 @@ def _make_waiter(run: RunInputs) -> Runner:
 def _make_deployer(run: RunInputs) -> Runner:
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
     return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
+
+
+def _make_checker(run: RunInputs) -> Runner:
+    deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings, check_chain=False)
+    chain_error: str | None = None
+    if deploy.image_id is not None:
+        try:
+            load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
+        except ConfigError as exc:
+            chain_error = str(exc)
+    return Checker(run.client, run.settings, deploy, chain_error, run.clock, run.reporter)
 
 
 def run_gate(
@@ -396,9 +413,22 @@ def _deploy_command(args: argparse.Namespace, ctx: Context) -> int:
     )
 
 
+def _check_command(args: argparse.Namespace, ctx: Context) -> int:
+    return run_gate(
+        args,
+        ctx.env,
+        stdout=ctx.stdout,
+        stderr=ctx.stderr,
+        clock=ctx.clock,
+        make_runner=_make_checker,
+        require_ids=False,
+    )
+
+
 COMMANDS: dict[str, Handler] = {
     "wait": _wait_command,
     "deploy": _deploy_command,
+    "check": _check_command,
     "simulate": simulate_command,
     "demo": demo_command,
 }

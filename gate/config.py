@@ -7,6 +7,7 @@ flag > environment > YAML > default; an empty environment variable counts as uns
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import ipaddress
 import math
@@ -442,6 +443,11 @@ def load_settings(
             values[option.key] = None
             continue
         values[option.key] = _PARSERS[option.key](raw)
+    min_option = next(option for option in OPTIONS if option.key == "min_poll_interval")
+    min_given = lookup(args, env, yaml_values, dataclasses.replace(min_option, default=None)) is not None
+    if not min_given and values["min_poll_interval"] > values["poll_interval"]:
+        # A short poll_interval (``--poll-interval 0.5s`` on the simulator) brings the default floor down.
+        values["min_poll_interval"] = values["poll_interval"]
     if values["min_poll_interval"] > values["poll_interval"]:
         raise ConfigError(
             f"min_poll_interval ({format_duration(values['min_poll_interval'])}) is longer than "

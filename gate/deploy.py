@@ -494,6 +494,67 @@ class Deployer:
         d = self.deploy
         return (d.update_id is None and not d.skip_update) or (d.diff_id is None and not d.skip_diff)
 
+    def plan(self) -> list[Call]:
+        """Every call this deploy would send, in order, with its parameters; nothing is sent."""
+        d = self.deploy
+        calls: list[Call] = []
+        if self.creates_something and d.game_id is not None:
+            calls.append(
+                Call(
+                    describe_call(
+                        "/cfp/v1/image/options", {"gameid": str(d.game_id), "imageid": str(d.image_id)}
+                    ),
+                    "read: the image's lock, before anything is created",
+                )
+            )
+            if d.on_locked is OnLocked.REJECT:
+                calls.append(
+                    Call(
+                        describe_call(
+                            "/cfp/v1/imagediff/<locking diff>/reject", {"reinstall": REJECT_REINSTALL}
+                        ),
+                        "only if a diff locks the image (--on-locked reject)",
+                    )
+                )
+        if d.update_id is None and not d.skip_update:
+            calls.append(
+                Call(describe_call("/cfp/v1/imageupdate/create", self._update_params()), "create, once")
+            )
+        if d.diff_id is None and not d.skip_diff:
+            calls.append(Call(describe_call("/cfp/v1/imagediff/create", self._diff_params()), "create, once"))
+        diff = "<new diff id>" if d.diff_id is None else str(d.diff_id)
+        if d.version_id is None and not d.skip_version:
+            calls.append(
+                Call(
+                    describe_call(f"/cfp/v1/imagediff/{diff}/status", {"diff_info": "1"}),
+                    "read: did it change anything",
+                )
+            )
+            calls.append(
+                Call(
+                    describe_call(f"/cfp/v1/imagediff/{diff}/reject", {"reinstall": REJECT_REINSTALL}),
+                    "only if the diff changes nothing (--on-empty-diff reject, the default)",
+                )
+            )
+            params = {**self._version_params(), "diffid": diff}
+            if "install_at" in params and d.install_at.mode is InstallMode.NOW:
+                params["install_at"] = "<unix time of the create>"
+            calls.append(Call(describe_call("/cfp/v1/imageversion/create", params), "create, once"))
+        if d.watches_install:
+            version = "<new version id>" if d.version_id is None else str(d.version_id)
+            calls.append(
+                Call(
+                    describe_call(
+                        f"/cfp/v2/project/{self.settings.account_service_id}/image/{d.image_id}/status", {}
+                    )
+                    + f" and GET /cfp/v1/imageinstall/status (target_imageversionid {version})",
+                    "read, until the install is proven",
+                )
+            )
+        elif d.install_at.mode is InstallMode.MANUAL and not d.skip_install:
+            calls.append(Call("(no install watch)", "install left manual (--install-at manual)"))
+        return calls
+
     # -- locks and empty diffs -------------------------------------------------------------------
 
     def send(self, label: str, path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
