@@ -1182,7 +1182,8 @@ class Simulator:
             if diff_id in self._rejected:
                 return Response.json(200, error_body(f"diff {diff_id} was rejected: it cannot be published"))
             state = self._phase(diff, now).state
-            if state is State.COMPLETE and not full and not diff_info(diff.image_id, diff_id)["files"]:
+            empty = deploy_scenario_for(diff.image_id) is DeployScenario.EMPTY_DIFF
+            if state is State.COMPLETE and not full and empty:
                 return Response.json(200, error_body(EMPTY_DIFF_MESSAGE))
             if state is not State.COMPLETE:
                 return Response.json(
