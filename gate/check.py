@@ -127,6 +127,7 @@ class Checker:
             outcome=outcome,
             exit_code=EXIT_CODES[outcome] if exit_code is None else exit_code,
             message=message,
+            state_name="ready" if outcome is Outcome.SUCCEEDED else "not ready",
             polls=self.client.requests_made,
             elapsed_seconds=self._elapsed(),
             job_kind="check",

@@ -37,6 +37,7 @@ from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
 from gate.simcli import add_commands as add_simulator_commands
 from gate.simcli import demo_command, simulate_command
+from gate.source_url import source_url_secrets
 from gate.waiter import Waiter
 
 PROG = "clanforge-gate"
@@ -248,13 +249,22 @@ def _make_waiter(run: RunInputs) -> Runner:
     return Waiter(run.client, run.settings, run.clock, run.reporter)
 
 
+def _mask_source_url(reporter: Reporter, url: str | None) -> None:
+    """Credentials inside the source URL join the secrets the reporter masks (raw and encoded)."""
+    extra = source_url_secrets(url)
+    if extra and isinstance(reporter, Redactor):
+        reporter.secrets = tuple(sorted({*reporter.secrets, *extra}, key=len, reverse=True))
+
+
 def _make_deployer(run: RunInputs) -> Runner:
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
+    _mask_source_url(run.reporter, deploy.url)
     return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
 
 
 def _make_checker(run: RunInputs) -> Runner:
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings, check_chain=False)
+    _mask_source_url(run.reporter, deploy.url)
     chain_error: str | None = None
     if deploy.image_id is not None:
         try:

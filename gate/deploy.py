@@ -601,7 +601,9 @@ class Deployer:
         try:
             lock = self.read_lock()
         except TimedOut as exc:
-            return self._step_timed_out(f"image {d.image_id} options", str(exc))
+            return self._step_timed_out(
+                f"image {d.image_id} options", str(exc), "imageoptions", d.image_id or 0
+            )
         self.reporter.progress(f"image {d.image_id}: {lock.text}")
         ours = (lock.diff_id is not None and lock.diff_id == d.diff_id) or (
             lock.update_id is not None and lock.update_id == d.update_id
@@ -647,7 +649,7 @@ class Deployer:
                 diff_changes,
             )
         except TimedOut as exc:
-            return self._step_timed_out(f"{job.label} info", str(exc))
+            return self._step_timed_out(f"{job.label} info", str(exc), "imagediff", job.job_id)
         if changes is DiffChanges.UNKNOWN:
             self.reporter.progress(
                 f"{job.label}: its info lists no files, so whether it changed anything is unknown; the "
@@ -695,15 +697,15 @@ class Deployer:
             return None
         return self.watch_install()
 
-    def _step_timed_out(self, label: str, detail: str) -> JobResult:
-        job = JobResult(
-            kind="imagediff" if "imagediff" in label else "imagelock",
-            job_id=0,
+    def _step_timed_out(self, label: str, detail: str, kind: str, job_id: int) -> JobResult:
+        """A read between the jobs (the lock, the diff's info) that the deadline cut short."""
+        return JobResult(
+            kind=kind,
+            job_id=job_id,
             outcome=Outcome.TIMED_OUT,
-            message=f"{label}: no answer before the deadline ({detail}); {self.resume_command()}",
+            message=f"{label}: no answer before the deadline ({detail}); to resume: {self.resume_command()}",
             elapsed_seconds=self.elapsed(),
         )
-        return job
 
     def _reject_on_abort(self) -> None:
         """After a cancel or a timeout between the diff and the version: reject the diff made here."""

@@ -4,6 +4,7 @@ the source URL, and the Bearer host's optional account service id."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
@@ -186,3 +187,25 @@ def test_source_url_helpers() -> None:
     assert mask_source_url("s3://bucket/x") == "s3://bucket/x"
     assert set(source_url_secrets("s3://AK:se/cr@b/x")) >= {"AK", "se/cr", "se%2Fcr", "se%252Fcr"}
     assert source_url_secrets("s3://bucket/x") == ()
+
+
+def test_source_url_credentials_never_show_even_verbose(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    url = "s3://AKIAEXAMPLE:se/cr+et@builds/42.zip"
+    rc, out, err = cli(*BASE, "--url", url, "--verbose")
+    assert rc == 0, out + err
+    assert "GET https://api.test/cfp/v1/imageupdate/create" in out
+    for secret in ("AKIAEXAMPLE", "se/cr+et", "se%2Fcr%2Bet", "se%252Fcr%252Bet"):
+        assert secret not in out + err
+
+
+def test_install_at_from_yaml(requests_mock: rm.Mocker, tmp_path: Path) -> None:
+    happy(requests_mock)
+    cfg = tmp_path / "deploy.yml"
+    cfg.write_text("install_at: manual\ngame_id: 77\non_empty_diff: publish\n", encoding="utf-8")
+    requests_mock.get("https://api.test/cfp/v1/image/options", json={"success": True})
+    rc, out, err = cli(*BASE, "--config", str(cfg))
+    assert rc == 0, out + err
+    create = next(r for r in requests_mock.request_history if r.path.endswith("imageversion/create"))
+    assert "install_at" not in create.qs and "install left manual" in out
+    assert "--install-at manual --game-id 77 --on-empty-diff publish" in out  # kept in the resume command
