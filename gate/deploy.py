@@ -541,12 +541,11 @@ class Deployer:
                 params["install_at"] = "<unix time of the create>"
             calls.append(Call(describe_call("/cfp/v1/imageversion/create", params), "create, once"))
         if d.watches_install:
+            asid = self.settings.account_service_id or "<account service id>"
             version = "<new version id>" if d.version_id is None else str(d.version_id)
             calls.append(
                 Call(
-                    describe_call(
-                        f"/cfp/v2/project/{self.settings.account_service_id}/image/{d.image_id}/status", {}
-                    )
+                    describe_call(f"/cfp/v2/project/{asid}/image/{d.image_id}/status", {})
                     + f" and GET /cfp/v1/imageinstall/status (target_imageversionid {version})",
                     "read, until the install is proven",
                 )
