@@ -100,16 +100,17 @@ class Checker:
         self.say("deploy plan (nothing sent):")
         for call in self.plan:
             self.say(f"  {call.request}  [{call.answer}]")
-        if self.chain_error is not None:
-            return self._not_ready(f"deploy would refuse to start: {self.chain_error}")
+        reasons = [] if self.chain_error is None else [f"deploy would refuse to start: {self.chain_error}"]
         if lock is not None and lock.locked:
             ours = lock.diff_id is not None and lock.diff_id == d.diff_id
             rejectable = lock.diff_id is not None and d.on_locked is OnLocked.REJECT
             if not ours and not rejectable:
-                return self._not_ready(
+                reasons.append(
                     f"image {d.image_id} is {lock.text}: deploy would stop before creating anything; "
                     "publish or reject it first (or deploy with --on-locked reject, for a diff)"
                 )
+        if reasons:
+            return self._not_ready("; ".join(reasons))
         return self._ready(f"image {d.image_id} can be deployed")
 
     def _ready(self, what: str) -> Result:
