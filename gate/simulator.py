@@ -892,7 +892,6 @@ class Simulator:
         self._created: dict[str, dict[int, _CreatedJob]] = {kind: {} for kind in JOB_KINDS}
         self._next_id = dict(FIRST_CREATED_ID)
         self._published: dict[int, _CreatedJob] = {}
-        self._unlocked: set[int] = set()
         self._unavailable_served: set[int] = set()
         self._published_diffs: set[int] = set()
         self._rejected: set[int] = set()
@@ -1197,8 +1196,6 @@ class Simulator:
             )
             self._published[diff.image_id] = job
             self._published_diffs.add(diff_id)
-            if diff_id == LOCKED_DIFF_ID:
-                self._unlocked.add(diff.image_id)
         return Response.json(200, self._created_body(job, now))
 
     def _image_status(self, request: Request) -> Response:
@@ -1295,7 +1292,6 @@ class Simulator:
                     ),
                 )
             self._rejected.add(diff_id)
-            self._unlocked.add(diff.image_id)
         return Response.json(200, {"success": True, "diffid": diff_id})
 
     def _stats_route(self, request: Request) -> Response:
@@ -1364,7 +1360,6 @@ class Simulator:
             self._created = {kind: {} for kind in JOB_KINDS}
             self._next_id = dict(FIRST_CREATED_ID)
             self._published.clear()
-            self._unlocked.clear()
             self._unavailable_served.clear()
             self._published_diffs.clear()
             self._rejected.clear()
