@@ -115,7 +115,7 @@ def _add_wait_options(parser: argparse.ArgumentParser, exclude: tuple[str, ...] 
         "update_ids": "job id to wait for (digits); repeat it or use commas to wait for several",
         "job": "job kind: imageupdate (default), imagediff or imageversion",
         "fail_fast": "with several jobs, stop as soon as one fails",
-        "account_service_id": "account service id (ASID) that owns the update",
+        "account_service_id": "account service id (ASID) of the update (optional with CLANFORGE_TOKEN)",
         "api_url": "API base URL (default https://api.multiplay.co.uk)",
         "timeout": "overall deadline, e.g. 30m (default 30m)",
         "poll_interval": "longest wait between polls, e.g. 10s (default 10s)",
