@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import signal
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +34,8 @@ from gate.simulator import (
     Simulator,
 )
 from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock
-from tests.test_e2e import assert_no_secret
+from tests.test_e2e import ROOT, assert_no_secret, basic_env
+from tests.test_e2e_deploy import finish, gate_argv
 from tests.test_github import parse_output_file
 
 DURATION = 10.0
@@ -445,3 +447,25 @@ def test_check_reports_an_unfinished_install(harness: Harness) -> None:
     run = harness.run("check", "--image-id", str(image), *CHAIN)
     assert run.code == 0, run.output
     assert f"image {image}: unfinished install: 3 machines pending" in run.stdout
+
+
+# --------------------------------------------------------------------------- as a process, in real time
+
+
+def test_a_rerun_on_an_unchanged_build_as_a_process(
+    simulator: Callable[..., Simulator], tmp_path: Path
+) -> None:
+    sim = simulator(1.2)
+    image = str(IMAGE[DeployScenario.EMPTY_DIFF])
+    for attempt in (1, 2):
+        result_file = tmp_path / f"process-{attempt}.json"
+        argv = gate_argv(
+            sim, result_file, ["deploy", "--image-id", image, *CHAIN, "--game-id", str(GAME_ID)], "30s"
+        )
+        done = subprocess.run(argv, env=basic_env(), cwd=ROOT, capture_output=True, text=True, timeout=60)
+        run = finish(done.returncode, done.stdout, done.stderr, result_file)
+        assert run.code == 0, run.output
+        assert run.stdout.strip().splitlines()[-1].startswith(f"deploy of image {image}: nothing changed")
+        assert run.result["state_name"] == "nothing changed"
+        assert sim.rejected() == [DIFF + n for n in range(attempt)] and sim.lock_of(int(image)) is None
+    assert sim.create_count("imageversion") == 0 and sim.endpoint_count("image/status") == 0
