@@ -16,6 +16,7 @@ from typing import Any, NoReturn, Protocol, TextIO
 import requests
 
 from gate import __version__
+from gate.check import Checker
 from gate.ci import platform_reporters
 from gate.client import StatusClient
 from gate.clock import Clock, SystemClock
@@ -38,6 +39,7 @@ from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
 from gate.simcli import add_commands as add_simulator_commands
 from gate.simcli import demo_command, simulate_command
+from gate.source_url import source_url_secrets
 from gate.waiter import Waiter
 
 PROG = "clanforge-gate"
@@ -81,6 +83,15 @@ DEPLOY_HELP = {
     "skip_diff": "do not create an image diff",
     "skip_version": "do not create an image version",
     "skip_install": "do not watch the fleet install",
+    "install_at": "when the fleet install starts: now (default), manual (left to the dashboard; the "
+    "fleet is not watched) or a unix time",
+    "disable_timeout": "disable a machine that has not installed after this long, e.g. 4h (sent in minutes)",
+    "disable_percentage": "disable_percentage of the version create (0-100)",
+    "game_id": "game of the image: lets the image's lock be read before anything is created",
+    "on_empty_diff": "a diff that changes nothing: reject (default: exit 0, nothing changed) or publish "
+    "(a full version)",
+    "on_locked": "image locked by another diff: fail (default) or reject that diff, then go on",
+    "reject_on_abort": "reject the diff made by a deploy cancelled or timed out before its version",
 }
 
 
@@ -106,7 +117,7 @@ def _add_wait_options(parser: argparse.ArgumentParser, exclude: tuple[str, ...] 
         "update_ids": "job id to wait for (digits); repeat it or use commas to wait for several",
         "job": "job kind: imageupdate (default), imagediff or imageversion",
         "fail_fast": "with several jobs, stop as soon as one fails",
-        "account_service_id": "account service id (ASID) that owns the update",
+        "account_service_id": "account service id (ASID) of the update (optional with CLANFORGE_TOKEN)",
         "api_url": "API base URL (default https://api.multiplay.co.uk)",
         "timeout": "overall deadline, e.g. 30m (default 30m)",
         "poll_interval": "longest wait between polls, e.g. 10s (default 10s)",
@@ -149,6 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_wait_options(deploy, exclude=("job", "fail_fast"))
     _add_deploy_options(deploy)
+    check = commands.add_parser(
+        "check", help="prove the setup read-only: host, credentials, account; with --image-id the deploy plan"
+    )
+    _add_wait_options(check, exclude=("job", "fail_fast"))
+    _add_deploy_options(check)
     add_simulator_commands(commands)
     return parser
 
@@ -235,9 +251,29 @@ def _make_waiter(run: RunInputs) -> Runner:
     return Waiter(run.client, run.settings, run.clock, run.reporter)
 
 
+def _mask_source_url(reporter: Reporter, url: str | None) -> None:
+    """Credentials inside the source URL join the secrets the reporter masks (raw and encoded)."""
+    extra = source_url_secrets(url)
+    if extra and isinstance(reporter, Redactor):
+        reporter.secrets = tuple(sorted({*reporter.secrets, *extra}, key=len, reverse=True))
+
+
 def _make_deployer(run: RunInputs) -> Runner:
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
+    _mask_source_url(run.reporter, deploy.url)
     return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
+
+
+def _make_checker(run: RunInputs) -> Runner:
+    deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings, check_chain=False)
+    _mask_source_url(run.reporter, deploy.url)
+    chain_error: str | None = None
+    if deploy.image_id is not None:
+        try:
+            load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
+        except ConfigError as exc:
+            chain_error = str(exc)
+    return Checker(run.client, run.settings, deploy, chain_error, run.clock, run.reporter)
 
 
 def run_gate(
@@ -389,9 +425,22 @@ def _deploy_command(args: argparse.Namespace, ctx: Context) -> int:
     )
 
 
+def _check_command(args: argparse.Namespace, ctx: Context) -> int:
+    return run_gate(
+        args,
+        ctx.env,
+        stdout=ctx.stdout,
+        stderr=ctx.stderr,
+        clock=ctx.clock,
+        make_runner=_make_checker,
+        require_ids=False,
+    )
+
+
 COMMANDS: dict[str, Handler] = {
     "wait": _wait_command,
     "deploy": _deploy_command,
+    "check": _check_command,
     "simulate": simulate_command,
     "demo": demo_command,
 }

@@ -139,7 +139,8 @@ class StatusClient:
     def request_json(self, label: str, path: str, params: Mapping[str, str], timeout: float) -> Any:
         """One GET; HTTP errors mapped to the project's exceptions; the decoded JSON body."""
         url = f"{self.settings.api_url}{path}"
-        query = {"accountserviceid": self.settings.account_service_id, **params}
+        asid = self.settings.account_service_id
+        query = {**({"accountserviceid": asid} if asid is not None else {}), **params}
         self.reporter.debug(f"{label}: GET {url}?{urlencode(query)}")
         self.requests_made += 1
         started = self.clock.monotonic()
@@ -171,12 +172,12 @@ class StatusClient:
             raise CredentialsRejected(
                 f"{label}: credentials rejected by {host} (HTTP {code}: {_server_message(response)}); "
                 f"check {self.settings.credentials.env_hint} and that they have access to account "
-                f"service id {self.settings.account_service_id}"
+                f"service id {self.settings.account_service_id or '(none given: the token names it)'}"
             )
         if code == HTTPStatus.NOT_FOUND or (code >= 400 and NO_ROWS in _server_message(response).lower()):
             raise UnknownJob(
                 f"{label}: not found at {host} (HTTP {code}); check the id and the account "
-                f"service id {self.settings.account_service_id}"
+                f"service id {self.settings.account_service_id or '(none given: the token names it)'}"
             )
         if code in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS) or code >= 500:
             raise TransientError(
@@ -199,7 +200,7 @@ class StatusClient:
         except UnknownJob as exc:
             raise UnknownJob(
                 f"{label}: not found at {self.settings.api_url} ({exc}); check the id and the "
-                f"account service id {self.settings.account_service_id}"
+                f"account service id {self.settings.account_service_id or '(none given: the token names it)'}"
             ) from exc
         except ApiError as exc:
             raise ApiError(f"{label}: the API reported an error: {exc}") from exc

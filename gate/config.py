@@ -8,6 +8,7 @@ wrapper's inputs are laid over the environment before this reads it (gate/inputs
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import ipaddress
 import math
@@ -68,6 +69,13 @@ DEPLOY_OPTIONS: tuple[Option, ...] = (
     Option("skip_diff", "--skip-diff", "CLANFORGE_SKIP_DIFF", False),
     Option("skip_version", "--skip-version", "CLANFORGE_SKIP_VERSION", False),
     Option("skip_install", "--skip-install", "CLANFORGE_SKIP_INSTALL", False),
+    Option("install_at", "--install-at", "CLANFORGE_INSTALL_AT", "now"),
+    Option("disable_timeout", "--disable-timeout", "CLANFORGE_DISABLE_TIMEOUT"),
+    Option("disable_percentage", "--disable-percentage", "CLANFORGE_DISABLE_PERCENTAGE"),
+    Option("game_id", "--game-id", "CLANFORGE_GAME_ID"),
+    Option("on_empty_diff", "--on-empty-diff", "CLANFORGE_ON_EMPTY_DIFF", "reject"),
+    Option("on_locked", "--on-locked", "CLANFORGE_ON_LOCKED", "fail"),
+    Option("reject_on_abort", "--reject-on-abort", "CLANFORGE_REJECT_ON_ABORT", False),
 )
 # ``update_id`` (one) and ``update_ids`` (a list) are both accepted in YAML.
 YAML_KEYS = frozenset({option.key for option in (*OPTIONS, *DEPLOY_OPTIONS)} | {"update_id"})
@@ -123,7 +131,8 @@ class Settings:
     """Everything the wait needs, validated."""
 
     update_ids: tuple[int, ...]
-    account_service_id: str
+    # None only with a Bearer token, which names its account (see load_settings).
+    account_service_id: str | None
     api_url: str
     timeout: float
     poll_interval: float
@@ -342,6 +351,10 @@ def load_credentials(env: Mapping[str, str]) -> Credentials:
     raise ConfigError(f"no Clanforge credentials found; {CREDENTIALS_HINT}")
 
 
+def _bearer_token_given(env: Mapping[str, str]) -> bool:
+    return _env(env, TOKEN_ENV) is not None or _env(env, f"{TOKEN_ENV}_FILE") is not None
+
+
 def lookup(
     args: argparse.Namespace, env: Mapping[str, str], yaml_values: Mapping[str, Any], option: Option
 ) -> Any:
@@ -418,6 +431,10 @@ def load_settings(
             if option.key == "update_ids" and not require_ids:
                 values[option.key] = ()
                 continue
+            if option.key == "account_service_id" and _bearer_token_given(env):
+                # The new operator's host: a token names its account; the id is sent when given.
+                values[option.key] = None
+                continue
             if option.key in ("update_ids", "account_service_id"):
                 name = "update_id" if option.key == "update_ids" else option.key
                 raise ConfigError(
@@ -427,6 +444,11 @@ def load_settings(
             values[option.key] = None
             continue
         values[option.key] = _PARSERS[option.key](raw)
+    min_option = next(option for option in OPTIONS if option.key == "min_poll_interval")
+    min_given = lookup(args, env, yaml_values, dataclasses.replace(min_option, default=None)) is not None
+    if not min_given and values["min_poll_interval"] > values["poll_interval"]:
+        # A short poll_interval (``--poll-interval 0.5s`` on the simulator) brings the default floor down.
+        values["min_poll_interval"] = values["poll_interval"]
     if values["min_poll_interval"] > values["poll_interval"]:
         raise ConfigError(
             f"min_poll_interval ({format_duration(values['min_poll_interval'])}) is longer than "

@@ -24,17 +24,41 @@ from gate.config import (
     parse_bool,
     parse_job_id,
 )
-from gate.errors import ApiError, ConfigError, GateError, MalformedResponse, TimedOut, TransientError
+from gate.deploy_options import (
+    InstallAt,
+    InstallMode,
+    OnEmptyDiff,
+    OnLocked,
+    parse_choice,
+    parse_disable_timeout,
+    parse_install_at,
+    parse_percentage,
+)
+from gate.errors import ApiError, ConfigError, GateError, TimedOut, TransientError
+from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
+from gate.install import (
+    Evidence,
+    FleetCounts,
+    InstallJobs,
+    Verdict,
+    judge,
+    parse_fleet_counts,
+    parse_install_jobs,
+    readings_text,
+)
 from gate.report import Reporter
-from gate.result import EXIT_CODES, JobResult, Outcome, Result
+from gate.result import EXIT_CODES, Call, JobResult, Outcome, Result
+from gate.source_url import encode_source_url, mask_source_url
 from gate.waiter import Waiter
 
 ID_FIELDS = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "imageversionid"}
 RESUME_FLAGS = {"imageupdate": "--update-id", "imagediff": "--diff-id", "imageversion": "--version-id"}
 LOCKED = re.compile(r"locked by diffid:?\s*(\d+)", re.IGNORECASE)
 INSTALL_KIND = "imageinstall"
-# How long an image status of 0 pending, 0 completed, 0 failed must last to count as "nothing to install".
-EMPTY_FLEET_SETTLE = 30.0
+# The state of a deploy whose diff changed nothing (the ``state`` output and CLANFORGE_STATE).
+NOTHING_CHANGED = "nothing changed"
+# ``reinstall`` of a diff reject: 0, so rejecting restarts nothing.
+REJECT_REINSTALL = "0"
 
 
 class ImageLocked(GateError):
@@ -65,6 +89,18 @@ class DeploySettings:
     skip_diff: bool
     skip_version: bool
     skip_install: bool
+    install_at: InstallAt = field(default_factory=InstallAt)
+    disable_timeout_minutes: int | None = None
+    disable_percentage: int | None = None
+    game_id: int | None = None
+    on_empty_diff: OnEmptyDiff = OnEmptyDiff.REJECT
+    on_locked: OnLocked = OnLocked.FAIL
+    reject_on_abort: bool = False
+
+    @property
+    def watches_install(self) -> bool:
+        """Whether the fleet install is watched (not skipped, not left manual)."""
+        return not self.skip_install and self.install_at.mode is not InstallMode.MANUAL
 
 
 def _count(value: object, setting: str) -> int:
@@ -75,12 +111,20 @@ def _count(value: object, setting: str) -> int:
 
 
 def load_deploy_settings(
-    args: argparse.Namespace, env: Mapping[str, str], yaml_values: Mapping[str, Any], settings: Settings
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    yaml_values: Mapping[str, Any],
+    settings: Settings,
+    *,
+    check_chain: bool = True,
 ) -> DeploySettings:
     """Read the deploy settings by the usual precedence and check that the chain can run."""
     raw = {option.key: lookup(args, env, yaml_values, option) for option in DEPLOY_OPTIONS}
     ids = {k: parse_job_id(raw[k], k) if raw[k] is not None else None for k in ("image_id", "machine_id")}
-    resume = {k: parse_job_id(raw[k], k) if raw[k] is not None else None for k in ("diff_id", "version_id")}
+    resume = {
+        k: parse_job_id(raw[k], k) if raw[k] is not None else None
+        for k in ("diff_id", "version_id", "game_id")
+    }
     if len(settings.update_ids) > 1:
         raise ConfigError("deploy follows one image update; give at most one --update-id")
     deploy = DeploySettings(
@@ -100,8 +144,23 @@ def load_deploy_settings(
         skip_diff=parse_bool(raw["skip_diff"], "skip_diff"),
         skip_version=parse_bool(raw["skip_version"], "skip_version"),
         skip_install=parse_bool(raw["skip_install"], "skip_install"),
+        install_at=parse_install_at(raw["install_at"]),
+        disable_timeout_minutes=(
+            parse_disable_timeout(raw["disable_timeout"]) if raw["disable_timeout"] is not None else None
+        ),
+        disable_percentage=(
+            parse_percentage(raw["disable_percentage"], "disable_percentage")
+            if raw["disable_percentage"] is not None
+            else None
+        ),
+        game_id=resume["game_id"],
+        on_empty_diff=OnEmptyDiff(parse_choice(raw["on_empty_diff"], "on_empty_diff", OnEmptyDiff)),
+        on_locked=OnLocked(parse_choice(raw["on_locked"], "on_locked", OnLocked)),
+        reject_on_abort=parse_bool(raw["reject_on_abort"], "reject_on_abort"),
     )
-    _check_chain(deploy)
+    if check_chain:
+        _check_chain(deploy)
+        _check_install_and_lock(deploy, settings)
     return deploy
 
 
@@ -115,7 +174,7 @@ def _check_chain(d: DeploySettings) -> None:
         needs += ["image_id", "machine_id", "desc"]
     if creates_diff:
         needs += ["image_id", "machine_id"]
-    if not d.skip_install:
+    if d.watches_install:
         needs += ["image_id"]
     missing = [name for name in dict.fromkeys(needs) if getattr(d, name) is None]
     if missing:
@@ -126,6 +185,28 @@ def _check_chain(d: DeploySettings) -> None:
             raise ConfigError("the image version step needs --restart or --no-restart (CLANFORGE_RESTART)")
         if d.diff_id is None and d.skip_diff:
             raise ConfigError("the image version step needs a diff: give --diff-id or do not skip the diff")
+
+
+def _check_install_and_lock(d: DeploySettings, settings: Settings) -> None:
+    """Refuse, before anything starts, a watch or a lock rule that could not be kept."""
+    creates_version = d.version_id is None and not d.skip_version
+    if d.watches_install:
+        if settings.account_service_id is None:
+            raise ConfigError(
+                "watching the fleet install needs --account-service-id (CLANFORGE_ACCOUNT_SERVICE_ID): "
+                "the image status names it in its path even with a token; give it, or use "
+                "--install-at manual or --skip-install"
+            )
+        if not creates_version and d.version_id is None:
+            raise ConfigError(
+                "watching the fleet install needs the version whose install it proves: give "
+                "--version-id (install jobs are told apart by it), or --skip-install"
+            )
+    if d.on_locked is OnLocked.REJECT and d.game_id is None:
+        raise ConfigError(
+            "--on-locked reject needs --game-id (CLANFORGE_GAME_ID): the image's lock is read from "
+            "/cfp/v1/image/options, which takes the game id with the image id"
+        )
 
 
 @dataclass
@@ -141,6 +222,7 @@ class Deployer:
     jobs: list[JobResult] = field(default_factory=list)
     created: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.started = self.clock.monotonic()
@@ -149,6 +231,11 @@ class Deployer:
         self.install_started = self.started
         # Set when an error's own message already says how to go on (a generic resume would mislead).
         self.advice_given = False
+        # Set when the run ends before its last step on purpose (an empty diff, a manual install).
+        self.ended: Result | None = None
+        self.notes: list[str] = []
+        # Set when an empty diff is to be published as a full version (--on-empty-diff publish).
+        self.publish_full = False
 
     @property
     def label(self) -> str:
@@ -184,12 +271,13 @@ class Deployer:
                 parts.append(f"--skip-{kind.removeprefix('image')}")
         if d.restart is not None:
             parts.append("--restart" if d.restart else "--no-restart")
+        parts += deploy_setting_flags(d)
         return " ".join(parts)
 
     def create(self, kind: str, params: dict[str, str]) -> int:
         label = f"{kind} create"
         try:
-            body = self.client.create(label, f"/cfp/v1/{kind}/create", params)
+            body = self.send(label, f"/cfp/v1/{kind}/create", params)
         except (TransientError, TimedOut) as exc:
             self.advice_given = True
             raise CreateUncertain(
@@ -205,7 +293,8 @@ class Deployer:
                 raise ImageLocked(
                     f"image {self.deploy.image_id} is locked by diff {diff}: that diff was neither "
                     f"published nor rejected; publish it with '{self.resume_command('imageversion')} "
-                    f"--diff-id {diff}', or reject it in the Clanforge dashboard and run again"
+                    f"--diff-id {diff}', or reject it: run again with --on-locked reject --game-id "
+                    "<game id> (or reject it in the Clanforge dashboard)"
                 ) from exc
             raise
         value = body.get(ID_FIELDS[kind])
@@ -243,47 +332,55 @@ class Deployer:
         return job
 
     def watch_install(self) -> JobResult:
-        """Poll the image status until no machine is pending; judge the failed machines."""
+        """Watch the fleet install of the version until both readings prove it done (see gate.install)."""
         image_id = self.deploy.image_id
-        assert image_id is not None
+        version_id = self.created.get("imageversion") or self.deploy.version_id
+        assert image_id is not None and version_id is not None
         label = f"image {image_id} install"
         path = f"/cfp/v2/project/{self.settings.account_service_id}/image/{image_id}/status"
         # Like every other step's, the install's time is its own, not the chain's so far.
         self.install_started = self.clock.monotonic()
-        empty_since: float | None = None
-        shown: tuple[int, int, int] | None = None
-        counts = (0, 0, 0)
+        created_here = "imageversion" in self.created
+        evidence = Evidence()
+        counts: FleetCounts | None = None
+        jobs: InstallJobs | None = None
+        shown = ""
+        told: set[Verdict] = set()
         polls_before = self.client.requests_made
         while True:
             try:
-                counts = self.client.read(label, path, {}, self.deadline, _machine_counts)
-            except TimedOut as exc:
-                return self._install_timed_out(label, counts, polls_before, str(exc))
-            pending, failed, completed = counts
-            if counts != shown:
-                self.reporter.progress(
-                    f"{label}: {_counts_text(counts)} · {format_duration(self.elapsed())} elapsed"
+                counts = self.client.read(label, path, {}, self.deadline, parse_fleet_counts)
+                jobs = self.client.read(
+                    label,
+                    "/cfp/v1/imageinstall/status",
+                    {},
+                    self.deadline,
+                    lambda body: parse_install_jobs(body, version_id),
                 )
-                shown = counts
-            now = self.clock.monotonic()
-            empty = pending == failed == completed == 0
-            empty_since = (empty_since if empty_since is not None else now) if empty else None
-            # Right after a version is published the fleet may not be marked pending yet: an empty
-            # fleet is only taken as done once it has stayed empty for a while (no false green).
-            if pending == 0 and (
-                not empty or (empty_since is not None and now - empty_since >= EMPTY_FLEET_SETTLE)
-            ):
+            except TimedOut as exc:
+                return self._install_timed_out(label, counts, jobs, evidence, polls_before, str(exc))
+            evidence = evidence.seen(counts, jobs)
+            verdict = judge(counts, jobs, evidence, created_here=created_here)
+            readings = readings_text(counts, jobs)
+            if readings != shown:
+                self.reporter.progress(f"{label}: {readings} · {format_duration(self.elapsed())} elapsed")
+                shown = readings
+            if verdict is Verdict.DONE:
                 break
+            if verdict in (Verdict.UNMARKED, Verdict.NOT_PROVEN) and verdict not in told:
+                told.add(verdict)
+                self.reporter.progress(f"{label}: {_unproven_text(verdict, version_id)}; still watching")
             remaining = self.deadline - self.clock.monotonic()
-            delay = self.settings.poll_interval * self.rng.uniform(0.9, 1.0)
             if remaining <= 0:
-                return self._install_timed_out(label, counts, polls_before)
+                return self._install_timed_out(label, counts, jobs, evidence, polls_before)
+            delay = self.settings.poll_interval * self.rng.uniform(0.9, 1.0)
             self.clock.sleep(min(delay, remaining))
+        failed = counts.failed
         if failed > self.deploy.max_failed_machines:
             return self._install_result(
                 Outcome.FAILED,
                 f"{label}: {failed} machines failed to install, more than max_failed_machines="
-                f"{self.deploy.max_failed_machines} ({_counts_text(counts)})",
+                f"{self.deploy.max_failed_machines} ({counts.text})",
                 counts,
                 polls_before,
             )
@@ -291,33 +388,48 @@ class Deployer:
             self.warnings.append(f"{label}: {failed} disabled machines could not install")
             self.reporter.warning(self.warnings[-1])
         return self._install_result(
-            Outcome.SUCCEEDED, f"{label}: done ({_counts_text(counts)})", counts, polls_before
+            Outcome.SUCCEEDED,
+            f"{label}: done ({counts.text}; no install job left for version {version_id})",
+            counts,
+            polls_before,
         )
 
     def _install_timed_out(
-        self, label: str, counts: tuple[int, int, int], polls_before: int, detail: str = ""
+        self,
+        label: str,
+        counts: FleetCounts | None,
+        jobs: InstallJobs | None,
+        evidence: Evidence,
+        polls_before: int,
+        detail: str = "",
     ) -> JobResult:
         extra = f"; {detail}" if detail else ""
+        if not evidence.started:
+            why = (
+                "the install was never seen (no machine pending, no install job for the version): "
+                "it may not have started; check install_at and the image in the Clanforge dashboard"
+            )
+        else:
+            why = "machines may still be installing"
         return self._install_result(
             Outcome.TIMED_OUT,
-            f"{label}: timed out after {format_duration(self.elapsed())} ({_counts_text(counts)}{extra}); "
-            f"machines may still be installing: {self.resume_command(INSTALL_KIND)}",
+            f"{label}: timed out after {format_duration(self.elapsed())} "
+            f"({readings_text(counts, jobs, named=True)}{extra}); {why}: {self.resume_command(INSTALL_KIND)}",
             counts,
             polls_before,
         )
 
     def _install_result(
-        self, outcome: Outcome, message: str, counts: tuple[int, int, int], polls_before: int
+        self, outcome: Outcome, message: str, counts: FleetCounts | None, polls_before: int
     ) -> JobResult:
-        pending, failed, completed = counts
-        total = pending + failed + completed
+        total = counts.pending + counts.failed + counts.completed if counts else 0
         job = JobResult(
             kind=INSTALL_KIND,
             job_id=self.deploy.image_id or 0,
             outcome=outcome,
             message=message,
-            state_name=_counts_text(counts),
-            progress=round(100 * (completed + failed) / total) if total else None,
+            state_name=counts.text if counts else None,
+            progress=round(100 * (counts.completed + counts.failed) / total) if counts and total else None,
             polls=self.client.requests_made - polls_before,
             elapsed_seconds=self.clock.monotonic() - self.install_started,
         )
@@ -329,39 +441,47 @@ class Deployer:
     def steps(self) -> list[tuple[str, Callable[[], JobResult | None]]]:
         d = self.deploy
         return [
+            ("imagelock", self.check_lock),
             (
                 "imageupdate",
                 lambda: self._job_step("imageupdate", d.update_id, d.skip_update, self._update_params),
             ),
-            ("imagediff", lambda: self._job_step("imagediff", d.diff_id, d.skip_diff, self._diff_params)),
+            ("imagediff", self._diff_step),
             (
                 "imageversion",
                 lambda: self._job_step("imageversion", d.version_id, d.skip_version, self._version_params),
             ),
-            (INSTALL_KIND, lambda: None if d.skip_install else self.watch_install()),
+            (INSTALL_KIND, self._install_step),
         ]
 
     def _update_params(self) -> dict[str, str]:
         d = self.deploy
         params = {"imageid": str(d.image_id), "machineid": str(d.machine_id), "desc": d.desc or ""}
         if d.url:
-            params["url"] = d.url
+            params["url"] = encode_source_url(d.url)
         return params
 
     def _diff_params(self) -> dict[str, str]:
         d = self.deploy
         return {"imageid": str(d.image_id), "machineid": str(d.machine_id)}
 
-    def _version_params(self) -> dict[str, str]:
+    def _version_params(self, *, now: float | None = None) -> dict[str, str]:
         d = self.deploy
         diff = self.created.get("imagediff") or d.diff_id
         params = {"diffid": str(diff), "restart": "1" if d.restart else "0"}
         if d.game_build:
             params["game_build"] = d.game_build
-        if d.full:
+        if d.full or self.publish_full:
             params["full"] = "1"
         if d.force:
             params["force"] = "1"
+        install_at = d.install_at.param(self.clock.time() if now is None else now)
+        if install_at is not None:
+            params["install_at"] = install_at
+        if d.disable_timeout_minutes is not None:
+            params["disable_timeout"] = str(d.disable_timeout_minutes)
+        if d.disable_percentage is not None:
+            params["disable_percentage"] = str(d.disable_percentage)
         return params
 
     def _job_step(
@@ -372,28 +492,267 @@ class Deployer:
         job_id = given if given is not None else self.create(kind, params())
         return self.wait(kind, job_id)
 
+    @property
+    def creates_something(self) -> bool:
+        d = self.deploy
+        return (d.update_id is None and not d.skip_update) or (d.diff_id is None and not d.skip_diff)
+
+    def plan(self) -> list[Call]:
+        """Every call this deploy would send, in order, with its parameters; nothing is sent."""
+        d = self.deploy
+        calls: list[Call] = []
+        if self.creates_something and d.game_id is not None:
+            calls.append(
+                Call(
+                    describe_call(
+                        "/cfp/v1/image/options", {"gameid": str(d.game_id), "imageid": str(d.image_id)}
+                    ),
+                    "read: the image's lock, before anything is created",
+                )
+            )
+            if d.on_locked is OnLocked.REJECT:
+                calls.append(
+                    Call(
+                        describe_call(
+                            "/cfp/v1/imagediff/<locking diff>/reject", {"reinstall": REJECT_REINSTALL}
+                        ),
+                        "only if a diff locks the image (--on-locked reject)",
+                    )
+                )
+        if d.update_id is None and not d.skip_update:
+            calls.append(
+                Call(describe_call("/cfp/v1/imageupdate/create", self._update_params()), "create, once")
+            )
+        if d.diff_id is None and not d.skip_diff:
+            calls.append(Call(describe_call("/cfp/v1/imagediff/create", self._diff_params()), "create, once"))
+        diff = "<new diff id>" if d.diff_id is None else str(d.diff_id)
+        if d.version_id is None and not d.skip_version:
+            calls.append(
+                Call(
+                    describe_call(f"/cfp/v1/imagediff/{diff}/status", {"diff_info": "1"}),
+                    "read: did it change anything",
+                )
+            )
+            calls.append(
+                Call(
+                    describe_call(f"/cfp/v1/imagediff/{diff}/reject", {"reinstall": REJECT_REINSTALL}),
+                    "only if the diff changes nothing (--on-empty-diff reject, the default)",
+                )
+            )
+            params = {**self._version_params(), "diffid": diff}
+            if "install_at" in params and d.install_at.mode is InstallMode.NOW:
+                params["install_at"] = "<unix time of the create>"
+            calls.append(Call(describe_call("/cfp/v1/imageversion/create", params), "create, once"))
+        if d.watches_install:
+            asid = self.settings.account_service_id or "<account service id>"
+            version = "<new version id>" if d.version_id is None else str(d.version_id)
+            calls.append(
+                Call(
+                    describe_call(f"/cfp/v2/project/{asid}/image/{d.image_id}/status", {})
+                    + f" and GET /cfp/v1/imageinstall/status (target_imageversionid {version})",
+                    "read, until the install is proven",
+                )
+            )
+        elif d.install_at.mode is InstallMode.MANUAL and not d.skip_install:
+            calls.append(Call("(no install watch)", "install left manual (--install-at manual)"))
+        return calls
+
+    # -- locks and empty diffs -------------------------------------------------------------------
+
+    def send(self, label: str, path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
+        """A state-changing call: sent once (never retried) and listed in the result with its answer."""
+        request = describe_call(path, params)
+        try:
+            body = self.client.create(label, path, params)
+        except (GateError, TransientError, TimedOut) as exc:
+            self.calls.append(Call(request, f"error: {exc}"))
+            raise
+        ids = [f"{key} {body[key]}" for key in ("updateid", "diffid", "imageversionid") if key in body]
+        self.calls.append(Call(request, "ok" + (f": {', '.join(ids)}" if ids else "")))
+        return body
+
+    def reject_diff(self, diff_id: int, why: str) -> str | None:
+        """Reject ``diff_id`` (``reinstall=0``, so nothing restarts); None when done, else the refusal."""
+        label = f"imagediff {diff_id} reject"
+        try:
+            self.send(label, f"/cfp/v1/imagediff/{diff_id}/reject", {"reinstall": REJECT_REINSTALL})
+        except (GateError, TransientError, TimedOut) as exc:
+            return str(exc)
+        self.reporter.progress(f"{JobRef('imagediff', diff_id).label}: rejected ({why})")
+        return None
+
+    def read_lock(self) -> ImageLock:
+        """The image's lock from ``/cfp/v1/image/options`` (needs the game id)."""
+        d = self.deploy
+        params = {"gameid": str(d.game_id), "imageid": str(d.image_id)}
+        return self.client.read(
+            f"image {d.image_id} options", "/cfp/v1/image/options", params, self.deadline, parse_image_lock
+        )
+
+    def check_lock(self) -> JobResult | None:
+        """Before anything is created: fail fast on a foreign lock, or reject a locking diff."""
+        d = self.deploy
+        if not self.creates_something:
+            return None
+        if d.game_id is None:
+            self.reporter.progress(
+                f"image {d.image_id}: lock not read before creating (no --game-id); a lock shows only "
+                "when a create is refused"
+            )
+            return None
+        try:
+            lock = self.read_lock()
+        except TimedOut as exc:
+            return self._step_timed_out(
+                f"image {d.image_id} options", str(exc), "imageoptions", d.image_id or 0
+            )
+        self.reporter.progress(f"image {d.image_id}: {lock.text}")
+        ours = (lock.diff_id is not None and lock.diff_id == d.diff_id) or (
+            lock.update_id is not None and lock.update_id == d.update_id
+        )
+        if not lock.locked or ours:
+            return None
+        self.advice_given = True
+        if lock.diff_id is not None:
+            if d.on_locked is OnLocked.REJECT:
+                refused = self.reject_diff(lock.diff_id, "it locked the image; --on-locked reject")
+                if refused is None:
+                    return None
+                raise ImageLocked(
+                    f"image {d.image_id} is locked by diff {lock.diff_id} and its reject was refused "
+                    f"({refused}); publish it with '{self.resume_command('imageversion')} --diff-id "
+                    f"{lock.diff_id}', or reject it in the Clanforge dashboard once it has ended"
+                )
+            raise ImageLocked(
+                f"image {d.image_id} is locked by diff {lock.diff_id}: that diff was neither published "
+                f"nor rejected; nothing was created; publish it with "
+                f"'{self.resume_command('imageversion')} --diff-id {lock.diff_id}', or reject it: run "
+                "again with --on-locked reject"
+            )
+        raise ImageLocked(
+            f"image {d.image_id} is locked by update {lock.update_id}: nothing was created; follow it "
+            f"with '{self.resume_command('imageupdate')} --update-id {lock.update_id}', or wait for it to "
+            "end and run again (--on-locked reject never rejects an update)"
+        )
+
+    def _diff_step(self) -> JobResult | None:
+        d = self.deploy
+        job = self._job_step("imagediff", d.diff_id, d.skip_diff, self._diff_params)
+        if job is None or job.outcome is not Outcome.SUCCEEDED:
+            return job
+        if d.version_id is not None or d.skip_version:
+            return job
+        try:
+            changes = self.client.read(
+                f"{job.label} info",
+                f"/cfp/v1/imagediff/{job.job_id}/status",
+                {"diff_info": "1"},
+                self.deadline,
+                diff_changes,
+            )
+        except TimedOut as exc:
+            return self._step_timed_out(f"{job.label} info", str(exc), "imagediff", job.job_id)
+        if changes is DiffChanges.UNKNOWN:
+            self.reporter.progress(
+                f"{job.label}: its info lists no files, so whether it changed anything is unknown; the "
+                "version create publishes a full version if it did not"
+            )
+        elif changes is DiffChanges.EMPTY:
+            self._empty_diff(job.job_id)
+        return job
+
+    def _empty_diff(self, diff_id: int) -> None:
+        d = self.deploy
+        label = JobRef("imagediff", diff_id).label
+        if d.on_empty_diff is OnEmptyDiff.PUBLISH:
+            self.publish_full = True
+            self.reporter.progress(
+                f"{label}: no file changed; publishing a full version (--on-empty-diff publish)"
+            )
+            return
+        refused = self.reject_diff(diff_id, "no file changed")
+        if refused is not None:
+            self.advice_given = True
+            raise GateError(
+                f"{label}: no file changed, and its reject was refused ({refused}); the image stays "
+                f"locked by it: reject it in the Clanforge dashboard, or publish a full version with "
+                f"'{self.resume_command('imageversion')} --diff-id {diff_id} --on-empty-diff publish'"
+            )
+        self.ended = self.result(
+            Outcome.SUCCEEDED,
+            f"{self.label}: {NOTHING_CHANGED}: {label} lists no changed file; rejected it so the image is "
+            "not left locked; no version made, nothing restarted",
+            state_name=NOTHING_CHANGED,
+        )
+
+    def _install_step(self) -> JobResult | None:
+        d = self.deploy
+        if d.skip_install:
+            return None
+        if d.install_at.mode is InstallMode.MANUAL:
+            note = (
+                "install left manual (--install-at manual): nothing installs until it is started in "
+                "the Clanforge dashboard; the fleet was not watched"
+            )
+            self.notes.append(note)
+            self.reporter.progress(f"image {d.image_id}: {note}")
+            return None
+        return self.watch_install()
+
+    def _step_timed_out(self, label: str, detail: str, kind: str, job_id: int) -> JobResult:
+        """A read between the jobs (the lock, the diff's info) that the deadline cut short."""
+        return JobResult(
+            kind=kind,
+            job_id=job_id,
+            outcome=Outcome.TIMED_OUT,
+            message=f"{label}: no answer before the deadline ({detail}); to resume: {self.resume_command()}",
+            elapsed_seconds=self.elapsed(),
+        )
+
+    def _reject_on_abort(self) -> None:
+        """After a cancel or a timeout between the diff and the version: reject the diff made here."""
+        diff_id = self.created.get("imagediff")
+        if not self.deploy.reject_on_abort or diff_id is None or "imageversion" in self.created:
+            return
+        refused = self.reject_diff(diff_id, "the deploy was cut short before its version; --reject-on-abort")
+        if refused is not None:
+            self.warnings.append(
+                f"{JobRef('imagediff', diff_id).label}: reject on abort refused ({refused}); the image stays "
+                "locked by it: reject it in the Clanforge dashboard once it has ended"
+            )
+
     def run(self) -> Result:
         """Run each step in turn; stop at the first that does not succeed."""
         for _, step in self.steps():
             job = step()
             if job is not None and job.outcome is not Outcome.SUCCEEDED:
+                if job.outcome is Outcome.TIMED_OUT:
+                    self._reject_on_abort()
                 return self.result(job.outcome, f"{self.label}: stopped: {job.message}")
+            if self.ended is not None:
+                return self.ended
         done = " -> ".join(f"{j.label} {j.outcome.value}" for j in self.jobs) or "nothing to do"
+        notes = "".join(f"; {note}" for note in self.notes)
         return self.result(
-            Outcome.SUCCEEDED, f"{self.label}: succeeded after {format_duration(self.elapsed())}: {done}"
+            Outcome.SUCCEEDED,
+            f"{self.label}: succeeded after {format_duration(self.elapsed())}: {done}{notes}",
         )
 
-    def result(self, outcome: Outcome, message: str, exit_code: int | None = None) -> Result:
+    def result(
+        self, outcome: Outcome, message: str, exit_code: int | None = None, *, state_name: str | None = None
+    ) -> Result:
         return Result(
             update_id=None,
             outcome=outcome,
             exit_code=EXIT_CODES[outcome] if exit_code is None else exit_code,
             message=message,
+            state_name=state_name,
             polls=self.client.requests_made,
             elapsed_seconds=self.elapsed(),
             warnings=tuple(self.warnings),
             job_kind="deploy",
             jobs=tuple(self.jobs),
+            calls=tuple(self.calls),
         )
 
     def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result:
@@ -412,6 +771,8 @@ class Deployer:
                         kind, job_id, outcome, f"{label}: started; may still be running", elapsed_seconds=0.0
                     )
                 )
+        if outcome in (Outcome.CANCELLED, Outcome.TIMED_OUT):
+            self._reject_on_abort()
         if self.advice_given:
             return self.result(outcome, message, exit_code)
         return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)
@@ -422,16 +783,40 @@ def _before(kind: str, next_kind: str | None) -> bool:
     return next_kind is not None and order.index(kind) < order.index(next_kind)
 
 
-def _machine_counts(body: Mapping[str, Any]) -> tuple[int, int, int]:
-    values = []
-    for key in ("pending_machines", "failed_machines", "completed_machines"):
-        value = body.get(key, 0 if key != "pending_machines" else None)
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise MalformedResponse(f"image status field {key!r} is {value!r}, not a count")
-        values.append(value)
-    return values[0], values[1], values[2]
+def _unproven_text(verdict: Verdict, version_id: int) -> str:
+    if verdict is Verdict.UNMARKED:
+        return (
+            f"nothing pending, nothing completed and no install job for version {version_id}: "
+            "not counted as installed"
+        )
+    return (
+        f"no machine pending and no install job for version {version_id}, but its install was never "
+        "seen: the counts may be the previous install's; not counted as installed"
+    )
 
 
-def _counts_text(counts: tuple[int, int, int]) -> str:
-    pending, failed, completed = counts
-    return f"{completed} completed, {pending} pending, {failed} failed"
+def deploy_setting_flags(d: DeploySettings) -> list[str]:
+    """The flags of the install, empty-diff and lock settings that differ from their defaults."""
+    flags: list[str] = []
+    if d.install_at.mode is not InstallMode.NOW:
+        flags.append(f"--install-at {d.install_at.setting}")
+    if d.disable_timeout_minutes is not None:
+        flags.append(f"--disable-timeout {d.disable_timeout_minutes}m")
+    if d.disable_percentage is not None:
+        flags.append(f"--disable-percentage {d.disable_percentage}")
+    if d.game_id is not None:
+        flags.append(f"--game-id {d.game_id}")
+    if d.on_empty_diff is not OnEmptyDiff.REJECT:
+        flags.append(f"--on-empty-diff {d.on_empty_diff.value}")
+    if d.on_locked is not OnLocked.FAIL:
+        flags.append(f"--on-locked {d.on_locked.value}")
+    if d.reject_on_abort:
+        flags.append("--reject-on-abort")
+    return flags
+
+
+def describe_call(path: str, params: Mapping[str, str]) -> str:
+    """``GET <path>?<params>`` for the result and the plan, the source URL's credentials masked."""
+    shown = {k: mask_source_url(v) if k == "url" else v for k, v in params.items()}
+    query = "&".join(f"{k}={v}" for k, v in shown.items())
+    return f"GET {path}" + (f"?{query}" if query else "")

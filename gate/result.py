@@ -54,6 +54,14 @@ class JobResult:
 
 
 @dataclass(frozen=True)
+class Call:
+    """A state-changing call a run sent (once, never retried) and the answer it got."""
+
+    request: str
+    answer: str
+
+
+@dataclass(frozen=True)
 class Result:
     """What happened to a run, for people and for pipelines.
 
@@ -75,12 +83,14 @@ class Result:
     warnings: tuple[str, ...] = ()
     job_kind: str = "imageupdate"
     jobs: tuple[JobResult, ...] = ()
+    calls: tuple[Call, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["outcome"] = self.outcome.value
         data["warnings"] = list(self.warnings)
         data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
+        data["calls"] = [asdict(call) for call in self.calls]
         data["jobs"] = [
             {**asdict(job), "outcome": job.outcome.value, "elapsed_seconds": round(job.elapsed_seconds, 3)}
             for job in self.jobs

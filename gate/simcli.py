@@ -15,6 +15,7 @@ from gate.errors import Cancelled, ConfigError
 from gate.simulator import (
     DEFAULT_DURATION,
     DEMO_ACCOUNT_SERVICE_ID,
+    GAME_ID,
     ID_BY_SCENARIO,
     SCENARIOS,
     Scenario,
@@ -210,6 +211,7 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
         exports,
         f"  clanforge-gate --update-id {ID_BY_SCENARIO[Scenario.FAILURE]} --poll-interval 2s",
         "  clanforge-gate deploy --image-id 2001 --machine-id 1 --desc try --restart --poll-interval 2s",
+        f"  clanforge-gate check --image-id 2002 --game-id {GAME_ID}   # read-only: the lock and the plan",
         f"Request counts: {url}/_sim/stats. Stop with Ctrl-C.",
     ]
     print("\n".join(lines), file=stdout, flush=True)

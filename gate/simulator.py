@@ -348,6 +348,12 @@ class DeployScenario(str, enum.Enum):
     MACHINES_FAILED = "machines-failed"
     CREATE_UNAVAILABLE = "create-unavailable"
     INSTALL_STUCK = "install-stuck"
+    FLEET_UNMARKED = "fleet-unmarked"
+    EMPTY_DIFF = "empty-diff"
+    NO_FILE_LIST = "no-file-list"
+    UPDATE_LOCKED = "update-locked"
+    INSTALL_NEVER_STARTS = "install-never-starts"
+    BEARER_HOST = "bearer-host"
 
 
 @dataclass(frozen=True)
@@ -369,6 +375,16 @@ LOCKED_DIFF_ID = 218595
 # machine is marked pending yet: the image status reads 0/0/0.
 PUBLISH_GAP = 0.1
 PUBLISH_GAP_MAX = 0.5
+# The update that holds the image of the update-locked scenario (it never ends).
+LOCKING_UPDATE_ID = 318595
+# After the version of the fleet-unmarked scenario, its install jobs wait this long with no
+# machine marked (longer than any "empty for a while means done" rule could bear).
+UNMARKED_SECONDS = 45.0
+# An install job of another account image that never ends: a deploy must never wait on it.
+FOREIGN_VERSION_ID = 49999
+FOREIGN_IMAGE_ID = 2999
+GAME_ID = 77
+EMPTY_DIFF_MESSAGE = "the image diff has no changes: publish a full version (full=1)"
 DIFF_FAILURE_MESSAGE = "diff failed: the new files could not be compared with the current image version"
 UNAVAILABLE_BODY = b"Service Unavailable"
 
@@ -384,7 +400,7 @@ DEPLOY_SCENARIOS: tuple[DeployScenarioSpec, ...] = (
         2002,
         3,
         f"update and diff create answer HTTP 200 'image locked by diffid: {LOCKED_DIFF_ID}' until "
-        f"diff {LOCKED_DIFF_ID} (complete) is published",
+        f"diff {LOCKED_DIFF_ID} (complete) is published or rejected; image/options names it",
     ),
     DeployScenarioSpec(
         DeployScenario.DIFF_FAILED,
@@ -410,6 +426,45 @@ DEPLOY_SCENARIOS: tuple[DeployScenarioSpec, ...] = (
         2006,
         2,
         f"{STUCK_MACHINES} of {FLEET_SIZE} machines stay pending: the install never ends",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.FLEET_UNMARKED,
+        2007,
+        0,
+        f"after the version, its install jobs wait {UNMARKED_SECONDS:.0f} s while the image status reads "
+        f"0/0/0; then {FLEET_SIZE} machines install",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.EMPTY_DIFF,
+        2008,
+        0,
+        "the diff lists no changed file (diff_info=1): deploy rejects it, 'nothing changed'; a version "
+        "needs full=1 (--on-empty-diff publish)",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.NO_FILE_LIST,
+        2009,
+        0,
+        "diff_info=1 names the image, game and machine but lists no files: the version is made as usual",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.UPDATE_LOCKED,
+        2010,
+        3,
+        f"update {LOCKING_UPDATE_ID} holds the image and never ends (image/options names it; update "
+        "create answers 'image locked')",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.INSTALL_NEVER_STARTS,
+        2011,
+        2,
+        "the version completes but its install never starts: image status 0/0/0 and no install job",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.BEARER_HOST,
+        2012,
+        0,
+        "as deploy; with a Bearer token the v1 calls need no accountserviceid (Basic still does)",
     ),
 )
 
@@ -487,6 +542,40 @@ def fleet_body(counts: tuple[int, int, int]) -> dict[str, object]:
     """The image status body (``/cfp/v2/project/<asid>/image/<imageid>/status``)."""
     pending, failed, completed = counts
     return {"pending_machines": pending, "failed_machines": failed, "completed_machines": completed}
+
+
+SEEDED_IDS = frozenset({LOCKED_DIFF_ID, LOCKING_UPDATE_ID})
+
+
+def diff_info(image_id: int, diff_id: int) -> dict[str, Any]:
+    """``diff_info`` of a diff's status: the image, game and machine, and (per scenario) the files."""
+    info: dict[str, Any] = {"imageid": image_id, "gameid": GAME_ID, "machineid": 1, "diffid": diff_id}
+    scenario = deploy_scenario_for(image_id)
+    if scenario is DeployScenario.NO_FILE_LIST:
+        return info
+    changed = [] if scenario is DeployScenario.EMPTY_DIFF else ["bin/server.x86_64", "data/level1.pak"]
+    return {**info, "files": {"added": [], "modified": changed, "removed": []}}
+
+
+def install_job(
+    version_id: int, image_id: int, machine: int, start: float, *, running: bool
+) -> dict[str, Any]:
+    """One unfinished install job of ``/cfp/v1/imageinstall/status``."""
+    state = State.RUNNING if running else State.QUEUED
+    return {
+        "jobid": version_id * 100 + machine,
+        "jobcreated": int(start),
+        "jobstateid": int(state),
+        "jobstatename": _STATE_NAMES[state],
+        "jobprogress": 0,
+        "jobfailed": 0,
+        "joberror": None,
+        "machine": 7000 + image_id % 1000 * 10 + machine,
+        "location": "sim-eu-1",
+        "target_imageversionid": version_id,
+        "restart": 1,
+        "install_at": int(start),
+    }
 
 
 class MissingParameter(ValueError):
@@ -692,6 +781,9 @@ class _CreatedJob:
     scenario: Scenario = Scenario.SUCCESS
     error: str | None = None
     diff_id: int | None = None
+    # A version's install_at (unix time); None: left out, so the install is manual and never starts.
+    install_at: float | None = None
+    full: bool = False
 
 
 _BAD_GATEWAY_PAGE = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
@@ -800,8 +892,9 @@ class Simulator:
         self._created: dict[str, dict[int, _CreatedJob]] = {kind: {} for kind in JOB_KINDS}
         self._next_id = dict(FIRST_CREATED_ID)
         self._published: dict[int, _CreatedJob] = {}
-        self._unlocked: set[int] = set()
         self._unavailable_served: set[int] = set()
+        self._published_diffs: set[int] = set()
+        self._rejected: set[int] = set()
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
@@ -825,6 +918,13 @@ class Simulator:
             r"/cfp/v2/project/(?P<asid>[^/]+)/image/(?P<imageid>\d+)/status",
             self._image_status,
             name="image/status",
+        )
+        self.add_route(
+            "GET", r"/cfp/v1/imagediff/(?P<diffid>\d+)/reject", self._reject_diff, name="imagediff/reject"
+        )
+        self.add_route("GET", r"/cfp/v1/image/options", self._image_options, name="image/options")
+        self.add_route(
+            "GET", r"/cfp/v1/imageinstall/status", self._install_status, name="imageinstall/status"
         )
         self.add_route("GET", r"/_sim/stats", self._stats_route, api=False)
 
@@ -866,6 +966,10 @@ class Simulator:
         if not self.credentials.accepts(request.headers.get("authorization")):
             return Response.json(401, error_body("forbidden"), headers=(("WWW-Authenticate", "Basic"),))
         asid = request.query.get("accountserviceid")
+        bearer = (request.headers.get("authorization") or "").strip().lower().startswith("bearer ")
+        if not asid and bearer:
+            # The new operator's host: a token names its account; an id, when given, must match.
+            return None
         if not asid:
             return Response.json(400, error_body("accountserviceid is required"))
         if asid != self.account_service_id:
@@ -901,7 +1005,14 @@ class Simulator:
 
     def _status_handler(self, kind: str) -> Handler:
         def handler(request: Request) -> Response:
-            return self._job_status(kind, int(request.params[ID_KEYS[kind]]))
+            job_id = int(request.params[ID_KEYS[kind]])
+            if kind == "imagediff" and request.query.get("diff_info") == "1":
+                with self._lock:
+                    diff = self._created["imagediff"].get(job_id)
+                if diff is not None:
+                    body = self._created_body(diff, self.clock())
+                    return Response.json(200, {**body, "diff_info": diff_info(diff.image_id, diff.job_id)})
+            return self._job_status(kind, job_id)
 
         return handler
 
@@ -953,6 +1064,11 @@ class Simulator:
         image = IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.IMAGE_LOCKED]
         origin = self.clock() - 2 * self.duration
         self._created["imagediff"][LOCKED_DIFF_ID] = _CreatedJob("imagediff", LOCKED_DIFF_ID, image, origin)
+        # The update that holds the image of the update-locked scenario: it runs for ever.
+        held = IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.UPDATE_LOCKED]
+        self._created["imageupdate"][LOCKING_UPDATE_ID] = _CreatedJob(
+            "imageupdate", LOCKING_UPDATE_ID, held, origin, scenario=Scenario.STUCK
+        )
 
     def _phase(self, job: _CreatedJob, now: float) -> Phase:
         phase = job_phase(job.scenario, now - job.origin, self.duration)
@@ -971,8 +1087,29 @@ class Simulator:
         self._created[kind][job_id] = job
         return job
 
-    def _locked(self, image_id: int) -> bool:
-        return deploy_scenario_for(image_id) is DeployScenario.IMAGE_LOCKED and image_id not in self._unlocked
+    def lock_of(self, image_id: int) -> tuple[str, int] | None:
+        """What holds the image (``("diffid", n)`` or ``("updateid", n)``), or None.
+
+        A diff holds its image from its creation until it is published or rejected; the
+        update-locked scenario's image is held by an update that never ends.
+        """
+        with self._lock:
+            return self._held_by(image_id)
+
+    def _held_by(self, image_id: int) -> tuple[str, int] | None:
+        if deploy_scenario_for(image_id) is DeployScenario.UPDATE_LOCKED:
+            return ("updateid", LOCKING_UPDATE_ID)
+        for diff in reversed(list(self._created["imagediff"].values())):
+            if diff.image_id == image_id and diff.job_id not in self._published_diffs | self._rejected:
+                return ("diffid", diff.job_id)
+        return None
+
+    def _locked(self, image_id: int, allowed_diff: int | None = None) -> Response | None:
+        """The API's 'image locked' answer, if a diff or update other than ``allowed_diff`` holds it."""
+        held = self._held_by(image_id)
+        if held is None or held == ("diffid", allowed_diff):
+            return None
+        return Response.json(200, error_body(f"image locked by {held[0]}: {held[1]}"))
 
     def _create_update(self, request: Request) -> Response:
         try:
@@ -984,8 +1121,9 @@ class Simulator:
             return Response.json(400, error_body(str(exc)))
         scenario = deploy_scenario_for(image_id)
         with self._lock:
-            if self._locked(image_id):
-                return Response.json(200, error_body(f"image locked by diffid: {LOCKED_DIFF_ID}"))
+            locked = self._locked(image_id)
+            if locked is not None:
+                return locked
             job = self._start("imageupdate", image_id)
             if scenario is DeployScenario.CREATE_UNAVAILABLE and image_id not in self._unavailable_served:
                 # The proxy in front gave up, but the job had started: why a create is never retried.
@@ -1005,15 +1143,16 @@ class Simulator:
             {"scenario": Scenario.FAILURE, "error": DIFF_FAILURE_MESSAGE} if failing else {}
         )
         with self._lock:
-            if self._locked(image_id):
-                return Response.json(200, error_body(f"image locked by diffid: {LOCKED_DIFF_ID}"))
-            if retry is not None:
-                earlier = self._created["imagediff"].get(retry)
-                if earlier is None or earlier.image_id != image_id:
-                    return Response.json(404, error_body("No rows in result set"))
+            earlier = self._created["imagediff"].get(retry) if retry is not None else None
+            if retry is not None and (earlier is None or earlier.image_id != image_id):
+                return Response.json(404, error_body("No rows in result set"))
+            locked = self._locked(image_id, allowed_diff=retry)
+            if locked is not None:
+                return locked
+            if earlier is not None:
                 # A retry runs the same diff again, under its own id.
                 job = dataclasses.replace(earlier, origin=self.clock())
-                self._created["imagediff"][retry] = job
+                self._created["imagediff"][job.job_id] = job
             else:
                 job = self._start("imagediff", image_id, **details)
         return Response.json(200, self._created_body(job, self.clock()))
@@ -1022,8 +1161,16 @@ class Simulator:
         try:
             diff_id = required_id(request.query, "diffid")
             flag_value(request.query, "restart", required=True)
-            flag_value(request.query, "full")
+            full = bool(flag_value(request.query, "full"))
             flag_value(request.query, "force")
+            install_at = (
+                float(required_id(request.query, "install_at")) if "install_at" in request.query else None
+            )
+            for name in ("disable_timeout", "disable_percentage"):
+                if name in request.query and not request.query[name].strip().isdigit():
+                    raise MissingParameter(
+                        f"parameter {name} must be a whole number, got {request.query[name]!r}"
+                    )
         except MissingParameter as exc:
             return Response.json(400, error_body(str(exc)))
         now = self.clock()
@@ -1031,7 +1178,12 @@ class Simulator:
             diff = self._created["imagediff"].get(diff_id)
             if diff is None:
                 return Response.json(404, error_body("No rows in result set"))
+            if diff_id in self._rejected:
+                return Response.json(200, error_body(f"diff {diff_id} was rejected: it cannot be published"))
             state = self._phase(diff, now).state
+            empty = deploy_scenario_for(diff.image_id) is DeployScenario.EMPTY_DIFF
+            if state is State.COMPLETE and not full and empty:
+                return Response.json(200, error_body(EMPTY_DIFF_MESSAGE))
             if state is not State.COMPLETE:
                 return Response.json(
                     400,
@@ -1039,10 +1191,11 @@ class Simulator:
                         f"diff {diff_id} is {_STATE_NAMES[state]}, not Complete: it cannot be published"
                     ),
                 )
-            job = self._start("imageversion", diff.image_id, diff_id=diff_id)
+            job = self._start(
+                "imageversion", diff.image_id, diff_id=diff_id, install_at=install_at, full=full
+            )
             self._published[diff.image_id] = job
-            if diff_id == LOCKED_DIFF_ID:
-                self._unlocked.add(diff.image_id)
+            self._published_diffs.add(diff_id)
         return Response.json(200, self._created_body(job, now))
 
     def _image_status(self, request: Request) -> Response:
@@ -1052,13 +1205,94 @@ class Simulator:
         now = self.clock()
         with self._lock:
             version = self._published.get(image_id)
-        elapsed = None
-        if version is not None:
-            # The machines install once the version job has completed.
-            elapsed = now - version.origin - self.duration
-            elapsed = elapsed if elapsed >= 0 else None
+        start = self._install_start(version) if version is not None else None
+        elapsed = now - start if start is not None and now >= start else None
         counts = fleet_counts(fleet_for(deploy_scenario_for(image_id)), elapsed, self.duration)
         return Response.json(200, fleet_body(counts))
+
+    def _install_start(self, version: _CreatedJob) -> float | None:
+        """When a version's machines start installing; None when it never does (no install_at)."""
+        scenario = deploy_scenario_for(version.image_id)
+        if version.install_at is None or scenario is DeployScenario.INSTALL_NEVER_STARTS:
+            return None
+        # The machines install once the version job has completed, and not before install_at.
+        start = max(version.origin + self.duration, version.install_at)
+        return start + (UNMARKED_SECONDS if scenario is DeployScenario.FLEET_UNMARKED else 0.0)
+
+    def _install_status(self, request: Request) -> Response:
+        """The account's unfinished install jobs: one per machine still to install, any image."""
+        now = self.clock()
+        with self._lock:
+            versions = list(self._published.values())
+        installs = [install_job(FOREIGN_VERSION_ID, FOREIGN_IMAGE_ID, 0, now - 3600, running=False)]
+        for version in versions:
+            start = self._install_start(version)
+            if start is None or now < version.origin + self.duration:
+                continue
+            elapsed = now - start
+            counts = fleet_counts(
+                fleet_for(deploy_scenario_for(version.image_id)),
+                elapsed if elapsed >= 0 else None,
+                self.duration,
+            )
+            marked = counts != (0, 0, 0)
+            waiting = counts[0] if marked else FLEET_SIZE
+            installs += [
+                install_job(version.job_id, version.image_id, machine, start, running=marked)
+                for machine in range(FLEET_SIZE - waiting, FLEET_SIZE)
+            ]
+        return Response.json(200, {"installs": installs, "success": True})
+
+    def _image_options(self, request: Request) -> Response:
+        """The image's options: ``diffid`` or ``updateid`` when one holds the image."""
+        game, image = request.query.get("gameid", ""), request.query.get("imageid", "")
+        if bool(game) != bool(image):
+            return Response.json(400, error_body("gameid and imageid must be given together"))
+        if not image:
+            return Response.json(200, {"success": True, "update_urls": []})
+        try:
+            image_id = required_id(request.query, "imageid")
+            required_id(request.query, "gameid")
+        except MissingParameter as exc:
+            return Response.json(400, error_body(str(exc)))
+        options: dict[str, object] = {
+            "success": True,
+            "imageid": image_id,
+            "gameid": int(game),
+            "update_urls": [f"s3://sim-builds/{image_id}/"],
+        }
+        with self._lock:
+            held = self._held_by(image_id)
+        if held is not None:
+            options[held[0]] = held[1]
+        return Response.json(200, options)
+
+    def _reject_diff(self, request: Request) -> Response:
+        diff_id = int(request.params["diffid"])
+        try:
+            flag_value(request.query, "reinstall", required=True)
+        except MissingParameter as exc:
+            return Response.json(400, error_body(str(exc)))
+        now = self.clock()
+        with self._lock:
+            diff = self._created["imagediff"].get(diff_id)
+            if diff is None:
+                return Response.json(404, error_body("No rows in result set"))
+            if diff_id in self._published_diffs:
+                return Response.json(200, error_body(f"diff {diff_id} was published: it cannot be rejected"))
+            if diff_id in self._rejected:
+                return Response.json(200, error_body(f"diff {diff_id} was already rejected"))
+            state = self._phase(diff, now).state
+            if state not in (State.COMPLETE, State.FAILED):
+                return Response.json(
+                    200,
+                    error_body(
+                        f"diff {diff_id} is {_STATE_NAMES[state]}: only a Complete or Failed diff "
+                        "can be rejected"
+                    ),
+                )
+            self._rejected.add(diff_id)
+        return Response.json(200, {"success": True, "diffid": diff_id})
 
     def _stats_route(self, request: Request) -> Response:
         return Response.json(200, self.stats())
@@ -1082,7 +1316,12 @@ class Simulator:
     def created(self, kind: str) -> list[int]:
         """The ids of the jobs of ``kind`` that create calls started, in order."""
         with self._lock:
-            return [job_id for job_id in self._created[kind] if job_id != LOCKED_DIFF_ID]
+            return [job_id for job_id in self._created[kind] if job_id not in SEEDED_IDS]
+
+    def rejected(self) -> list[int]:
+        """The ids of the diffs rejected, in order."""
+        with self._lock:
+            return sorted(self._rejected)
 
     def stats(self) -> dict[str, object]:
         """Requests per job id and per endpoint, create calls and the jobs they started.
@@ -1093,11 +1332,15 @@ class Simulator:
             counts = {str(key): value for key, value in sorted(self._counts.items())}
             endpoints = dict(sorted(self._endpoint_counts.items()))
             created = {
-                kind: [job_id for job_id in jobs if job_id != LOCKED_DIFF_ID]
+                kind: [job_id for job_id in jobs if job_id not in SEEDED_IDS]
                 for kind, jobs in self._created.items()
             }
         creates = {kind: endpoints.get(f"{kind}/create", 0) for kind in JOB_KINDS}
+        with self._lock:
+            rejected = sorted(self._rejected)
         return {
+            "rejects": endpoints.get("imagediff/reject", 0),
+            "rejected": rejected,
             "requests": counts,
             "total": sum(counts.values()),
             "endpoints": endpoints,
@@ -1117,8 +1360,9 @@ class Simulator:
             self._created = {kind: {} for kind in JOB_KINDS}
             self._next_id = dict(FIRST_CREATED_ID)
             self._published.clear()
-            self._unlocked.clear()
             self._unavailable_served.clear()
+            self._published_diffs.clear()
+            self._rejected.clear()
             self._seed_locked_diff()
 
     # -- lifecycle

@@ -26,6 +26,10 @@ from tests.test_gitlab import parse_dotenv
 
 API = "https://api.test"
 IMAGE = f"{API}/cfp/v2/project/77/image/5/status"
+INSTALLS = f"{API}/cfp/v1/imageinstall/status"
+# An install job of another image's version: it must never hold a deploy up.
+OTHER_INSTALL = {**job_body(3, "Queued"), "jobid": 7, "target_imageversionid": 99, "machine": 4}
+WATCH = ("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version", "--version-id", "33")
 BASE = ("deploy", "--image-id", "5", "--machine-id", "9", "--desc", "build 42", "--restart")
 
 
@@ -57,6 +61,11 @@ def happy(m: rm.Mocker, *, failed_machines: int = 0) -> None:
             {"json": {"pending_machines": 0, "failed_machines": failed_machines, "completed_machines": 4}},
         ],
     )
+    mine = {**job_body(4, "Running"), "jobid": 8, "target_imageversionid": 33, "machine": 1}
+    m.get(
+        INSTALLS,
+        [{"json": {"installs": [mine, OTHER_INSTALL]}}, {"json": {"installs": [OTHER_INSTALL]}}],
+    )
 
 
 def test_whole_chain(requests_mock: rm.Mocker, tmp_path: Path) -> None:
@@ -72,12 +81,15 @@ def test_whole_chain(requests_mock: rm.Mocker, tmp_path: Path) -> None:
         "accountserviceid": ["77"], "imageid": ["5"], "machineid": ["9"], "desc": ["build 42"], "url": ["s3://bucket/build42"]
     }  # fmt: skip
     assert creates[1][1] == {"accountserviceid": ["77"], "imageid": ["5"], "machineid": ["9"]}
+    install_at = creates[2][1].pop("install_at")
     assert creates[2][1] == {
         "accountserviceid": ["77"],
         "diffid": ["22"],
         "restart": ["1"],
         "game_build": ["42"],
     }
+    # The install is asked for, starting now (the fake clock's wall time, a little after its start).
+    assert install_at[0].isdigit() and 0 <= int(install_at[0]) - 1_800_000_000 < 600
     # Each created id is announced with the command to resume.
     assert (
         "update 11: started; to resume: clanforge-gate deploy --image-id 5 --machine-id 9 --update-id 11"
@@ -174,15 +186,18 @@ def test_steps_can_be_skipped_in_yaml(requests_mock: rm.Mocker, tmp_path: Path) 
     }
 
 
-def test_empty_fleet_is_done_only_once_it_stayed_empty(requests_mock: rm.Mocker) -> None:
-    requests_mock.get(IMAGE, json={"pending_machines": 0, "failed_machines": 0, "completed_machines": 0})
-    out, err = io.StringIO(), io.StringIO()
-    clock = FakeClock()
-    start = clock.monotonic()
-    argv = ["deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version"]
-    rc = main(argv, env=ENV, stdout=out, stderr=err, clock=clock)
-    assert rc == 0 and requests_mock.call_count >= 3
-    assert clock.monotonic() - start >= 30
+def test_an_empty_fleet_is_never_installed(requests_mock: rm.Mocker) -> None:
+    empty = {"pending_machines": 0, "failed_machines": 0, "completed_machines": 0}
+    requests_mock.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
+    requests_mock.get(IMAGE, json=empty)
+    requests_mock.get(INSTALLS, json={"installs": [OTHER_INSTALL]})
+    rc, out, _ = cli(*WATCH, "--timeout", "10m")
+    assert rc == 2, out
+    assert "not counted as installed" in out
+    final = out.strip().splitlines()[-1]
+    assert "image status: 0 completed, 0 pending, 0 failed" in final
+    assert "0 unfinished install jobs for version 33 (1 of other versions ignored)" in final
+    assert "may not have started" in final
 
 
 def test_empty_fleet_then_pending_is_followed(requests_mock: rm.Mocker) -> None:
@@ -190,9 +205,22 @@ def test_empty_fleet_then_pending_is_followed(requests_mock: rm.Mocker) -> None:
     empty = {"pending_machines": 0, "failed_machines": 0, "completed_machines": 0}
     pending = {"pending_machines": 2, "failed_machines": 0, "completed_machines": 0}
     done = {"pending_machines": 0, "failed_machines": 1, "completed_machines": 1}
+    requests_mock.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
     requests_mock.get(IMAGE, [{"json": empty}, {"json": empty}, {"json": pending}, {"json": done}])
-    rc, out, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
-    assert rc == 1 and requests_mock.call_count == 4 and "1 machines failed" in out
+    requests_mock.get(INSTALLS, json={"installs": []})
+    rc, out, _ = cli(*WATCH)
+    assert rc == 1 and requests_mock.call_count == 9 and "1 machines failed" in out
+
+
+def test_other_versions_install_jobs_never_hold_the_deploy(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
+    requests_mock.get(IMAGE, json={"pending_machines": 0, "failed_machines": 0, "completed_machines": 4})
+    requests_mock.get(
+        INSTALLS, json={"installs": [OTHER_INSTALL, {**OTHER_INSTALL, "target_imageversionid": "98"}]}
+    )
+    rc, out, _ = cli(*WATCH)
+    assert rc == 0, out
+    assert "0 unfinished install jobs for version 33 (2 of other versions ignored)" in out
 
 
 def test_a_timed_out_diff_is_resumed_as_a_diff(requests_mock: rm.Mocker) -> None:
@@ -255,10 +283,10 @@ def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) 
 
 
 def test_install_timeout_is_exit_2(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
     requests_mock.get(IMAGE, json={"pending_machines": 4, "failed_machines": 0, "completed_machines": 0})
-    rc, out, _ = cli(
-        "deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version", "--timeout", "1m"
-    )
+    requests_mock.get(INSTALLS, json={"installs": []})
+    rc, out, _ = cli(*WATCH, "--timeout", "1m")
     assert rc == 2 and "machines may still be installing" in out
 
 
@@ -270,8 +298,10 @@ def test_malformed_image_status_is_retried(requests_mock: rm.Mocker) -> None:
             {"json": {"pending_machines": 0, "failed_machines": 0, "completed_machines": 2}},
         ],
     )
-    rc, _, _ = cli("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version")
-    assert rc == 0 and requests_mock.call_count == 2
+    requests_mock.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
+    requests_mock.get(INSTALLS, json={"installs": []})
+    rc, _, _ = cli(*WATCH)
+    assert rc == 0 and requests_mock.call_count == 4
 
 
 @pytest.mark.parametrize(

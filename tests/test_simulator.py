@@ -479,17 +479,17 @@ def test_unknown_paths_and_methods(sim: Simulator) -> None:
 def test_routes_can_be_added(sim: Simulator) -> None:
     from gate.simulator import Request, Response
 
-    def reject(request: Request) -> Response:
+    def notes(request: Request) -> Response:
         return Response.json(200, {"diffid": int(request.params["diffid"])})
 
-    sim.add_route("GET", r"/cfp/v1/imagediff/(?P<diffid>\d+)/reject", reject, name="imagediff/reject")
-    url = f"{sim.base_url}/cfp/v1/imagediff/8/reject"
+    sim.add_route("GET", r"/cfp/v1/imagediff/(?P<diffid>\d+)/notes", notes, name="imagediff/notes")
+    url = f"{sim.base_url}/cfp/v1/imagediff/8/notes"
     assert requests.get(url, params={"accountserviceid": ASID}, timeout=5).status_code == 401
     ok = requests.get(
         url, params={"accountserviceid": ASID}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
     )
     assert ok.json() == {"diffid": 8}
-    assert sim.endpoint_count("imagediff/reject") == 2
+    assert sim.endpoint_count("imagediff/notes") == 2
 
 
 def test_serve_forever_stops_from_another_thread() -> None:

@@ -15,9 +15,11 @@ from gate.simulator import (
     DIFF_FAILURE_MESSAGE,
     FIRST_CREATED_ID,
     FLEET_SIZE,
+    FOREIGN_VERSION_ID,
     ID_BY_SCENARIO,
     IMAGE_BY_DEPLOY_SCENARIO,
     LOCKED_DIFF_ID,
+    LOCKING_UPDATE_ID,
     DeployScenario,
     Fleet,
     Scenario,
@@ -142,7 +144,8 @@ def create_diff(sim: Simulator, image: int, **extra: object) -> requests.Respons
 
 
 def create_version(sim: Simulator, diff: int, **extra: object) -> requests.Response:
-    params: dict[str, object] = {"diffid": diff, "restart": 1, **extra}
+    # install_at in the past: the install starts as soon as the version completes.
+    params: dict[str, object] = {"diffid": diff, "restart": 1, "install_at": 1, **extra}
     return call(sim, "/cfp/v1/imageversion/create", **params)
 
 
@@ -291,7 +294,11 @@ def test_a_failed_diff_cannot_be_published(sim: Simulator, fake_time: FakeTime) 
     refused = create_version(sim, diff)
     assert refused.status_code == 400 and "Failed" in refused.json()["error_message"]
     assert sim.created("imageversion") == []
-    # Its update job is a plain success.
+    # The failed diff holds the image until it is rejected; then a new update is a plain success.
+    assert create_update(sim, IMAGE[DeployScenario.DIFF_FAILED]).json()["error_message"] == (
+        f"image locked by diffid: {diff}"
+    )
+    assert call(sim, f"/cfp/v1/imagediff/{diff}/reject", reinstall=0).json()["success"] is True
     update = create_update(sim, IMAGE[DeployScenario.DIFF_FAILED]).json()["updateid"]
     fake_time.now += DURATION
     assert status(sim, "imageupdate", update)["jobstatename"] == "Complete"
@@ -375,3 +382,83 @@ def test_readme_shows_the_deploy_table_the_code_uses() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     assert readme.index("## Local simulator and demo") < readme.index("## The whole deploy")
     assert deploy_table_markdown() in readme
+
+
+# --------------------------------------------------------------------------- what a real deploy needs
+
+
+def test_an_empty_diff_needs_a_full_version(sim: Simulator, fake_time: FakeTime) -> None:
+    image = IMAGE[DeployScenario.EMPTY_DIFF]
+    diff = create_diff(sim, image).json()["diffid"]
+    fake_time.now += DURATION
+    info = call(sim, f"/cfp/v1/imagediff/{diff}/status", diff_info=1).json()["diff_info"]
+    assert info["files"] == {"added": [], "modified": [], "removed": []}
+    refused = create_version(sim, diff).json()
+    assert refused["success"] is False and "full=1" in refused["error_message"]
+    assert create_version(sim, diff, full=1).json()["success"] is True
+
+
+def test_diff_info_with_and_without_a_file_list(sim: Simulator, fake_time: FakeTime) -> None:
+    changed = create_diff(sim, 2001).json()["diffid"]
+    bare = create_diff(sim, IMAGE[DeployScenario.NO_FILE_LIST]).json()["diffid"]
+    assert call(sim, f"/cfp/v1/imagediff/{changed}/status", diff_info=1).json()["diff_info"]["files"][
+        "modified"
+    ]
+    info = call(sim, f"/cfp/v1/imagediff/{bare}/status", diff_info=1).json()["diff_info"]
+    assert "files" not in info and info["imageid"] == IMAGE[DeployScenario.NO_FILE_LIST]
+    assert "diff_info" not in call(sim, f"/cfp/v1/imagediff/{changed}/status").json()
+
+
+def test_a_diff_holds_its_image_until_published_or_rejected(sim: Simulator, fake_time: FakeTime) -> None:
+    diff = create_diff(sim, 2001).json()["diffid"]
+    options = call(sim, "/cfp/v1/image/options", gameid=77, imageid=2001).json()
+    assert options["diffid"] == diff and "updateid" not in options
+    assert create_update(sim, 2001).json()["error_message"] == f"image locked by diffid: {diff}"
+    running = call(sim, f"/cfp/v1/imagediff/{diff}/reject", reinstall=0).json()
+    assert running["success"] is False and "only a Complete or Failed diff" in running["error_message"]
+    fake_time.now += DURATION
+    assert call(sim, f"/cfp/v1/imagediff/{diff}/reject").status_code == 400  # reinstall is required
+    assert call(sim, f"/cfp/v1/imagediff/{diff}/reject", reinstall=0).json() == {
+        "success": True,
+        "diffid": diff,
+    }
+    assert "diffid" not in call(sim, "/cfp/v1/image/options", gameid=77, imageid=2001).json()
+    assert "rejected" in create_version(sim, diff).json()["error_message"]
+    assert sim.rejected() == [diff] and sim.stats()["rejects"] == 3
+
+
+def test_image_options_takes_game_and_image_together(sim: Simulator) -> None:
+    assert call(sim, "/cfp/v1/image/options", imageid=2001).status_code == 400
+    held = call(sim, "/cfp/v1/image/options", gameid=77, imageid=IMAGE[DeployScenario.UPDATE_LOCKED]).json()
+    assert held["updateid"] == LOCKING_UPDATE_ID
+    assert status(sim, "imageupdate", LOCKING_UPDATE_ID)["jobstatename"] != "Complete"
+
+
+def test_install_jobs_one_per_machine_still_to_install(sim: Simulator, fake_time: FakeTime) -> None:
+    diff = create_diff(sim, 2001).json()["diffid"]
+    fake_time.now += DURATION
+    version = create_version(sim, diff).json()["imageversionid"]
+
+    def mine() -> list[dict[str, object]]:
+        installs = call(sim, "/cfp/v1/imageinstall/status").json()["installs"]
+        assert any(job["target_imageversionid"] == FOREIGN_VERSION_ID for job in installs)
+        return [job for job in installs if job["target_imageversionid"] == version]
+
+    assert mine() == []  # the version job is still running
+    fake_time.now += DURATION
+    assert len(mine()) == FLEET_SIZE and counts(sim, 2001) == (0, 0, 0)  # marked nowhere yet
+    fake_time.now += DURATION / 2
+    assert len(mine()) == counts(sim, 2001)[0] > 0
+    fake_time.now += DURATION
+    assert mine() == [] and counts(sim, 2001) == (0, 0, FLEET_SIZE)
+
+
+def test_a_bearer_token_needs_no_account_service_id(sim: Simulator) -> None:
+    url = f"{sim.base_url}/cfp/v1/imageinstall/status"
+    bearer = requests.get(url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5)
+    assert bearer.status_code == 200
+    assert requests.get(url, headers={"Authorization": basic(ACCESS, SECRET)}, timeout=5).status_code == 400
+    wrong = requests.get(
+        url, params={"accountserviceid": "1"}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
+    )
+    assert wrong.status_code == 403
