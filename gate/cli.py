@@ -32,6 +32,7 @@ from gate.config import (
 )
 from gate.deploy import Deployer, load_deploy_settings
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
+from gate.gitlab import job_limit_problem
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
 from gate.simcli import add_commands as add_simulator_commands
@@ -266,6 +267,9 @@ def run_gate(
                 FanOut([*platform_reporters(env, settings, stream=stdout), console]),
                 settings.credentials.secrets(),
             )
+            limit_problem = job_limit_problem(env, settings.timeout)
+            if limit_problem is not None:
+                raise ConfigError(limit_problem)
             client = StatusClient(settings, clock, reporter, session=session)
             runner = make_runner(RunInputs(args, env, yaml_values, settings, client, clock, reporter))
             result = runner.run()
