@@ -97,7 +97,15 @@ def pipeline(module_simulator: Simulator, tmp_path_factory: pytest.TempPathFacto
     (project / "templates").mkdir()
     shutil.copy(COMPONENT, project / "templates" / COMPONENT.name)
     shutil.copy(PIPELINE, project / ".gitlab-ci.yml")
-    git = ["git", "-c", "user.name=clanforge-gate", "-c", "user.email=ci@localhost", "-c", "init.defaultBranch=main"]
+    git = [
+        "git",
+        "-c",
+        "user.name=clanforge-gate",
+        "-c",
+        "user.email=ci@localhost",
+        "-c",
+        "init.defaultBranch=main",
+    ]
     subprocess.run([*git, "init", "-q", "."], cwd=project, check=True)
     subprocess.run([*git, "add", "-A"], cwd=project, check=True)
     subprocess.run([*git, "commit", "-q", "-m", "pipeline"], cwd=project, check=True)
@@ -222,5 +230,3 @@ def test_a_deploy_runs_the_chain_and_hands_every_id_on(pipeline: Run) -> None:
 def test_no_credential_reaches_the_log(pipeline: Run) -> None:
     assert ACCESS not in pipeline.output
     assert SECRET not in pipeline.output
-
-
