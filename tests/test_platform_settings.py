@@ -98,7 +98,8 @@ def test_the_component_offers_the_setting_with_the_clis_default(option: Option) 
     inputs, job = component()
     name = input_name(option)
     assert name in inputs, f"templates/clanforge-gate.yml has no input {name!r} for {option.flag}"
-    assert job["variables"].get(option.env) == f"$[[ inputs.{name} ]]", f"{option.env} must carry the input"
+    carrier = "CLANFORGE_GATE_INPUT_" + option.env.removeprefix("CLANFORGE_")
+    assert job["variables"].get(carrier) == f"$[[ inputs.{name} ]]", f"{carrier} must carry the input"
     spec = inputs[name] or {}
     expected = COMPONENT_DEFAULTS.get(option.key, option.default)
     if option.key == "account_service_id":
@@ -119,6 +120,18 @@ def test_the_component_has_no_input_beyond_the_clis_settings_and_its_own() -> No
     inputs, _ = component()
     settings = {input_name(option) for option in CLI_SETTINGS}
     assert set(inputs) - settings == COMPONENT_ONLY
+
+
+def test_the_component_hands_every_input_to_the_gate_under_its_own_variable() -> None:
+    """The job's script exports CLANFORGE_X from CLANFORGE_GATE_INPUT_X, so a project, group or
+    dotenv variable named CLANFORGE_X cannot beat the input (GitLab ranks those above a job's)."""
+    _, job = component()
+    assert all(name.startswith("CLANFORGE_GATE_INPUT_") for name in job["variables"])
+    script = job["script"][0]
+    assert script.splitlines()[0] == (
+        "eval \"$(env | sed -n 's/^CLANFORGE_GATE_INPUT_\\([A-Z_]*\\)=.*/export CLANFORGE_\\1="
+        "\"${CLANFORGE_GATE_INPUT_\\1}\"/p')\""
+    )
 
 
 def test_the_components_commands_are_the_clis() -> None:
