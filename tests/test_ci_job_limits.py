@@ -144,7 +144,7 @@ def test_the_deploy_table_has_a_row_per_step_and_a_total() -> None:
         "2", "imagediff 40001", "failed", "Failed (6)", "62%", "3", "1m15s",
         "diff failed: the new files could not be compared",
     ]  # fmt: skip
-    assert lines[4] == "deploy: failed (exit code 1), 2 steps, 7 requests, 1m18s"
+    assert lines[4] == "deploy: failed (exit code 1), 2 steps, 7 requests in all, 1m18s"
     # the columns line up
     assert lines[2].index("succeeded") == lines[3].index("failed") == lines[0].index("outcome")
 
