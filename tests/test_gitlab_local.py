@@ -133,6 +133,7 @@ def pipeline(module_simulator: Simulator, tmp_path_factory: pytest.TempPathFacto
         ],
         cwd=project,
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=300,
