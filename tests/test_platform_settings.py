@@ -78,12 +78,15 @@ def step_settings() -> dict[str, tuple[str, Any]]:
     }
 
 
-def test_the_cli_table_names_every_flag_of_wait_and_deploy() -> None:
-    """What the wrappers are checked against is the whole command line."""
+def test_the_cli_table_names_every_flag_of_the_gates_commands() -> None:
+    """What the wrappers are checked against is the whole command line of wait, deploy and any
+    command added beside them (the simulator's own commands aside)."""
     parser = build_parser()
     subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     table = {option.flag for option in CLI_SETTINGS}
-    for command in ("wait", "deploy"):
+    commands = [name for name in subparsers.choices if name not in ("simulate", "demo")]
+    assert {"wait", "deploy"} <= set(commands)
+    for command in commands:
         flags = {
             flag
             for action in subparsers.choices[command]._actions
