@@ -133,7 +133,7 @@ def test_the_component_hands_every_input_to_the_gate_under_its_own_variable() ->
     script = job["script"][0]
     assert script.splitlines()[0] == (
         "eval \"$(env | sed -n 's/^CLANFORGE_GATE_INPUT_\\([A-Z_]*\\)=.*/export CLANFORGE_\\1="
-        "\"${CLANFORGE_GATE_INPUT_\\1}\"/p')\""
+        '"${CLANFORGE_GATE_INPUT_\\1}"/p\')"'
     )
 
 
