@@ -111,3 +111,23 @@ def test_the_release_publishes_the_component_from_the_tag() -> None:
     assert job["release"]["tag_name"] == "$CI_COMMIT_TAG"
     assert job["needs"] == ["release-image"]
     assert pipeline()[".release"]["rules"] == [{"if": r"$CI_COMMIT_TAG =~ /^v[0-9]+\.[0-9]+\.[0-9]+$/"}]
+
+
+def test_every_job_in_the_commit_image_clears_its_entrypoint() -> None:
+    """The image's entrypoint is the gate; GitLab needs a shell to run a job's script in it."""
+    config = pipeline()
+    in_image = [
+        name
+        for name, job in config.items()
+        if isinstance(job, dict) and "script" in job and job.get("extends") == ".in-commit-image"
+    ]
+    assert {"simulated-ids", "component-wait-outputs", "component-deploy-outputs"} <= set(in_image)
+    assert config[".in-commit-image"]["image"] == {"name": "$COMMIT_IMAGE", "entrypoint": [""]}
+    plain = [
+        name
+        for name, job in config.items()
+        if isinstance(job, dict)
+        and "$COMMIT_IMAGE" in str(job.get("image", ""))
+        and name != ".in-commit-image"
+    ]
+    assert not plain, f"jobs naming the commit image without clearing its entrypoint: {plain}"
