@@ -108,7 +108,12 @@ def test_a_project_whose_image_the_component_does_not_name_is_refused(tmp_path: 
 
 def test_the_release_publishes_the_component_from_the_tag() -> None:
     job = pipeline()["release-component"]
-    assert job["release"]["tag_name"] == "$CI_COMMIT_TAG"
+    # the catalog takes X.Y.Z, not the repository's vX.Y.Z: the version release-image checked
+    assert job["release"]["tag_name"] == "$RELEASE_VERSION"
+    assert job["release"]["ref"] == "$CI_COMMIT_SHA"
+    image_job = pipeline()["release-image"]
+    assert image_job["artifacts"]["reports"]["dotenv"] == "release.env"
+    assert 'echo "RELEASE_VERSION=$version" > release.env' in image_job["script"]
     assert job["needs"] == ["release-image"]
     assert pipeline()[".release"]["rules"] == [{"if": r"$CI_COMMIT_TAG =~ /^v[0-9]+\.[0-9]+\.[0-9]+$/"}]
 
@@ -131,3 +136,21 @@ def test_every_job_in_the_commit_image_clears_its_entrypoint() -> None:
         and name != ".in-commit-image"
     ]
     assert not plain, f"jobs naming the commit image without clearing its entrypoint: {plain}"
+
+
+def test_the_release_notes_are_the_changelogs_section_of_the_version(tmp_path: Path) -> None:
+    sh = shutil.which("sh")
+    if sh is None:
+        pytest.skip("no sh")
+    (tmp_path / "CHANGELOG.md").write_text(
+        "# Changelog\n\n## [Unreleased]\n\n- next\n\n## [0.2.0] - 2026-11-27\n\n### Added\n\n- the gate\n\n"
+        "## [0.1.0] - 2026-10-01\n\n- before\n",
+        encoding="utf-8",
+    )
+    script = "\n".join(pipeline()["release-component"]["script"])
+    env = {"PATH": os.environ.get("PATH", ""), "RELEASE_VERSION": "0.2.0"}
+    subprocess.run([sh, "-ec", script], cwd=tmp_path, env=env, check=True, timeout=30)
+    assert (tmp_path / "release-notes.md").read_text(encoding="utf-8") == "\n### Added\n\n- the gate\n\n"
+    (tmp_path / "release-notes.md").unlink()
+    subprocess.run([sh, "-ec", script], cwd=tmp_path, env={**env, "RELEASE_VERSION": "9.9.9"}, check=True)
+    assert (tmp_path / "release-notes.md").read_text(encoding="utf-8") == "clanforge-gate 9.9.9\n"
