@@ -33,6 +33,7 @@ from gate.config import (
 )
 from gate.deploy import Deployer, load_deploy_settings
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
+from gate.gitlab import job_limit_problem
 from gate.inputs import apply_inputs
 from gate.ownership import files_owned_by, workspace_owner
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
@@ -304,6 +305,9 @@ def run_gate(
                 FanOut([*platform_reporters(env, settings, stream=stdout), console]),
                 settings.credentials.secrets(),
             )
+            limit_problem = job_limit_problem(env, settings.timeout)
+            if limit_problem is not None:
+                raise ConfigError(limit_problem)
             client = StatusClient(settings, clock, reporter, session=session)
             runner = make_runner(RunInputs(args, env, yaml_values, settings, client, clock, reporter))
             result = runner.run()

@@ -189,11 +189,31 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
+_CI_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+
+
+def unexpanded_variable_hint(value: object) -> str:
+    """For a value that is still a ``$NAME`` reference: what to check, else nothing.
+
+    GitLab and Jenkins leave a reference to an undefined variable as it is, so a ``$UPDATE_ID``
+    whose job did not hand it on reaches the gate verbatim.
+    """
+    if isinstance(value, str) and _CI_VARIABLE.search(value):
+        return (
+            "; it looks like a CI variable that was not set: check that the job that makes it runs "
+            "in an earlier stage (or is in needs:) and hands it on in its dotenv report"
+        )
+    return ""
+
+
 def parse_job_id(value: object, setting: str) -> int:
     """A positive whole number, given as a number or a string of digits."""
     text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
     if not text.isdigit() or int(text) <= 0:
-        raise ConfigError(f"{setting}: {value!r} is not a job id; it must be a positive whole number")
+        raise ConfigError(
+            f"{setting}: {value!r} is not a job id; it must be a positive whole number"
+            + unexpanded_variable_hint(value)
+        )
     return int(text)
 
 
@@ -234,7 +254,7 @@ def parse_account_service_id(value: object) -> str:
     if not text.isdigit():
         raise ConfigError(
             f"account_service_id: {value!r} is not an account service id (ASID); it must be a "
-            "whole number, as shown on the Clanforge dashboard"
+            "whole number, as shown on the Clanforge dashboard" + unexpanded_variable_hint(value)
         )
     return text
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gate.atomic import write_text_atomic
+from gate.config import format_duration
 from gate.outputs import job_ids, jobs_line
 from gate.result import Result
 
@@ -35,6 +36,34 @@ ID_VARIABLES = {
     "imagediff": "CLANFORGE_GATE_DIFF_ID",
     "imageversion": "CLANFORGE_GATE_VERSION_ID",
 }
+
+
+# What a job needs past the gate's deadline: its last request, its reports, the runner's upload.
+JOB_LIMIT_MARGIN_SECONDS = 60.0
+JOB_TIMEOUT_ENV = "CI_JOB_TIMEOUT"
+
+
+def job_limit_problem(env: Mapping[str, str], timeout: float) -> str | None:
+    """Why the gate's ``timeout`` cannot end before GitLab kills the job, or None.
+
+    GitLab gives each job its time limit in seconds as ``CI_JOB_TIMEOUT``; a job killed at the
+    limit writes no result and no reports, so a deadline that does not leave
+    ``JOB_LIMIT_MARGIN_SECONDS`` under it is refused before anything starts.
+    """
+    if env.get("GITLAB_CI", "").strip().lower() != "true":
+        return None
+    raw = env.get(JOB_TIMEOUT_ENV, "").strip()
+    if not raw.isdigit() or int(raw) <= 0:
+        return None
+    limit = float(raw)
+    if timeout + JOB_LIMIT_MARGIN_SECONDS <= limit:
+        return None
+    return (
+        f"timeout: {format_duration(timeout)} does not fit in this GitLab job's time limit of "
+        f"{format_duration(limit)} ({JOB_TIMEOUT_ENV}={raw}), and a job killed at its limit leaves "
+        f"no result; raise the job's timeout (the component's job-timeout input) to at least "
+        f"{format_duration(timeout + JOB_LIMIT_MARGIN_SECONDS)}, or lower timeout"
+    )
 
 
 def section_start(name: str, header: str, at: float, *, collapsed: bool = True) -> str:

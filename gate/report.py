@@ -7,6 +7,7 @@ from dataclasses import fields, is_dataclass, replace
 from enum import Enum
 from typing import Any, Protocol, TextIO
 
+from gate.config import format_duration
 from gate.result import Outcome, Result
 
 
@@ -51,6 +52,38 @@ def summary_table(result: Result) -> str:
     )
 
 
+def deploy_table(result: Result) -> str:
+    """The chain of a deploy as a plain-text table for a CI log (Jenkins' console, GitLab's job
+    log): each step's job, outcome, state, progress, requests, time waited and job error, then a
+    total line. The same facts as the GitHub job summary's table."""
+    rows = [("step", "job", "outcome", "state", "progress", "requests", "waited", "job error")]
+    for number, job in enumerate(result.jobs, start=1):
+        state = job.state_name or ""
+        if job.state_id is not None:
+            state = f"{state} ({job.state_id})" if state else f"state {job.state_id}"
+        rows.append(
+            (
+                str(number),
+                job.label,
+                job.outcome.value,
+                state or "-",
+                f"{job.progress}%" if job.progress is not None else "-",
+                str(job.polls),
+                format_duration(job.elapsed_seconds),
+                " ".join((job.job_error or "").split())[:60],
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(
+        f"deploy: {result.outcome.value} (exit code {result.exit_code}), {len(result.jobs)} "
+        f"step{'s' if len(result.jobs) != 1 else ''}, {result.polls} requests in all, "
+        f"{format_duration(result.elapsed_seconds)}"
+    )
+    return "\n".join(lines)
+
+
 class ConsoleReporter:
     """Plain lines for a CI log. ``verbosity``: -1 final line only, 0 normal, 1 verbose."""
 
@@ -83,7 +116,9 @@ class ConsoleReporter:
 
     def end(self, result: Result) -> None:
         bad = result.outcome in (Outcome.ERROR, Outcome.CANCELLED)
-        if len(result.jobs) > 1 and self.verbosity >= 0:
+        if result.job_kind == "deploy" and result.jobs and self.verbosity >= 0:
+            self._print(deploy_table(result))
+        elif len(result.jobs) > 1 and self.verbosity >= 0:
             self._print(summary_table(result))
         self._print(result.message, self.error_stream if bad else self.stream)
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Offline Groovy syntax check of the Jenkins files and of the Groovy snippets in README.md.
+# Offline Groovy syntax check of the Jenkins files and of the Groovy snippets in README.md, then
+# the Jenkins step's tests under plain Groovy (tests/jenkins/, pipeline steps stubbed).
 # Installs Debian's groovy when it is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,4 +28,7 @@ awk -v dir="$snippets" '
     inside       { print > (dir "/README-snippet-" n ".groovy") }
 ' README.md
 
-groovy scripts/check-groovy.groovy examples/jenkins/Jenkinsfile vars/*.groovy "$snippets"/*.groovy
+groovy scripts/check-groovy.groovy examples/jenkins/Jenkinsfile vars/*.groovy tests/jenkins/*.groovy "$snippets"/*.groovy
+
+echo "== the Jenkins step under plain Groovy, pipeline steps stubbed"
+groovy tests/jenkins/clanforgeGateTest.groovy vars/clanforgeGate.groovy
