@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Offline Groovy syntax check of the Jenkins files and of the Groovy snippets in README.md, then
+# Offline Groovy syntax check of the Jenkins files and of the Groovy snippets in the docs, then
 # the Jenkins step's tests under plain Groovy (tests/jenkins/, pipeline steps stubbed).
 # Installs Debian's groovy when it is missing.
 set -euo pipefail
@@ -21,12 +21,12 @@ fi
 
 snippets="$(mktemp -d)"
 trap 'rm -rf "$snippets"' EXIT
-# Each ```groovy block of README.md becomes a file of its own.
+# Each ```groovy block of README.md and docs/*.md becomes a file of its own.
 awk -v dir="$snippets" '
     /^```groovy/ { inside = 1; n++; next }
     /^```/       { inside = 0; next }
-    inside       { print > (dir "/README-snippet-" n ".groovy") }
-' README.md
+    inside       { print > (dir "/snippet-" n ".groovy") }
+' README.md docs/*.md
 
 groovy scripts/check-groovy.groovy examples/jenkins/Jenkinsfile vars/*.groovy tests/jenkins/*.groovy "$snippets"/*.groovy
 

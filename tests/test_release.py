@@ -255,10 +255,10 @@ def test_the_release_waits_for_both_publications_and_the_major_tag_for_the_relea
     assert jobs["major-tag"]["if"] == "needs.build.outputs.prerelease == 'false'"
 
 
-def test_readme_names_what_the_release_produces() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    development = readme[readme.index("## Development") :]
+def test_the_releasing_doc_names_what_the_release_produces() -> None:
+    text = (ROOT / "docs" / "development.md").read_text(encoding="utf-8")
+    releasing = text[text.index("## Releasing") :]
     for name in ("vX.Y.Z", "`vX`", "ghcr.io/<owner>/clanforge-gate", "`clanforge-gate`"):
-        assert name in development, name
+        assert name in releasing, name
     for tag in ("X.Y.Z", "X.Y", "X"):
-        assert f"clanforge-gate:{tag}" in development
+        assert f"clanforge-gate:{tag}" in releasing

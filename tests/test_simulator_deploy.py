@@ -378,10 +378,9 @@ def test_reset_forgets_created_jobs(sim: Simulator) -> None:
     assert create_update(sim, 2002).json()["success"] is False
 
 
-def test_readme_shows_the_deploy_table_the_code_uses() -> None:
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    assert readme.index("## Local simulator and demo") < readme.index("## The whole deploy")
-    assert deploy_table_markdown() in readme
+def test_the_deploy_doc_shows_the_deploy_table_the_code_uses() -> None:
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "deploy.md").read_text(encoding="utf-8")
+    assert doc.index("## Rehearsing a deploy on the simulator") < doc.index(deploy_table_markdown())
 
 
 # --------------------------------------------------------------------------- what a real deploy needs
