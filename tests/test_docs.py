@@ -1,5 +1,6 @@
-"""The README stays a user's page, and every relative link and #anchor in it and in docs/*.md
-points at a file and a heading that exist, so a newcomer can walk from the README to every page."""
+"""The README stays a user's page, and every relative link and #anchor in it, in docs/*.md and in
+the changelog points at a file and a heading that exist: a newcomer can walk from the README to
+every page."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = sorted((ROOT / "docs").glob("*.md"))
-PAGES = [README, *DOCS]
+PAGES = [README, *DOCS, ROOT / "CHANGELOG.md"]
 README_MAX_LINES = 300
 
 FENCE = re.compile(r"^\s*(```|~~~)")
