@@ -356,6 +356,20 @@ def lookup(
     return option.default
 
 
+def _is_set(
+    args: argparse.Namespace, env: Mapping[str, str], yaml_values: Mapping[str, Any], option: Option
+) -> bool:
+    """Whether the user gave the setting at all (flag, environment or YAML), default aside."""
+    return (
+        getattr(args, option.key, None) is not None
+        or _env(env, option.env) is not None
+        or yaml_values.get(option.key) is not None
+    )
+
+
+_OPTION = {option.key: option for option in OPTIONS}
+
+
 def config_path(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
     path: str | None = getattr(args, "config", None) or _env(env, CONFIG_ENV)
     return path
@@ -426,6 +440,12 @@ def load_settings(
             values[option.key] = None
             continue
         values[option.key] = _PARSERS[option.key](raw)
+    # An unset minimum follows the interval down (``--poll-interval 0.5s`` alone works);
+    # only two explicit values that contradict each other are an error.
+    if values["min_poll_interval"] > values["poll_interval"] and not _is_set(
+        args, env, yaml_values, _OPTION["min_poll_interval"]
+    ):
+        values["min_poll_interval"] = values["poll_interval"]
     if values["min_poll_interval"] > values["poll_interval"]:
         raise ConfigError(
             f"min_poll_interval ({format_duration(values['min_poll_interval'])}) is longer than "
