@@ -188,7 +188,7 @@ class Deployer:
     def create(self, kind: str, params: dict[str, str]) -> int:
         label = f"{kind} create"
         try:
-            body = self.client.create(label, f"/cfp/v1/{kind}/create", params)
+            body = self.client.create(label, f"/cfp/v1/{kind}/create", params, self.deadline)
         except (TransientError, TimedOut) as exc:
             self.advice_given = True
             raise CreateUncertain(
