@@ -583,3 +583,26 @@ def load_settings(
         credentials=load_credentials(env),
         **values,
     )
+
+
+URL_ENV = "CLANFORGE_URL"
+
+
+def read_source_url(
+    args: argparse.Namespace, env: Mapping[str, str], yaml_values: Mapping[str, Any]
+) -> str | None:
+    """The deploy's source URL (``--url``), which may hold keys: from the flag, ``CLANFORGE_URL``,
+    the file ``CLANFORGE_URL_FILE`` names (so it never needs to be on a command line) or YAML."""
+    from_file = _env(env, f"{URL_ENV}_FILE")
+    direct = getattr(args, "url", None) or _env(env, URL_ENV)
+    if from_file is not None:
+        if direct is not None:
+            raise ConfigError(f"both {URL_ENV}_FILE and --url or {URL_ENV} are set; set only one")
+        text = read_capped_text(from_file, SECRET_FILE_MAX_BYTES, f"{URL_ENV}_FILE").strip()
+        if not text:
+            raise ConfigError(f"{URL_ENV}_FILE: {from_file} is empty")
+        return text
+    if direct is not None:
+        return str(direct)
+    value = yaml_values.get("url")
+    return str(value) if value is not None else None

@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import random
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,13 +19,23 @@ from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import (
     DEPLOY_OPTIONS,
+    URL_ENV,
     Settings,
     format_duration,
     lookup,
     parse_bool,
     parse_job_id,
+    read_source_url,
 )
-from gate.errors import ApiError, ConfigError, GateError, MalformedResponse, TimedOut, TransientError
+from gate.errors import (
+    ApiError,
+    Cancelled,
+    ConfigError,
+    GateError,
+    MalformedResponse,
+    TimedOut,
+    TransientError,
+)
 from gate.report import Reporter
 from gate.result import EXIT_CODES, JobResult, Outcome, Result
 from gate.waiter import Waiter
@@ -87,7 +98,7 @@ def load_deploy_settings(
         image_id=ids["image_id"],
         machine_id=ids["machine_id"],
         desc=str(raw["desc"]) if raw["desc"] is not None else None,
-        url=str(raw["url"]) if raw["url"] is not None else None,
+        url=read_source_url(args, env, yaml_values),
         restart=parse_bool(raw["restart"], "restart") if raw["restart"] is not None else None,
         game_build=str(raw["game_build"]) if raw["game_build"] is not None else None,
         full=parse_bool(raw["full"], "full"),
@@ -148,6 +159,8 @@ class Deployer:
         self.current: Waiter | None = None
         # Set when an error's own message already says how to go on (a generic resume would mislead).
         self.advice_given = False
+        # The kind of job whose create was under way when a signal came, if any.
+        self.creating: str | None = None
 
     @property
     def label(self) -> str:
@@ -164,31 +177,17 @@ class Deployer:
     # -- create ----------------------------------------------------------------------------------
 
     def resume_command(self, next_kind: str | None = None) -> str:
-        """The command that picks the chain up from the ids known so far."""
-        d = self.deploy
-        parts = ["clanforge-gate deploy"]
-        if d.image_id:
-            parts.append(f"--image-id {d.image_id}")
-        if d.machine_id:
-            parts.append(f"--machine-id {d.machine_id}")
-        ids = {
-            "imageupdate": d.update_id,
-            "imagediff": d.diff_id,
-            "imageversion": d.version_id,
-        } | self.created
-        for kind, flag in RESUME_FLAGS.items():
-            if ids.get(kind):
-                parts.append(f"{flag} {ids[kind]}")
-            elif kind != next_kind and _before(kind, next_kind):
-                parts.append(f"--skip-{kind.removeprefix('image')}")
-        if d.restart is not None:
-            parts.append("--restart" if d.restart else "--no-restart")
-        return " ".join(parts)
+        """The command that picks the chain up from the ids known so far (see ``resume_command``)."""
+        return resume_command(self.deploy, self.created, next_kind)
 
     def create(self, kind: str, params: dict[str, str]) -> int:
         label = f"{kind} create"
         try:
             body = self.client.create(label, f"/cfp/v1/{kind}/create", params, self.deadline)
+        except Cancelled:
+            # The request may have reached the API: the job may exist without our knowing its id.
+            self.creating = kind
+            raise
         except (TransientError, TimedOut) as exc:
             self.advice_given = True
             raise CreateUncertain(
@@ -409,14 +408,107 @@ class Deployer:
                         kind, job_id, outcome, f"{label}: started; may still be running", elapsed_seconds=0.0
                     )
                 )
+        if self.creating is not None:
+            kind = self.creating
+            return self.result(
+                outcome,
+                f"{message}; the {kind} create had been sent and may have started: check the image "
+                f"in the Clanforge dashboard before running again, then resume with "
+                f"'{self.resume_command(kind)} {RESUME_FLAGS[kind]} <id>' if it started, or "
+                f"'{self.resume_command()}' if it did not",
+                exit_code,
+            )
         if self.advice_given:
             return self.result(outcome, message, exit_code)
         return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)
 
 
-def _before(kind: str, next_kind: str | None) -> bool:
-    order = [*RESUME_FLAGS, INSTALL_KIND]
-    return next_kind is not None and order.index(kind) < order.index(next_kind)
+STEPS = (*RESUME_FLAGS, INSTALL_KIND)
+
+
+@dataclass(frozen=True)
+class ResumeSetting:
+    """How one deploy setting is carried into a resume command.
+
+    ``needed_by``: the steps that read it; it is carried only while one of them is still to
+    run. ``style``: ``value`` (``--flag VALUE``), ``switch`` (``--flag`` when true), ``restart``
+    (``--restart``/``--no-restart``) or ``variable`` (a secret: named by its environment
+    variable, never written out).
+    """
+
+    key: str
+    flag: str
+    needed_by: tuple[str, ...]
+    style: str = "value"
+    skip_value: object = None
+
+
+# One row per setting: a new deploy setting is carried by adding its row.
+RESUME_SETTINGS: tuple[ResumeSetting, ...] = (
+    ResumeSetting("image_id", "--image-id", STEPS),
+    ResumeSetting("machine_id", "--machine-id", STEPS),
+    ResumeSetting("desc", "--desc", ("imageupdate",)),
+    ResumeSetting("url", "--url", ("imageupdate",), "variable"),
+    ResumeSetting("game_build", "--game-build", ("imageversion",)),
+    ResumeSetting("full", "--full", ("imageversion",), "switch"),
+    ResumeSetting("force", "--force", ("imageversion",), "switch"),
+    # Always carried when given: the version step refuses to start without the choice.
+    ResumeSetting("restart", "--restart", STEPS, "restart"),
+    ResumeSetting("max_failed_machines", "--max-failed-machines", (INSTALL_KIND,), skip_value=0),
+)
+
+
+def resume_command(deploy: DeploySettings, created: Mapping[str, int], next_kind: str | None = None) -> str:
+    """The command that continues a deploy from the ids known so far, never starting a job anew.
+
+    Pure. Each job with an id is waited on again by that id; a job without one is skipped when
+    the user skipped it or when a later job is already known (or ``next_kind`` is later), and
+    created otherwise. Only the settings the remaining creates and the install need are carried;
+    the source URL is named by its variable, never written out.
+    """
+    ids: dict[str, int | None] = {
+        "imageupdate": deploy.update_id,
+        "imagediff": deploy.diff_id,
+        "imageversion": deploy.version_id,
+    }
+    ids.update({kind: job_id for kind, job_id in created.items() if kind in ids})
+    skipped = {
+        "imageupdate": deploy.skip_update,
+        "imagediff": deploy.skip_diff,
+        "imageversion": deploy.skip_version,
+        INSTALL_KIND: deploy.skip_install,
+    }
+    known = [kind for kind in RESUME_FLAGS if ids[kind]] + ([next_kind] if next_kind else [])
+    last_known = max((STEPS.index(kind) for kind in known), default=-1)
+    parts: list[str] = []
+    # The steps still to do something: a create (no id yet) or the install.
+    todo: set[str] = set()
+    for index, kind in enumerate(STEPS):
+        if kind in RESUME_FLAGS and ids[kind]:
+            parts.append(f"{RESUME_FLAGS[kind]} {ids[kind]}")
+        elif kind != next_kind and (skipped[kind] or index < last_known):
+            parts.append(f"--skip-{kind.removeprefix('image')}")
+        else:
+            todo.add(kind)
+    first: list[str] = []
+    rest: list[str] = []
+    for setting in RESUME_SETTINGS:
+        value = getattr(deploy, setting.key)
+        if value is None or value == setting.skip_value:
+            continue
+        if setting.needed_by != STEPS and not todo & set(setting.needed_by):
+            continue
+        into = first if setting.key in ("image_id", "machine_id") else rest
+        if setting.style == "switch":
+            if value:
+                into.append(setting.flag)
+        elif setting.style == "restart":
+            into.append("--restart" if value else "--no-restart")
+        elif setting.style == "variable":
+            into.append(f'{setting.flag} "${URL_ENV}"')
+        else:
+            into.append(f"{setting.flag} {shlex.quote(str(value))}")
+    return " ".join(["clanforge-gate deploy", *first, *parts, *rest])
 
 
 def _machine_counts(body: Mapping[str, Any]) -> tuple[int, int, int]:

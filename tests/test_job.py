@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gate.errors import ApiError, MalformedResponse, UnknownJob
-from gate.job import State, Verdict, classify, parse_status
+from gate.job import Verdict, classify, parse_status
 from tests.fakes import job_body
 
 
