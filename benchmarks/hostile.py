@@ -149,7 +149,9 @@ class HostileServer:
         self.close()
 
 
-def send(conn: socket.socket, body: bytes, status: str = "200 OK", headers: dict[str, str] | None = None) -> None:
+def send(
+    conn: socket.socket, body: bytes, status: str = "200 OK", headers: dict[str, str] | None = None
+) -> None:
     head = [f"HTTP/1.1 {status}", "Content-Type: application/json", f"Content-Length: {len(body)}"]
     head += [f"{name}: {value}" for name, value in (headers or {}).items()]
     conn.sendall(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
@@ -243,7 +245,13 @@ CASES = (
     Case("Retry-After in the past", retry_after_past, ("--update-id", "1"), 2),
     Case("answer about another job", another_job, ("--update-id", "1"), 2),
     Case("one stuck job of three", one_stuck, ("--update-id", f"11,12,{STUCK_ID}"), 2),
-    Case("create that never answers", stuck_create, ("--image-id", "5", "--machine-id", "9", "--desc", "d"), 3, True),
+    Case(
+        "create that never answers",
+        stuck_create,
+        ("--image-id", "5", "--machine-id", "9", "--desc", "d"),
+        3,
+        True,
+    ),
     Case("gzip answer (control)", gzip_complete, ("--update-id", "1"), 0),
 )
 
@@ -283,7 +291,9 @@ def run_case(case: Case, timeout: float) -> Measure:
         if case.deploy:
             command += ["--skip-diff", "--skip-version", "--skip-install"]
         started = time.monotonic()
-        process = subprocess.Popen(command, env=gate_env(server.url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, env=gate_env(server.url), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         _, status, usage = os.wait4(process.pid, 0)
         took = time.monotonic() - started
         process.returncode = os.waitstatus_to_exitcode(status)

@@ -76,7 +76,9 @@ def client(clock: FakeClock, **kw: Any) -> StatusClient:
         (99, "Complete", Verdict.RUNNING),
     ],
 )
-def test_only_state_5_with_an_agreeing_name_succeeds(state_id: int | None, name: str | None, verdict: Verdict) -> None:
+def test_only_state_5_with_an_agreeing_name_succeeds(
+    state_id: int | None, name: str | None, verdict: Verdict
+) -> None:
     c = classify(parse_status(job_body(state_id, name)))
     assert c.verdict is verdict
     if verdict is Verdict.RUNNING and state_id == 5:
@@ -203,7 +205,9 @@ def test_malformed_numbers_are_retried_not_a_crash(requests_mock: rm.Mocker, clo
 # -- ids as the user wrote them ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", ["²", "١٢", "1²", "12\u0663", "1" * 21, "0", "-1", "+5", "1e3", " ", True, 1.0])
+@pytest.mark.parametrize(
+    "value", ["²", "١٢", "1²", "12\u0663", "1" * 21, "0", "-1", "+5", "1e3", " ", True, 1.0]
+)
 def test_ids_are_ascii_digits_at_most_20(value: object) -> None:
     with pytest.raises(ConfigError) as info:
         parse_job_id(value, "update_id")

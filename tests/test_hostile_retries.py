@@ -42,7 +42,8 @@ def client(clock: FakeClock, **kw: Any) -> StatusClient:
 
 
 @pytest.mark.parametrize(
-    "retry_after", ["0", "-5", "-0.0", "0.0001", "Wed, 21 Oct 2015 07:28:00 GMT", "Thu, 01 Jan 1970 00:00:00 GMT"]
+    "retry_after",
+    ["0", "-5", "-0.0", "0.0001", "Wed, 21 Oct 2015 07:28:00 GMT", "Thu, 01 Jan 1970 00:00:00 GMT"],
 )
 def test_every_retry_wait_has_a_floor(requests_mock: rm.Mocker, clock: FakeClock, retry_after: str) -> None:
     requests_mock.get(URL, status_code=503, headers={"Retry-After": retry_after})
@@ -59,7 +60,9 @@ def test_a_long_retry_after_is_still_honoured(requests_mock: rm.Mocker, clock: F
     assert clock.sleeps[0] == 30
 
 
-def test_attempts_per_minute_are_capped_even_with_a_tiny_backoff(requests_mock: rm.Mocker, clock: FakeClock) -> None:
+def test_attempts_per_minute_are_capped_even_with_a_tiny_backoff(
+    requests_mock: rm.Mocker, clock: FakeClock
+) -> None:
     requests_mock.get(URL, status_code=503, headers={"Retry-After": "0"})
     started = clock.monotonic()
     times: list[float] = []

@@ -22,7 +22,9 @@ hostile = load_benchmark("hostile.py")
 TIMEOUT = 2.0
 
 
-def run(server: Any, *argv: str, tmp_path: Path, command: str = "wait") -> tuple[int, str, float, dict[str, Any]]:
+def run(
+    server: Any, *argv: str, tmp_path: Path, command: str = "wait"
+) -> tuple[int, str, float, dict[str, Any]]:
     env = {
         "CLANFORGE_API_URL": server.url,
         "CLANFORGE_ACCOUNT_SERVICE_ID": hostile.ASID,
@@ -33,7 +35,16 @@ def run(server: Any, *argv: str, tmp_path: Path, command: str = "wait") -> tuple
     out = io.StringIO()
     started = time.monotonic()
     code = main(
-        [command, *argv, "--timeout", f"{TIMEOUT}s", "--request-timeout", "30s", "--result-file", str(result_file)],
+        [
+            command,
+            *argv,
+            "--timeout",
+            f"{TIMEOUT}s",
+            "--request-timeout",
+            "30s",
+            "--result-file",
+            str(result_file),
+        ],
         env=env,
         stdout=out,
         stderr=out,
@@ -65,7 +76,9 @@ def test_a_create_call_is_bounded_by_the_deadline_too(tmp_path: Path) -> None:
 
 def test_one_stuck_job_does_not_hold_the_others(tmp_path: Path) -> None:
     with hostile.HostileServer(hostile.one_stuck) as server:
-        code, output, took, result = run(server, "--update-id", f"11,12,{hostile.STUCK_ID}", tmp_path=tmp_path)
+        code, output, took, result = run(
+            server, "--update-id", f"11,12,{hostile.STUCK_ID}", tmp_path=tmp_path
+        )
     outcomes = {job["job_id"]: job["outcome"] for job in result["jobs"]}
     assert outcomes == {11: "succeeded", 12: "succeeded", hostile.STUCK_ID: "timed_out"}, output
     assert code == 2 and took - TIMEOUT < 1.0
