@@ -322,8 +322,8 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         mark = "" if row.code == row.expected else f"  (expected {row.expected})"
         print(
-            f"{row.case:<{width}}  {row.code:>4}  {row.outcome:<9}  {row.seconds:>7.2f}  {row.overshoot:>13.2f}"
-            f"  {row.requests:>8}  {row.peak_mib:>14.1f}{mark}"
+            f"{row.case:<{width}}  {row.code:>4}  {row.outcome:<9}  {row.seconds:>7.2f}"
+            f"  {row.overshoot:>13.2f}  {row.requests:>8}  {row.peak_mib:>14.1f}{mark}"
         )
     timed = [row for row in rows if row.expected == 2 or row.expected == 3]
     worst = max(timed, key=lambda row: row.overshoot)

@@ -168,7 +168,7 @@ def test_an_echo_of_another_job_never_succeeds_over_http(requests_mock: rm.Mocke
 def test_ambiguous_json_is_malformed(requests_mock: rm.Mocker, clock: FakeClock, text: str) -> None:
     url = f"{API}/cfp/v1/imageupdate/1234/status"
     requests_mock.get(url, text=text)
-    with pytest.raises(TimedOut, match="not JSON|malformed"):
+    with pytest.raises(TimedOut, match=r"not JSON|malformed"):
         client(clock, timeout=5.0).fetch(JobRef("imageupdate", 1234), clock.monotonic() + 5)
 
 
@@ -257,7 +257,7 @@ def test_yaml_ids_are_read_as_written(tmp_path: Path, text: str, expected: tuple
     ],
 )
 def test_yaml_numbers_in_other_bases_are_refused(tmp_path: Path, text: str) -> None:
-    with pytest.raises(ConfigError, match="not a job id|not an account service id"):
+    with pytest.raises(ConfigError, match=r"not a job id|not an account service id"):
         _settings_from_yaml(tmp_path, text)
 
 
