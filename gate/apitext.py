@@ -25,6 +25,7 @@ _ANSI = re.compile(
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _SECTION = re.compile(r"section_(start|end):", re.IGNORECASE)
+_DOUBLE_COLON = re.compile(r":(?=:)")
 _COMMAND_START = re.compile(r"^(\s*):(?=:)", re.MULTILINE)
 
 
@@ -38,7 +39,7 @@ def clean(text: str, *, one_line: bool = True) -> str:
         text = " ".join(text.split())
     # "section_start:" is what GitLab's log viewer looks for; "::" at a line start, GitHub's runner.
     text = _SECTION.sub(lambda m: f"section-{m.group(1)}:", text)
-    text = text.replace("::", ": :") if one_line else _COMMAND_START.sub(r"\1: ", text)
+    text = _DOUBLE_COLON.sub(": ", text) if one_line else _COMMAND_START.sub(r"\1: ", text)
     return text
 
 
