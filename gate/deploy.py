@@ -15,17 +15,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gate.apitext import api_text
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import (
     DEPLOY_OPTIONS,
     URL_ENV,
     Settings,
+    ascii_digits,
     format_duration,
     lookup,
     parse_bool,
     parse_job_id,
     read_source_url,
+    shown,
 )
 from gate.errors import (
     ApiError,
@@ -42,7 +45,7 @@ from gate.waiter import Waiter
 
 ID_FIELDS = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "imageversionid"}
 RESUME_FLAGS = {"imageupdate": "--update-id", "imagediff": "--diff-id", "imageversion": "--version-id"}
-LOCKED = re.compile(r"locked by diffid:?\s*(\d+)", re.IGNORECASE)
+LOCKED = re.compile(r"locked by diffid:?\s*([0-9]{1,20})", re.IGNORECASE)
 INSTALL_KIND = "imageinstall"
 # How long an image status of 0 pending, 0 completed, 0 failed must last to count as "nothing to install".
 EMPTY_FLEET_SETTLE = 30.0
@@ -79,9 +82,9 @@ class DeploySettings:
 
 
 def _count(value: object, setting: str) -> int:
-    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit():
-        raise ConfigError(f"{setting}: {value!r} is not a whole number of machines (0 or more)")
+    text = ascii_digits(value)
+    if text is None:
+        raise ConfigError(f"{setting}: {shown(value)} is not a whole number of machines (0 or more)")
     return int(text)
 
 
@@ -207,11 +210,13 @@ class Deployer:
                 ) from exc
             raise
         value = body.get(ID_FIELDS[kind])
-        text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-        if not text.isdigit() or int(text) <= 0:
+        text = ascii_digits(value)
+        if text is None or int(text) <= 0:
             self.advice_given = True
+            said = api_text(shown(value), self.client.masker)
             raise CreateUncertain(
-                f"{label} answered without a {ID_FIELDS[kind]} ({value!r}); the job may have started: "
+                f"{label} answered without a {ID_FIELDS[kind]} ({said}); "
+                "the job may have started: "
                 "check the image in the Clanforge dashboard before running again"
             )
         job_id = int(text)

@@ -305,3 +305,13 @@ def test_a_long_list_of_open_ids_is_summarised(requests_mock: rm.Mocker, tmp_pat
 def test_bad_simulator_ports_are_config_errors(port: str) -> None:
     code, _, err = cli("simulate", "--port", port)
     assert code == 3 and "is not a port" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("answer", ["١٢", "12²", "1" * 21, "0", "-3", True, 1.5, None, "\u0661"])
+def test_a_create_answer_with_a_strange_id_is_never_taken_for_a_job(
+    requests_mock: rm.Mocker, answer: object
+) -> None:
+    requests_mock.get(f"{API}/cfp/v1/imageupdate/create", json={"success": True, "updateid": answer})
+    code, _, err = cli("deploy", "--image-id", "5", "--machine-id", "9", "--desc", "d", "--restart")
+    assert code == 3 and "answered without a updateid" in err and "may have started" in err
+    assert requests_mock.call_count == 1
