@@ -94,3 +94,37 @@ def test_an_injecting_api_forges_no_log_command(
     assert "\x1b[2J" not in log and "\x1b]" not in log and "\u202e" not in log
     result: dict[str, Any] = json.loads((tmp_path / "result.json").read_text())
     assert "\n" not in (result["job_error"] or "") and "::" not in (result["job_error"] or "")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'\xff\xfe{"jobstateid": 5}',
+        b'{"jobstateid": 5, "jobstatename": "Compl\xe9te"}',
+        b"<html>\x00\xff\x1b[31m::error::x</html>",
+    ],
+)
+def test_undecodable_bytes_are_a_malformed_answer_not_a_crash(
+    requests_mock: rm.Mocker, tmp_path: Path, body: bytes
+) -> None:
+    url = f"{API}/cfp/v1/imageupdate/1234/status"
+    requests_mock.get(
+        url, [{"content": body, "status_code": 502, "reason": "Bad \udcff Gateway"}, {"content": body}]
+    )
+    env = {
+        "CLANFORGE_ACCESS_KEY": "access-key-1",
+        "CLANFORGE_SECRET_KEY": "secret-key-1",
+        "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
+        "CLANFORGE_API_URL": API,
+        "CLANFORGE_RESULT_FILE": str(tmp_path / "r.json"),
+    }
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["--update-id", "1234", "--timeout", "20s"], env=env, stdout=out, stderr=err, clock=FakeClock()
+    )
+    assert code == 2
+    log = out.getvalue() + err.getvalue()
+    assert "Traceback" not in log and "internal error" not in log
+    assert "\x1b" not in log and "\udcff" not in log
+    log.encode("utf-8")
+    assert json.loads((tmp_path / "r.json").read_text())["outcome"] == "timed_out"
