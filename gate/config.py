@@ -346,6 +346,19 @@ class _SettingsLoader(yaml.SafeLoader):
             )
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # A key given twice would silently keep the last value: which one was meant is a guess.
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int)) and key in seen:
+                raise ConfigError(
+                    f"config file {self.name}: {shown(key)} is given twice (line "
+                    f"{key_node.start_mark.line + 1}); keep one"
+                )
+            seen.add(key if isinstance(key, (str, int)) else id(key))
+        return super().construct_mapping(node, deep=deep)
+
 
 _SettingsLoader.yaml_implicit_resolvers = {
     first: [

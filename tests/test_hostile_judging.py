@@ -306,3 +306,8 @@ def test_a_downgrading_redirect_is_an_error_over_http(requests_mock: rm.Mocker, 
     with pytest.raises(ApiError, match="https to plain http"):
         client(clock).fetch(JobRef("imageupdate", 1234), clock.monotonic() + 60)
     assert plain.call_count == 0
+
+
+def test_a_yaml_key_given_twice_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="'update_id' is given twice"):
+        _settings_from_yaml(tmp_path, "update_id: 1\naccount_service_id: 1\nupdate_id: 2\n")
