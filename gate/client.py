@@ -39,8 +39,8 @@ T = TypeVar("T")
 FIRST_RETRY_WAIT = 1.0
 # A retry is only worth making if this much time is left after its wait.
 LAST_TRY_MARGIN = 0.25
-# However a server asks (Retry-After: 0, a negative value, a date in the past), the gate never
-# sends more than this many requests for one job in any minute.
+# However a server asks (Retry-After: 0, a negative value, a date in the past), the retries of
+# one request never send more than this many requests in any minute.
 MAX_ATTEMPTS_PER_MINUTE = 30
 STATE_NAME_LIMIT = 60
 JOB_ERROR_LIMIT = 500

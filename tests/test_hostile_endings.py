@@ -315,3 +315,53 @@ def test_a_create_answer_with_a_strange_id_is_never_taken_for_a_job(
     code, _, err = cli("deploy", "--image-id", "5", "--machine-id", "9", "--desc", "d", "--restart")
     assert code == 3 and "answered without a updateid" in err and "may have started" in err
     assert requests_mock.call_count == 1
+
+
+@pytest.mark.parametrize("cut_at", ["imagediff", "imageversion"])
+def test_running_the_resume_command_continues_the_deploy(requests_mock: rm.Mocker, cut_at: str) -> None:
+    """Cut a deploy short by a signal, run the command it printed: the deploy goes on from where
+    it stopped, and no job before the cut is created again."""
+    import shlex
+
+    ids = {"imageupdate": 11, "imagediff": 22, "imageversion": 33}
+    id_fields = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "imageversionid"}
+    creates = {
+        kind: requests_mock.get(
+            f"{API}/cfp/v1/{kind}/create", json={"success": True, id_fields[kind]: job_id}
+        )
+        for kind, job_id in ids.items()
+    }
+    interrupted = {"done": False}
+
+    def status(kind: str) -> Any:
+        def answer(request: Any, context: Any) -> dict[str, Any]:
+            if kind == cut_at and not interrupted["done"]:
+                interrupted["done"] = True
+                raise Cancelled(signal.SIGTERM)
+            return job_body(5, "Complete")
+
+        return answer
+
+    for kind, job_id in ids.items():
+        requests_mock.get(f"{API}/cfp/v1/{kind}/{job_id}/status", json=status(kind))
+    requests_mock.get(
+        f"{API}/cfp/v2/project/77/image/5/status",
+        json={"pending_machines": 0, "failed_machines": 0, "completed_machines": 4},
+    )
+    code, _, err = cli(
+        "deploy", "--image-id", "5", "--machine-id", "9", "--desc", "build 42", "--restart",
+        "--game-build", "v7", "--full",
+    )  # fmt: skip
+    assert code == 143
+    command = err.split("to resume: ", 1)[1].strip().splitlines()[0]
+    argv = shlex.split(command)
+    assert argv[:2] == ["clanforge-gate", "deploy"]
+    before = {kind: mock.call_count for kind, mock in creates.items()}
+    code, out, err = cli(*argv[1:])
+    assert code == 0, out + err
+    assert creates["imageupdate"].call_count == before["imageupdate"]  # never a new update
+    assert creates["imagediff"].call_count == before["imagediff"]
+    if cut_at == "imagediff":
+        assert creates["imageversion"].call_count == 1
+        sent = creates["imageversion"].last_request.qs
+        assert sent["game_build"] == ["v7"] and sent["full"] == ["1"] and sent["restart"] == ["1"]
