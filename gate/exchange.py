@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import sys
 import threading
 import zlib
 from collections.abc import Mapping
@@ -129,6 +130,29 @@ def _read_body(response: requests.Response, limit: int, abandoned: threading.Eve
     return decoder.finish()
 
 
+# The sockets each worker thread connects, seen through the interpreter's audit events, so an
+# abandoned exchange can be shut down even before it has a response (a server trickling its
+# headers would otherwise keep the worker, and its socket, alive for hours).
+_current = threading.local()
+_audit_lock = threading.Lock()
+_audit_installed = False
+
+
+def _note_socket(event: str, args: tuple[Any, ...]) -> None:
+    if event == "socket.connect":
+        worker = getattr(_current, "worker", None)
+        if worker is not None:
+            worker.sockets.append(args[0])
+
+
+def _watch_sockets() -> None:
+    global _audit_installed
+    with _audit_lock:
+        if not _audit_installed:
+            sys.addaudithook(_note_socket)
+            _audit_installed = True
+
+
 class _Worker:
     """Runs one exchange in a daemon thread and hands back its answer or its exception."""
 
@@ -138,10 +162,12 @@ class _Worker:
         self.answer: Answer | None = None
         self.error: BaseException | None = None
         self.response: requests.Response | None = None
+        self.sockets: list[socket.socket] = []
 
     def run(
         self, session: requests.Session, url: str, params: Mapping[str, str] | None, budget: float, limit: int
     ) -> None:
+        _current.worker = self
         try:
             self.answer = self._exchange(session, url, params, budget, limit)
         except _Abandoned:
@@ -180,14 +206,12 @@ class _Worker:
     def abandon(self) -> None:
         """Stop waiting; shut the connection so the worker's blocked read ends now."""
         self.abandoned.set()
-        response = self.response
-        if response is None:
-            return
-        with contextlib.suppress(Exception):
-            sock = response.raw.connection.sock  # type: ignore[union-attr]
-            sock.shutdown(socket.SHUT_RDWR)
-        with contextlib.suppress(Exception):
-            response.close()
+        for sock in list(self.sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self.response is not None:
+            with contextlib.suppress(Exception):
+                self.response.close()
 
 
 def exchange(
@@ -204,6 +228,7 @@ def exchange(
     too large or corrupt, ``ApiError`` for a refused redirect, and requests' own exceptions
     for connection trouble.
     """
+    _watch_sockets()
     worker = _Worker()
     thread = threading.Thread(
         target=worker.run, args=(session, url, params, budget, limit), name="clanforge-gate-http", daemon=True

@@ -121,3 +121,25 @@ def test_an_answer_about_another_job_never_succeeds(tmp_path: Path) -> None:
         code, output, _, result = run(server, "--update-id", "1", tmp_path=tmp_path)
     assert code == 2 and result["outcome"] == "timed_out", output
     assert "not 1" in output
+
+
+@pytest.mark.parametrize("handler", ["trickle_headers", "trickle_body"])
+def test_an_abandoned_exchange_does_not_linger(handler: str) -> None:
+    """Past its budget the exchange is left, and its connection shut at once: no thread (and no
+    socket) stays behind for as long as the server cares to trickle."""
+    import threading
+
+    import requests
+
+    from gate.exchange import ExchangeTimedOut, exchange
+
+    with hostile.HostileServer(getattr(hostile, handler)) as server:
+        for _ in range(3):
+            with pytest.raises(ExchangeTimedOut):
+                exchange(requests.Session(), f"{server.url}/cfp/v1/imageupdate/1/status", None, budget=0.5)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and any(
+            t.name == "clanforge-gate-http" for t in threading.enumerate()
+        ):
+            time.sleep(0.05)
+        assert not [t for t in threading.enumerate() if t.name == "clanforge-gate-http"]
