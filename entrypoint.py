@@ -2,7 +2,7 @@
 
 import sys
 
-from gate.cli import main
+from gate.entry import main
 
 if __name__ == "__main__":
     sys.exit(main())

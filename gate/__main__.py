@@ -1,5 +1,3 @@
-import sys
+from gate.entry import run
 
-from gate.cli import main
-
-sys.exit(main())
+run()

@@ -28,6 +28,7 @@ from gate.config import (
     format_duration,
     load_settings,
     read_config_values,
+    read_source_url,
     result_file_hint,
     verbosity_of,
 )
@@ -36,6 +37,7 @@ from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.gitlab import job_limit_problem
 from gate.inputs import apply_inputs
 from gate.ownership import files_owned_by, workspace_owner
+from gate.redact import Masker, url_secrets
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
 from gate.simcli import add_commands as add_simulator_commands
@@ -252,22 +254,13 @@ def _make_waiter(run: RunInputs) -> Runner:
     return Waiter(run.client, run.settings, run.clock, run.reporter)
 
 
-def _mask_source_url(reporter: Reporter, url: str | None) -> None:
-    """Credentials inside the source URL join the secrets the reporter masks (raw and encoded)."""
-    extra = source_url_secrets(url)
-    if extra and isinstance(reporter, Redactor):
-        reporter.secrets = tuple(sorted({*reporter.secrets, *extra}, key=len, reverse=True))
-
-
 def _make_deployer(run: RunInputs) -> Runner:
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
-    _mask_source_url(run.reporter, deploy.url)
     return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
 
 
 def _make_checker(run: RunInputs) -> Runner:
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings, check_chain=False)
-    _mask_source_url(run.reporter, deploy.url)
     chain_error: str | None = None
     if deploy.image_id is not None:
         try:
@@ -301,14 +294,19 @@ def run_gate(
             yaml_values = read_config_values(args, env)
             settings = load_settings(args, env, yaml_values, require_ids=require_ids)
             result_path = settings.result_file
-            reporter = Redactor(
-                FanOut([*platform_reporters(env, settings, stream=stdout), console]),
+            source_url = read_source_url(args, env, yaml_values)
+            masker = Masker(
                 settings.credentials.secrets(),
+                # The URL whole, its parts, and its credentials as the create sends them (encoded twice).
+                whole=(source_url, *url_secrets(source_url), *source_url_secrets(source_url))
+                if source_url
+                else (),
             )
+            reporter = Redactor(FanOut([*platform_reporters(env, settings, stream=stdout), console]), masker)
             limit_problem = job_limit_problem(env, settings.timeout)
             if limit_problem is not None:
                 raise ConfigError(limit_problem)
-            client = StatusClient(settings, clock, reporter, session=session)
+            client = StatusClient(settings, clock, reporter, session=session, masker=masker)
             runner = make_runner(RunInputs(args, env, yaml_values, settings, client, clock, reporter))
             result = runner.run()
         except Cancelled as exc:
@@ -337,7 +335,7 @@ def run_gate(
             result = _error_result(runner, settings, Outcome.ERROR, message, exit_code_for(exc), elapsed)
         if settings is None:
             # The settings did not validate: the platform still hears of the error.
-            reporter = FanOut([*platform_reporters(env, None, stream=stdout, args=args), console])
+            reporter = Redactor(FanOut([*platform_reporters(env, None, stream=stdout, args=args), console]))
         return _finish(result, reporter, console, result_path)
     except Cancelled as exc:  # a second signal while finishing: exit at once
         return exit_code_for(exc)
@@ -376,28 +374,31 @@ def _error_result(
 
 
 def _finish(result: Result, reporter: Reporter, console: ConsoleReporter, result_path: str | None) -> int:
-    """Tell everyone the result and write the result file; a failure to write is an error."""
+    """Tell everyone the result and write the result file, each on its own: one output that
+    cannot be written does not stop the others. A run that would have exited 0 exits 3 then
+    (a later step would read a missing or stale output); any other run keeps its own code."""
     if isinstance(reporter, Redactor):
         result = reporter.redact_result(result)
+    failed: list[str] = []
     try:
         reporter.end(result)
     except OSError as exc:
-        console.end(
-            Result(result.update_id, Outcome.ERROR, 3, f"{PROG}: cannot write a CI output file: {exc}")
-        )
-        return EXIT_CODES[Outcome.ERROR]
+        failed.append(f"a CI output file ({exc.strerror or type(exc).__name__}: {exc.filename or ''})")
     if result_path:
         try:
             write_result_file(result_path, result)
         except OSError as exc:
-            print(
-                f"{PROG}: cannot write the result file {result_path} ({exc.strerror or exc}); "
-                "check the path and its permissions",
-                file=console.error_stream,
-                flush=True,
-            )
-            return EXIT_CODES[Outcome.ERROR]
-    return result.exit_code
+            failed.append(f"the result file {result_path} ({exc.strerror or type(exc).__name__})")
+    if not failed:
+        return result.exit_code
+    code = EXIT_CODES[Outcome.ERROR] if result.exit_code == 0 else result.exit_code
+    print(
+        f"{PROG}: cannot write {' and '.join(failed)}; check the path and its permissions "
+        f"(the outcome above stands: {result.outcome.value}; exit code {code})",
+        file=console.error_stream,
+        flush=True,
+    )
+    return code
 
 
 @dataclass(frozen=True)
@@ -464,6 +465,18 @@ def _euid() -> int:
     return int(geteuid()) if geteuid is not None else -1
 
 
+def _cancelled_before_the_run(exc: Cancelled, args: argparse.Namespace | None, ctx: Context) -> int:
+    """A signal before the command could start: still a cancelled result, in every output."""
+    console = ConsoleReporter(ctx.stdout, 0, ctx.stderr)
+    message = f"{PROG}: cancelled by {_signal_name(exc.signum)} before anything was started"
+    result = Result(None, Outcome.CANCELLED, exit_code_for(exc), message)
+    reporter = Redactor(FanOut([*platform_reporters(ctx.env, None, stream=ctx.stdout, args=args), console]))
+    try:
+        return _finish(result, reporter, console, result_file_hint(args or argparse.Namespace(), ctx.env))
+    except Cancelled:
+        return exit_code_for(exc)
+
+
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -471,22 +484,33 @@ def main(
     stdout: TextIO | None = None,
     stderr: TextIO | None = None,
     clock: Clock | None = None,
+    pending: list[int] | None = None,
 ) -> int:
-    """Run the command line; return the exit code."""
+    """Run the command line; return the exit code.
+
+    ``pending`` holds signals that arrived before this could install its own handlers
+    (see gate.entry); the run ends as cancelled by the first of them.
+    """
     ctx = Context(
         env=apply_inputs(os.environ if env is None else env),
         stdout=stdout or sys.stdout,
         stderr=stderr or sys.stderr,
         clock=clock,
     )
+    args: argparse.Namespace | None = None
     with cancellable(), files_owned_by(workspace_owner(ctx.env, euid=_euid())):
         try:
-            args = build_parser().parse_args(_with_default_command(sys.argv[1:] if argv is None else argv))
-        except ConfigError as exc:
-            console = ConsoleReporter(ctx.stdout, 0, ctx.stderr)
-            result = Result(None, Outcome.ERROR, exit_code_for(exc), f"{PROG}: {exc}")
-            reporter = FanOut([*platform_reporters(ctx.env, None, stream=ctx.stdout), console])
-            return _finish(result, reporter, console, result_file_hint(argparse.Namespace(), ctx.env))
+            try:
+                args = build_parser().parse_args(
+                    _with_default_command(sys.argv[1:] if argv is None else argv)
+                )
+            except ConfigError as exc:
+                console = ConsoleReporter(ctx.stdout, 0, ctx.stderr)
+                result = Result(None, Outcome.ERROR, exit_code_for(exc), f"{PROG}: {exc}")
+                reporter = FanOut([*platform_reporters(ctx.env, None, stream=ctx.stdout), console])
+                return _finish(result, reporter, console, result_file_hint(argparse.Namespace(), ctx.env))
+            if pending:
+                raise Cancelled(pending[0])
+            return COMMANDS[args.command or DEFAULT_COMMAND](args, ctx)
         except Cancelled as exc:
-            return exit_code_for(exc)
-        return COMMANDS[args.command or DEFAULT_COMMAND](args, ctx)
+            return _cancelled_before_the_run(exc, args, ctx)

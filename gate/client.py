@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import email.utils
+import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -14,6 +17,7 @@ import requests
 import tenacity
 
 from gate import __version__
+from gate.apitext import api_text
 from gate.clock import Clock
 from gate.config import Credentials, Settings, format_duration
 from gate.errors import (
@@ -25,7 +29,9 @@ from gate.errors import (
     TransientError,
     UnknownJob,
 )
-from gate.job import NO_ROWS, JobStatus, check_api_error, job_label, parse_status
+from gate.exchange import ACCEPT_ENCODING, Answer, exchange
+from gate.job import NO_ROWS, JobStatus, check_api_error, check_job_id, job_label, parse_status
+from gate.redact import Masker
 from gate.report import Reporter
 
 USER_AGENT = f"clanforge-gate/{__version__}"
@@ -33,6 +39,11 @@ T = TypeVar("T")
 FIRST_RETRY_WAIT = 1.0
 # A retry is only worth making if this much time is left after its wait.
 LAST_TRY_MARGIN = 0.25
+# However a server asks (Retry-After: 0, a negative value, a date in the past), the retries of
+# one request never send more than this many requests in any minute.
+MAX_ATTEMPTS_PER_MINUTE = 30
+STATE_NAME_LIMIT = 60
+JOB_ERROR_LIMIT = 500
 
 
 class _HostBoundAuth(requests.auth.AuthBase):
@@ -74,27 +85,49 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     return max(0.0, seconds)
 
 
-def _server_message(response: requests.Response) -> str:
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object with a key given twice is malformed: which value counts is anyone's guess."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key[:40]!r}")
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def decode_json(body: bytes) -> Any:
+    """The JSON value of a body; ``ValueError`` for anything but strict JSON with unique keys."""
+    try:
+        return json.loads(body, object_pairs_hook=_refuse_duplicates, parse_constant=_refuse_constant)
+    except RecursionError as exc:
+        raise ValueError("nested too deeply") from exc
+
+
+def _server_message(answer: Answer) -> str:
     """The API's own error message when the body has one, else a short reason."""
     try:
-        body = response.json()
+        body = decode_json(answer.body)
     except ValueError:
         body = None
     if isinstance(body, dict):
         message = body.get("error_message") or body.get("message") or body.get("error")
         if isinstance(message, str) and message.strip():
-            return message.strip()[:300]
-    if response.reason:
-        return str(response.reason)
+            return message.strip()
+    if answer.reason:
+        return answer.reason
     try:
-        return HTTPStatus(response.status_code).phrase
+        return HTTPStatus(answer.status_code).phrase
     except ValueError:
-        return f"HTTP {response.status_code}"
+        return f"HTTP {answer.status_code}"
 
 
-def _describe_body(response: requests.Response) -> str:
-    kind = response.headers.get("Content-Type", "no content type").split(";")[0].strip()
-    return f"{kind}, {len(response.content)} bytes"
+def _describe_body(answer: Answer) -> str:
+    kind = answer.headers.get("Content-Type", "no content type").split(";")[0].strip()[:60]
+    return f"{kind}, {len(answer.body)} bytes"
 
 
 @dataclass(frozen=True)
@@ -120,6 +153,7 @@ class StatusClient:
         *,
         session: requests.Session | None = None,
         first_retry_wait: float = FIRST_RETRY_WAIT,
+        masker: Masker | None = None,
     ) -> None:
         self.settings = settings
         self.clock = clock
@@ -127,7 +161,10 @@ class StatusClient:
         self.requests_made = 0
         self.first_retry_wait = first_retry_wait
         self.session = session or requests.Session()
-        self.session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        self.session.headers.update(
+            {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT}
+        )
+        self.masker = masker or Masker(settings.credentials.secrets())
         self.session.auth = _HostBoundAuth(settings.credentials, urlsplit(settings.api_url).netloc)
         self.session.verify = True
 
@@ -145,7 +182,7 @@ class StatusClient:
         self.requests_made += 1
         started = self.clock.monotonic()
         try:
-            response = self.session.get(url, params=query, timeout=timeout, allow_redirects=True)
+            answer = exchange(self.session, url, query, budget=timeout)
         except requests.exceptions.SSLError as exc:
             raise GateError(
                 f"{label}: TLS verification failed for {self.settings.api_url}; check the URL, "
@@ -157,41 +194,48 @@ class StatusClient:
             raise TransientError(f"cannot connect to {self.settings.api_url}") from exc
         except requests.exceptions.TooManyRedirects as exc:
             raise ApiError(f"{label}: too many redirects from {self.settings.api_url}") from exc
+        except ApiError as exc:
+            raise ApiError(f"{label}: {exc}") from exc
         except requests.exceptions.RequestException as exc:
             raise TransientError(f"request failed ({type(exc).__name__})") from exc
         took = self.clock.monotonic() - started
-        self.reporter.debug(
-            f"{label}: HTTP {response.status_code} ({_describe_body(response)}) in {took:.2f}s"
-        )
-        return self._interpret(label, response)
+        self.reporter.debug(f"{label}: HTTP {answer.status_code} ({_describe_body(answer)}) in {took:.2f}s")
+        return self._interpret(label, answer)
 
-    def _interpret(self, label: str, response: requests.Response) -> Any:
-        code = response.status_code
+    def _api_text(self, text: str, limit: int = 300) -> str:
+        """Text from the API, safe to show: masked, cleaned of control characters, then cut."""
+        return api_text(text, self.masker, limit)
+
+    def _interpret(self, label: str, answer: Answer) -> Any:
+        code = answer.status_code
         host = self.settings.api_url
+        said = self._api_text(_server_message(answer))
         if code in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN):
             raise CredentialsRejected(
-                f"{label}: credentials rejected by {host} (HTTP {code}: {_server_message(response)}); "
+                f"{label}: credentials rejected by {host} (HTTP {code}: {said}); "
                 f"check {self.settings.credentials.env_hint} and that they have access to account "
                 f"service id {self.settings.account_service_id or '(none given: the token names it)'}"
             )
-        if code == HTTPStatus.NOT_FOUND or (code >= 400 and NO_ROWS in _server_message(response).lower()):
+        if code == HTTPStatus.NOT_FOUND or (code >= 400 and NO_ROWS in said.lower()):
             raise UnknownJob(
                 f"{label}: not found at {host} (HTTP {code}); check the id and the account "
                 f"service id {self.settings.account_service_id or '(none given: the token names it)'}"
             )
         if code in (HTTPStatus.REQUEST_TIMEOUT, HTTPStatus.TOO_MANY_REQUESTS) or code >= 500:
             raise TransientError(
-                f"HTTP {code} ({_server_message(response)})",
-                retry_after=retry_after_seconds(response.headers.get("Retry-After"), self.clock.time()),
+                f"HTTP {code} ({said})",
+                retry_after=retry_after_seconds(answer.headers.get("Retry-After"), self.clock.time()),
             )
         if code >= 400:
-            raise ApiError(f"{label}: {host} refused the request (HTTP {code}): {_server_message(response)}")
+            raise ApiError(f"{label}: {host} refused the request (HTTP {code}): {said}")
         if code >= 300:
             raise ApiError(f"{label}: unexpected redirect (HTTP {code}) from {host}")
         try:
-            return response.json()
+            return decode_json(answer.body)
         except ValueError as exc:
-            raise MalformedResponse(f"the answer is not JSON ({_describe_body(response)})") from exc
+            reason = self._api_text(str(exc), 80) if "duplicate" in str(exc) or "nested" in str(exc) else ""
+            detail = f": {reason}" if reason else ""
+            raise MalformedResponse(f"the answer is not JSON ({_describe_body(answer)}){detail}") from exc
 
     def _checked(self, label: str, body: Any) -> Mapping[str, Any]:
         """The body as a mapping, with API error bodies raised as errors naming ``label``."""
@@ -199,13 +243,14 @@ class StatusClient:
             return check_api_error(body)
         except UnknownJob as exc:
             raise UnknownJob(
-                f"{label}: not found at {self.settings.api_url} ({exc}); check the id and the "
-                f"account service id {self.settings.account_service_id or '(none given: the token names it)'}"
+                f"{label}: not found at {self.settings.api_url} ({self._api_text(str(exc))}); check "
+                f"the id and the account service id "
+                f"{self.settings.account_service_id or '(none given: the token names it)'}"
             ) from exc
         except ApiError as exc:
-            raise ApiError(f"{label}: the API reported an error: {exc}") from exc
+            raise ApiError(f"{label}: the API reported an error: {self._api_text(str(exc))}") from exc
         except MalformedResponse as exc:
-            raise MalformedResponse(f"malformed answer: {exc}") from exc
+            raise MalformedResponse(f"malformed answer: {self._api_text(str(exc))}") from exc
 
     def _timeout_until(self, deadline: float) -> float:
         remaining = deadline - self.clock.monotonic()
@@ -219,9 +264,16 @@ class StatusClient:
         )
         checked = self._checked(job.label, body)
         try:
+            check_job_id(checked, job.kind, job.job_id)
             status = parse_status(checked)
         except MalformedResponse as exc:
-            raise MalformedResponse(f"malformed answer: {exc}") from exc
+            raise MalformedResponse(f"malformed answer: {self._api_text(str(exc))}") from exc
+        # The API's own words go on into messages and reports: cleaned here, where they enter.
+        status = dataclasses.replace(
+            status,
+            state_name=self._api_text(status.state_name, STATE_NAME_LIMIT),
+            error=self._api_text(status.error, JOB_ERROR_LIMIT) if status.error is not None else None,
+        )
         self.reporter.debug(
             f"{job.label}: state={status.state_id}/{status.state_name!r} progress={status.progress} "
             f"eta={status.eta} failed={status.failed} error={status.error!r}"
@@ -246,9 +298,14 @@ class StatusClient:
         result: T = self._retrying(label, deadline)(once)
         return result
 
-    def create(self, label: str, path: str, params: Mapping[str, str]) -> Mapping[str, Any]:
-        """A GET that starts a job: sent once, never retried (a retry could start a second job)."""
-        return self._checked(label, self.request_json(label, path, params, self.settings.request_timeout))
+    def create(
+        self, label: str, path: str, params: Mapping[str, str], deadline: float | None = None
+    ) -> Mapping[str, Any]:
+        """A GET that starts a job: sent once, never retried (a retry could start a second job).
+
+        Bounded like any exchange, by the request timeout and the overall ``deadline``."""
+        timeout = self._timeout_until(deadline) if deadline is not None else self.settings.request_timeout
+        return self._checked(label, self.request_json(label, path, params, timeout))
 
     # -- with retries ------------------------------------------------------------------------
 
@@ -258,11 +315,27 @@ class StatusClient:
             initial=self.first_retry_wait, max=cap, jitter=self.first_retry_wait
         )
 
+        attempts: collections.deque[float] = collections.deque(maxlen=MAX_ATTEMPTS_PER_MINUTE)
+
         def wait(state: tenacity.RetryCallState) -> float:
+            return max(pace(), hinted_or_backoff(state))
+
+        def pace() -> float:
+            # The attempt just made; if the last minute already holds the most allowed, wait
+            # until the oldest of them is a minute old.
+            now = self.clock.monotonic()
+            attempts.append(now)
+            if len(attempts) < MAX_ATTEMPTS_PER_MINUTE:
+                return 0.0
+            return max(0.0, attempts[0] + 60.0 - now)
+
+        def hinted_or_backoff(state: tenacity.RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, TransientError) and exc.retry_after is not None:
-                # The server's hint is honoured as given; if it passes the deadline, we stop.
-                return exc.retry_after
+                # The server's hint is honoured, but never below the first backoff step: a
+                # Retry-After of 0, negative or in the past must not make the gate hammer the API.
+                # If the hint passes the deadline, the stop fires.
+                return max(self.first_retry_wait, exc.retry_after)
             delay = float(backoff(state))
             room = deadline - self.clock.monotonic() - 2 * LAST_TRY_MARGIN
             # Squeeze our own backoff so one last try still fits before the deadline, unless

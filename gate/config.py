@@ -8,14 +8,12 @@ wrapper's inputs are laid over the environment before this reads it (gate/inputs
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import difflib
 import ipaddress
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
@@ -92,8 +90,8 @@ CREDENTIALS_HINT = (
     "that hold them"
 )
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
-_PLAIN_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)")
+_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
@@ -169,7 +167,7 @@ def parse_duration(value: object, setting: str) -> float:
             )
     if seconds is None or not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(
-            f"{setting}: {value!r} is not a duration; use seconds (e.g. 90 or 0.5) "
+            f"{setting}: {shown(value)} is not a duration; use seconds (e.g. 90 or 0.5) "
             "or a string like 500ms, 90s, 15m, 1h30m"
         )
     return seconds
@@ -206,15 +204,43 @@ def unexpanded_variable_hint(value: object) -> str:
     return ""
 
 
+# An id is at most this many ASCII digits (``str.isdigit`` also takes superscripts and the
+# digits of other scripts, which ``int`` would read as another number or refuse).
+MAX_ID_DIGITS = 20
+MAX_JOB_IDS = 1000
+_ID_TEXT = re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}")
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value for a message: its repr, cut short so one bad setting cannot flood a log."""
+    text = repr(value) if not isinstance(value, str) or len(value) <= 4 * limit else repr(value[: 4 * limit])
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def ascii_digits(value: object) -> str | None:
+    """The text of a whole number given as an int or a string of ASCII digits, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        return None
+    text = str(value).strip()
+    return text if _ID_TEXT.fullmatch(text) else None
+
+
 def parse_job_id(value: object, setting: str) -> int:
-    """A positive whole number, given as a number or a string of digits."""
-    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit() or int(text) <= 0:
+    """A positive whole number of at most 20 ASCII digits, given as a number or a string."""
+    text = ascii_digits(value)
+    if text is None or int(text) <= 0:
         raise ConfigError(
-            f"{setting}: {value!r} is not a job id; it must be a positive whole number"
-            + unexpanded_variable_hint(value)
+            f"{setting}: {shown(value)} is not a job id; it must be a positive whole number "
+            f"(ASCII digits, at most {MAX_ID_DIGITS})" + unexpanded_variable_hint(value)
         )
     return int(text)
+
+
+def summarise_ids(ids: Sequence[int], limit: int = 5) -> str:
+    """Ids for a message: all of them when few, else the first few and how many more."""
+    if len(ids) <= limit:
+        return ",".join(str(i) for i in ids)
+    return ",".join(str(i) for i in ids[:limit]) + f",... ({len(ids) - limit} more)"
 
 
 def parse_job_ids(value: object, setting: str = "update_id") -> tuple[int, ...]:
@@ -225,10 +251,14 @@ def parse_job_ids(value: object, setting: str = "update_id") -> tuple[int, ...]:
             items.extend(part for part in item.split(",") if part.strip())
         else:
             items.append(item)
+        if len(items) > MAX_JOB_IDS:
+            break
     if not items:
         raise ConfigError(f"{setting}: no job id given")
-    ids = [parse_job_id(item, setting) for item in items]
-    return tuple(dict.fromkeys(ids))
+    ids = tuple(dict.fromkeys(parse_job_id(item, setting) for item in items))
+    if len(ids) > MAX_JOB_IDS:
+        raise ConfigError(f"{setting}: more than {MAX_JOB_IDS} job ids; split them over several runs")
+    return ids
 
 
 def parse_bool(value: object, setting: str) -> bool:
@@ -239,27 +269,28 @@ def parse_bool(value: object, setting: str) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ConfigError(f"{setting}: {value!r} is not true or false")
+    raise ConfigError(f"{setting}: {shown(value)} is not true or false")
 
 
 def parse_job_kind(value: object) -> str:
     text = str(value).strip().lower()
     if text not in JOB_KINDS:
-        raise ConfigError(f"job: {value!r} is not a job kind; use one of {', '.join(JOB_KINDS)}")
+        raise ConfigError(f"job: {shown(value)} is not a job kind; use one of {', '.join(JOB_KINDS)}")
     return text
 
 
 def parse_account_service_id(value: object) -> str:
-    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit():
+    text = ascii_digits(value)
+    if text is None:
         raise ConfigError(
-            f"account_service_id: {value!r} is not an account service id (ASID); it must be a "
+            f"account_service_id: {shown(value)} is not an account service id (ASID); it must be a "
             "whole number, as shown on the Clanforge dashboard" + unexpanded_variable_hint(value)
         )
     return text
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine (localhost or a loopback address)."""
     if host.lower() == "localhost":
         return True
     try:
@@ -268,41 +299,127 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def _has_userinfo(text: str) -> bool:
+    """Whether a URL-like text holds ``user[:password]@`` before its host, whatever its scheme."""
+    rest = text.split("://", 1)[1] if "://" in text else text
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return "@" in authority
+
+
 def parse_api_url(value: object) -> str:
     """https, or http on a loopback host (a local simulator); path prefix kept, no trailing slash."""
     text = str(value).strip() if isinstance(value, str) else ""
+    # Checked before anything echoes the value: the password must not reach a log.
+    if _has_userinfo(text):
+        raise ConfigError(
+            "api_url: must not hold credentials (user:password@ before the host); the value is not "
+            f"shown; {CREDENTIALS_HINT}"
+        )
     parts = urlsplit(text)
     host = parts.hostname or ""
     if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"api_url: {value!r} is not an http(s) URL; e.g. {DEFAULT_API_URL}")
-    if parts.username or parts.password:
-        raise ConfigError(f"api_url: must not hold credentials; {CREDENTIALS_HINT}")
+        raise ConfigError(f"api_url: {shown(value)} is not an http(s) URL; e.g. {DEFAULT_API_URL}")
     if parts.query or parts.fragment:
-        raise ConfigError(f"api_url: {text!r} must not have a query or fragment")
-    if parts.scheme == "http" and not _is_loopback(host):
+        raise ConfigError(f"api_url: {shown(text)} must not have a query or fragment")
+    if parts.scheme == "http" and not is_loopback(host):
         raise ConfigError(
-            f"api_url: {text!r} is plain http; use https (http is allowed only for loopback hosts "
+            f"api_url: {shown(text)} is plain http; use https (http is allowed only for loopback hosts "
             "such as 127.0.0.1 or localhost)"
         )
     try:
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ConfigError(f"api_url: {text!r} has a bad port") from exc
+        raise ConfigError(f"api_url: {shown(text)} has a bad port") from exc
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
+
+
+# A settings file is a few hundred bytes; a secret a few dozen. Anything far larger is a mistake
+# (or /dev/zero) and is refused before it is read whole.
+CONFIG_FILE_MAX_BYTES = 1024 * 1024
+SECRET_FILE_MAX_BYTES = 64 * 1024
+
+
+def read_capped_text(path: str, limit: int, what: str) -> str:
+    """A UTF-8 text file of at most ``limit`` bytes; ``what`` names it in every error."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"{what} {path}: cannot be read ({exc.strerror or type(exc).__name__})") from exc
+    if len(data) > limit:
+        raise ConfigError(f"{what} {path}: larger than {limit // 1024} KiB; point it at the right file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{what} {path}: not UTF-8 text (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from exc
+
+
+class _SettingsLoader(yaml.SafeLoader):
+    """Safe YAML with two YAML 1.1 traps closed: no anchors or aliases (a few hundred bytes of
+    nested aliases expand to gigabytes), and integers in plain decimal only: ``0755`` (octal in
+    YAML 1.1), ``12:30`` (base 60), ``0x1F`` and ``1_000`` stay strings, so an id is read as
+    written or refused, never turned into another number."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            mark = event.start_mark
+            raise ConfigError(
+                f"config file {self.name}: YAML anchors and aliases are not allowed (line "
+                f"{mark.line + 1}); write each value out"
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # A key given twice would silently keep the last value: which one was meant is a guess.
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int)) and key in seen:
+                raise ConfigError(
+                    f"config file {self.name}: {shown(key)} is given twice (line "
+                    f"{key_node.start_mark.line + 1}); keep one"
+                )
+            seen.add(key if isinstance(key, (str, int)) else id(key))
+        return super().construct_mapping(node, deep=deep)
+
+
+_SettingsLoader.yaml_implicit_resolvers = {
+    first: [
+        (tag, regexp)
+        for tag, regexp in resolvers
+        if tag not in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+    ]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SettingsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*))$"), list("-+0123456789")
+)
+_SettingsLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^(?:[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?)$"),
+    list("-+0123456789."),
+)
 
 
 def read_yaml_config(path: str) -> dict[str, Any]:
     """Read and check a YAML settings file: a mapping of known keys, no credentials."""
+    text = read_capped_text(path, CONFIG_FILE_MAX_BYTES, "config file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"config file {path}: cannot be read ({exc.strerror or exc})") from exc
-    try:
-        data = yaml.safe_load(text)
+        loader = _SettingsLoader(text)
+        loader.name = path
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"config file {path}: not valid YAML{where}; fix the syntax") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"config file {path}: nested too deeply; it must be a flat mapping") from exc
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -312,7 +429,7 @@ def read_yaml_config(path: str) -> dict[str, Any]:
         lowered = name.lower().replace("-", "_")
         if any(word in lowered for word in CREDENTIAL_WORDS):
             raise ConfigError(
-                f"config file {path}: {name!r} looks like a credential, which is never read from a "
+                f"config file {path}: {shown(name)} looks like a credential, which is never read from a "
                 f"file of settings; remove it and {CREDENTIALS_HINT}"
             )
         if name not in YAML_KEYS:
@@ -320,7 +437,7 @@ def read_yaml_config(path: str) -> dict[str, Any]:
             hint = (
                 f"; did you mean {close[0]!r}?" if close else f"; known keys: {', '.join(sorted(YAML_KEYS))}"
             )
-            raise ConfigError(f"config file {path}: unknown key {name!r}{hint}")
+            raise ConfigError(f"config file {path}: unknown key {shown(name)}{hint}")
     return {str(k): v for k, v in data.items()}
 
 
@@ -329,21 +446,40 @@ def _env(env: Mapping[str, str], name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
+# A credential must fit in an HTTP header as it is, and be long enough that masking it (and
+# every 8-character piece of it) in the output does not garble ordinary words.
+MIN_CREDENTIAL_LENGTH = 8
+_HEADER_SAFE = re.compile(r"[\x21-\x7e]+")
+
+
 def _secret_from(env: Mapping[str, str], name: str) -> str | None:
-    """A credential from ``NAME`` or from the file named by ``NAME_FILE`` (not both)."""
+    """A credential from ``NAME`` or from the file named by ``NAME_FILE`` (not both).
+
+    The value is checked here and never shown: an error names the variable only.
+    """
     direct = _env(env, name)
     file_name = _env(env, f"{name}_FILE")
     if direct is not None and file_name is not None:
         raise ConfigError(f"both {name} and {name}_FILE are set; set only one")
     if file_name is None:
-        return direct.strip() if direct is not None else None
-    try:
-        value = Path(file_name).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
-        raise ConfigError(f"{name}_FILE: cannot read {file_name} ({reason})") from exc
-    if not value:
-        raise ConfigError(f"{name}_FILE: {file_name} is empty")
+        if direct is None:
+            return None
+        source, value = name, direct.strip()
+    else:
+        source = f"{name}_FILE"
+        value = read_capped_text(file_name, SECRET_FILE_MAX_BYTES, source).strip()
+        if not value:
+            raise ConfigError(f"{source}: {file_name} is empty")
+    if not _HEADER_SAFE.fullmatch(value):
+        raise ConfigError(
+            f"{source}: the credential holds a line break, a space, a control character or a "
+            "character that cannot go in an HTTP header (the value is not shown); copy it again"
+        )
+    if len(value) < MIN_CREDENTIAL_LENGTH:
+        raise ConfigError(
+            f"{source}: the credential is shorter than {MIN_CREDENTIAL_LENGTH} characters (the value "
+            "is not shown); check that the whole key was copied"
+        )
     return value
 
 
@@ -388,6 +524,20 @@ def lookup(
     if option.key in yaml_values and yaml_values[option.key] is not None:
         return yaml_values[option.key]
     return option.default
+
+
+def _is_set(
+    args: argparse.Namespace, env: Mapping[str, str], yaml_values: Mapping[str, Any], option: Option
+) -> bool:
+    """Whether the user gave the setting at all (flag, environment or YAML), default aside."""
+    return (
+        getattr(args, option.key, None) is not None
+        or _env(env, option.env) is not None
+        or yaml_values.get(option.key) is not None
+    )
+
+
+_OPTION = {option.key: option for option in OPTIONS}
 
 
 def config_path(args: argparse.Namespace, env: Mapping[str, str]) -> str | None:
@@ -464,10 +614,11 @@ def load_settings(
             values[option.key] = None
             continue
         values[option.key] = _PARSERS[option.key](raw)
-    min_option = next(option for option in OPTIONS if option.key == "min_poll_interval")
-    min_given = lookup(args, env, yaml_values, dataclasses.replace(min_option, default=None)) is not None
-    if not min_given and values["min_poll_interval"] > values["poll_interval"]:
-        # A short poll_interval (``--poll-interval 0.5s`` on the simulator) brings the default floor down.
+    # An unset minimum follows the interval down (``--poll-interval 0.5s`` alone works);
+    # only two explicit values that contradict each other are an error.
+    if values["min_poll_interval"] > values["poll_interval"] and not _is_set(
+        args, env, yaml_values, _OPTION["min_poll_interval"]
+    ):
         values["min_poll_interval"] = values["poll_interval"]
     if values["min_poll_interval"] > values["poll_interval"]:
         raise ConfigError(
@@ -479,3 +630,26 @@ def load_settings(
         credentials=load_credentials(env),
         **values,
     )
+
+
+URL_ENV = "CLANFORGE_URL"
+
+
+def read_source_url(
+    args: argparse.Namespace, env: Mapping[str, str], yaml_values: Mapping[str, Any]
+) -> str | None:
+    """The deploy's source URL (``--url``), which may hold keys: from the flag, ``CLANFORGE_URL``,
+    the file ``CLANFORGE_URL_FILE`` names (so it never needs to be on a command line) or YAML."""
+    from_file = _env(env, f"{URL_ENV}_FILE")
+    direct = getattr(args, "url", None) or _env(env, URL_ENV)
+    if from_file is not None:
+        if direct is not None:
+            raise ConfigError(f"both {URL_ENV}_FILE and --url or {URL_ENV} are set; set only one")
+        text = read_capped_text(from_file, SECRET_FILE_MAX_BYTES, f"{URL_ENV}_FILE").strip()
+        if not text:
+            raise ConfigError(f"{URL_ENV}_FILE: {from_file} is empty")
+        return text
+    if direct is not None:
+        return str(direct)
+    value = yaml_values.get("url")
+    return str(value) if value is not None else None

@@ -10,19 +10,25 @@ import argparse
 import dataclasses
 import random
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from gate.apitext import api_text
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import (
     DEPLOY_OPTIONS,
+    URL_ENV,
     Settings,
+    ascii_digits,
     format_duration,
     lookup,
     parse_bool,
     parse_job_id,
+    read_source_url,
+    shown,
 )
 from gate.deploy_options import (
     InstallAt,
@@ -34,7 +40,14 @@ from gate.deploy_options import (
     parse_install_at,
     parse_percentage,
 )
-from gate.errors import ApiError, ConfigError, GateError, TimedOut, TransientError
+from gate.errors import (
+    ApiError,
+    Cancelled,
+    ConfigError,
+    GateError,
+    TimedOut,
+    TransientError,
+)
 from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
 from gate.install import (
     Evidence,
@@ -53,7 +66,7 @@ from gate.waiter import Waiter
 
 ID_FIELDS = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "imageversionid"}
 RESUME_FLAGS = {"imageupdate": "--update-id", "imagediff": "--diff-id", "imageversion": "--version-id"}
-LOCKED = re.compile(r"locked by diffid:?\s*(\d+)", re.IGNORECASE)
+LOCKED = re.compile(r"locked by diffid:?\s*([0-9]{1,20})", re.IGNORECASE)
 INSTALL_KIND = "imageinstall"
 # The state of a deploy whose diff changed nothing (the ``state`` output and CLANFORGE_STATE).
 NOTHING_CHANGED = "nothing changed"
@@ -104,9 +117,9 @@ class DeploySettings:
 
 
 def _count(value: object, setting: str) -> int:
-    text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-    if not text.isdigit():
-        raise ConfigError(f"{setting}: {value!r} is not a whole number of machines (0 or more)")
+    text = ascii_digits(value)
+    if text is None:
+        raise ConfigError(f"{setting}: {shown(value)} is not a whole number of machines (0 or more)")
     return int(text)
 
 
@@ -131,7 +144,7 @@ def load_deploy_settings(
         image_id=ids["image_id"],
         machine_id=ids["machine_id"],
         desc=str(raw["desc"]) if raw["desc"] is not None else None,
-        url=str(raw["url"]) if raw["url"] is not None else None,
+        url=read_source_url(args, env, yaml_values),
         restart=parse_bool(raw["restart"], "restart") if raw["restart"] is not None else None,
         game_build=str(raw["game_build"]) if raw["game_build"] is not None else None,
         full=parse_bool(raw["full"], "full"),
@@ -236,6 +249,8 @@ class Deployer:
         self.notes: list[str] = []
         # Set when an empty diff is to be published as a full version (--on-empty-diff publish).
         self.publish_full = False
+        # The kind of job whose create was under way when a signal came, if any.
+        self.creating: str | None = None
 
     @property
     def label(self) -> str:
@@ -252,32 +267,17 @@ class Deployer:
     # -- create ----------------------------------------------------------------------------------
 
     def resume_command(self, next_kind: str | None = None) -> str:
-        """The command that picks the chain up from the ids known so far."""
-        d = self.deploy
-        parts = ["clanforge-gate deploy"]
-        if d.image_id:
-            parts.append(f"--image-id {d.image_id}")
-        if d.machine_id:
-            parts.append(f"--machine-id {d.machine_id}")
-        ids = {
-            "imageupdate": d.update_id,
-            "imagediff": d.diff_id,
-            "imageversion": d.version_id,
-        } | self.created
-        for kind, flag in RESUME_FLAGS.items():
-            if ids.get(kind):
-                parts.append(f"{flag} {ids[kind]}")
-            elif kind != next_kind and _before(kind, next_kind):
-                parts.append(f"--skip-{kind.removeprefix('image')}")
-        if d.restart is not None:
-            parts.append("--restart" if d.restart else "--no-restart")
-        parts += deploy_setting_flags(d)
-        return " ".join(parts)
+        """The command that picks the chain up from the ids known so far (see ``resume_command``)."""
+        return resume_command(self.deploy, self.created, next_kind)
 
     def create(self, kind: str, params: dict[str, str]) -> int:
         label = f"{kind} create"
         try:
             body = self.send(label, f"/cfp/v1/{kind}/create", params)
+        except Cancelled:
+            # The request may have reached the API: the job may exist without our knowing its id.
+            self.creating = kind
+            raise
         except (TransientError, TimedOut) as exc:
             self.advice_given = True
             raise CreateUncertain(
@@ -298,11 +298,13 @@ class Deployer:
                 ) from exc
             raise
         value = body.get(ID_FIELDS[kind])
-        text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
-        if not text.isdigit() or int(text) <= 0:
+        text = ascii_digits(value)
+        if text is None or int(text) <= 0:
             self.advice_given = True
+            said = api_text(shown(value), self.client.masker)
             raise CreateUncertain(
-                f"{label} answered without a {ID_FIELDS[kind]} ({value!r}); the job may have started: "
+                f"{label} answered without a {ID_FIELDS[kind]} ({said}); "
+                "the job may have started: "
                 "check the image in the Clanforge dashboard before running again"
             )
         job_id = int(text)
@@ -563,7 +565,7 @@ class Deployer:
         """A state-changing call: sent once (never retried) and listed in the result with its answer."""
         request = describe_call(path, params)
         try:
-            body = self.client.create(label, path, params)
+            body = self.client.create(label, path, params, self.deadline)
         except (GateError, TransientError, TimedOut) as exc:
             self.calls.append(Call(request, f"error: {exc}"))
             raise
@@ -773,14 +775,107 @@ class Deployer:
                 )
         if outcome in (Outcome.CANCELLED, Outcome.TIMED_OUT):
             self._reject_on_abort()
+        if self.creating is not None:
+            kind = self.creating
+            return self.result(
+                outcome,
+                f"{message}; the {kind} create had been sent and may have started: check the image "
+                f"in the Clanforge dashboard before running again, then resume with "
+                f"'{self.resume_command(kind)} {RESUME_FLAGS[kind]} <id>' if it started, or "
+                f"'{self.resume_command()}' if it did not",
+                exit_code,
+            )
         if self.advice_given:
             return self.result(outcome, message, exit_code)
         return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)
 
 
-def _before(kind: str, next_kind: str | None) -> bool:
-    order = [*RESUME_FLAGS, INSTALL_KIND]
-    return next_kind is not None and order.index(kind) < order.index(next_kind)
+STEPS = (*RESUME_FLAGS, INSTALL_KIND)
+
+
+@dataclass(frozen=True)
+class ResumeSetting:
+    """How one deploy setting is carried into a resume command.
+
+    ``needed_by``: the steps that read it; it is carried only while one of them is still to
+    run. ``style``: ``value`` (``--flag VALUE``), ``switch`` (``--flag`` when true), ``restart``
+    (``--restart``/``--no-restart``) or ``variable`` (a secret: named by its environment
+    variable, never written out).
+    """
+
+    key: str
+    flag: str
+    needed_by: tuple[str, ...]
+    style: str = "value"
+    skip_value: object = None
+
+
+# One row per setting: a new deploy setting is carried by adding its row.
+RESUME_SETTINGS: tuple[ResumeSetting, ...] = (
+    ResumeSetting("image_id", "--image-id", STEPS),
+    ResumeSetting("machine_id", "--machine-id", STEPS),
+    ResumeSetting("desc", "--desc", ("imageupdate",)),
+    ResumeSetting("url", "--url", ("imageupdate",), "variable"),
+    ResumeSetting("game_build", "--game-build", ("imageversion",)),
+    ResumeSetting("full", "--full", ("imageversion",), "switch"),
+    ResumeSetting("force", "--force", ("imageversion",), "switch"),
+    # Always carried when given: the version step refuses to start without the choice.
+    ResumeSetting("restart", "--restart", STEPS, "restart"),
+    ResumeSetting("max_failed_machines", "--max-failed-machines", (INSTALL_KIND,), skip_value=0),
+)
+
+
+def resume_command(deploy: DeploySettings, created: Mapping[str, int], next_kind: str | None = None) -> str:
+    """The command that continues a deploy from the ids known so far, never starting a job anew.
+
+    Pure. Each job with an id is waited on again by that id; a job without one is skipped when
+    the user skipped it or when a later job is already known (or ``next_kind`` is later), and
+    created otherwise. Only the settings the remaining creates and the install need are carried;
+    the source URL is named by its variable, never written out.
+    """
+    ids: dict[str, int | None] = {
+        "imageupdate": deploy.update_id,
+        "imagediff": deploy.diff_id,
+        "imageversion": deploy.version_id,
+    }
+    ids.update({kind: job_id for kind, job_id in created.items() if kind in ids})
+    skipped = {
+        "imageupdate": deploy.skip_update,
+        "imagediff": deploy.skip_diff,
+        "imageversion": deploy.skip_version,
+        INSTALL_KIND: deploy.skip_install,
+    }
+    known = [kind for kind in RESUME_FLAGS if ids[kind]] + ([next_kind] if next_kind else [])
+    last_known = max((STEPS.index(kind) for kind in known), default=-1)
+    parts: list[str] = []
+    # The steps still to do something: a create (no id yet) or the install.
+    todo: set[str] = set()
+    for index, kind in enumerate(STEPS):
+        if kind in RESUME_FLAGS and ids[kind]:
+            parts.append(f"{RESUME_FLAGS[kind]} {ids[kind]}")
+        elif kind != next_kind and (skipped[kind] or index < last_known):
+            parts.append(f"--skip-{kind.removeprefix('image')}")
+        else:
+            todo.add(kind)
+    first: list[str] = []
+    rest: list[str] = []
+    for setting in RESUME_SETTINGS:
+        value = getattr(deploy, setting.key)
+        if value is None or value == setting.skip_value:
+            continue
+        if setting.needed_by != STEPS and not todo & set(setting.needed_by):
+            continue
+        into = first if setting.key in ("image_id", "machine_id") else rest
+        if setting.style == "switch":
+            if value:
+                into.append(setting.flag)
+        elif setting.style == "restart":
+            into.append("--restart" if value else "--no-restart")
+        elif setting.style == "variable":
+            into.append(f'{setting.flag} "${URL_ENV}"')
+        else:
+            into.append(f"{setting.flag} {shlex.quote(str(value))}")
+    return " ".join(["clanforge-gate deploy", *first, *parts, *rest, *deploy_setting_flags(deploy)])
 
 
 def _unproven_text(verdict: Verdict, version_id: int) -> str:

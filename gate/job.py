@@ -7,6 +7,7 @@ Pure: no I/O. ``parse_status`` turns a decoded JSON body into a ``JobStatus`` (o
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -81,33 +82,104 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+# Every number the status carries (timestamps, percentages, counts) is far below this: a value
+# beyond it is a malformed answer, not a date in the year 33658.
+MAX_FIELD_VALUE = 10**12
+_INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}")
+# The forms a JSON flag takes in the wild; anything else is not a flag we can read.
+_TRUE_FLAGS = frozenset({"true", "1", "yes"})
+_FALSE_FLAGS = frozenset({"false", "0", "no", ""})
+# The field that names the job, per kind; ``jobid`` names it too when present.
+ID_FIELDS = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "imageversionid"}
+
+
 def _int_field(body: Mapping[str, object], key: str, *, optional: bool) -> int | None:
     value = body.get(key)
     if value is None:
         if optional:
             return None
         raise MalformedResponse(f"field {key!r} is missing")
+    number: int | None = None
     if _is_int(value):
-        return int(value)  # type: ignore[call-overload,no-any-return]
+        number = int(value)  # type: ignore[call-overload]
     # Some fields are documented as integers but are strings holding a number (jobstart).
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value.strip())
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    raise MalformedResponse(f"field {key!r} is {value!r}, not an integer")
+    elif isinstance(value, str) and _INTEGER_TEXT.fullmatch(value.strip()):
+        number = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if number is None or abs(number) > MAX_FIELD_VALUE:
+        raise MalformedResponse(f"field {key!r} is {_short(value)}, not an integer in range")
+    return number
+
+
+def _short(value: object, limit: int = 40) -> str:
+    """A value for a message: its repr, cut short (an answer may hold a 400-digit number)."""
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**30 else "a huge number"
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def read_flag(body: Mapping[str, object], key: str) -> bool | None:
+    """A JSON flag in any of its forms (``true``, ``"true"``, ``1``, ``"1"``, ``"yes"``); None if absent.
+
+    A value that is no flag at all is reported as None for ``error`` only when it is empty; any
+    other unreadable value raises, so the caller never guesses in the unsafe direction.
+    """
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if _is_int(value):
+        if value in (0, 1):
+            return bool(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE_FLAGS:
+            return True
+        if text in _FALSE_FLAGS:
+            return False
+    raise MalformedResponse(f"field {key!r} is {_short(value)}, not a flag")
 
 
 def check_api_error(body: object) -> Mapping[str, object]:
-    """Raise for a body that is not an object or that reports a failed request; return it."""
+    """Raise for a body that is not an object or that reports a failed request; return it.
+
+    The flags are read the safe way: any sign of an error is an error, and ``error: true`` beside
+    ``success: true`` (flags that contradict each other) is an error too, never a success.
+    """
     if not isinstance(body, Mapping):
         raise MalformedResponse(f"expected a JSON object, got {type(body).__name__}")
-    if body.get("success") is False or body.get("error") is True:
-        message = body.get("error_message")
-        text = str(message).strip() if message not in (None, "") else "the API reported an error"
+    message = body.get("error_message")
+    text = message.strip() if isinstance(message, str) else ""
+    try:
+        error = read_flag(body, "error")
+    except MalformedResponse:
+        # ``error: "something went wrong"``: a message where a flag belongs is still an error.
+        error = True
+        if not text:
+            raw = body.get("error")
+            text = raw.strip() if isinstance(raw, str) else ""
+    success = read_flag(body, "success")
+    if error or success is False:
+        if error and success:
+            said = f": {text}" if text else ""
+            text = f"the answer's flags contradict each other (error and success){said}"
+        text = text or "the API reported an error"
         if NO_ROWS in text.lower():
             raise UnknownJob(text)
         raise ApiError(text)
     return body
+
+
+def check_job_id(body: Mapping[str, object], kind: str, job_id: int) -> None:
+    """An answer that names a job must name the one asked about (a proxy's cache, a mixed-up
+    backend); otherwise it is malformed, never a verdict on this job."""
+    for key in (ID_FIELDS.get(kind), "jobid"):
+        if key is None or body.get(key) is None:
+            continue
+        named = _int_field(body, key, optional=False)
+        if named != job_id:
+            raise MalformedResponse(f"the answer is about job {named} ({key}), not {job_id}")
 
 
 def parse_status(body: object) -> JobStatus:
@@ -136,11 +208,7 @@ def parse_status(body: object) -> JobStatus:
         updated=_int_field(fields, "jobupdated", optional=True) or 0,
         start=_int_field(fields, "jobstart", optional=True),
         job_id=next(
-            (
-                _int_field(fields, key, optional=True)
-                for key in ("updateid", "diffid", "imageversionid")
-                if key in fields
-            ),
+            (_int_field(fields, key, optional=True) for key in ID_FIELDS.values() if key in fields),
             None,
         ),
     )
@@ -176,6 +244,15 @@ def classify(status: JobStatus) -> Classification:
             state = state if state in (State.FAILED, State.SQUASHED) else named
         elif state in RUNNING_STATES or named in RUNNING_STATES:
             state = state if state in RUNNING_STATES else named
+    if state is State.COMPLETE and (status.state_id != State.COMPLETE or named is not State.COMPLETE):
+        # A success must be proven: state 5 *and* a name that agrees. Anything else (5 with
+        # "Cancelled", or a Complete name without the id) is a state the gate does not know.
+        return Classification(
+            Verdict.RUNNING,
+            None,
+            state_label(status),
+            warning=f"unknown job state {_pair(status)}; treating it as still running",
+        )
     label = state_label(status)
     job_error = (status.error or "").strip()
     if state is State.COMPLETE:
@@ -186,12 +263,11 @@ def classify(status: JobStatus) -> Classification:
         reason = f"{label}: {job_error}" if job_error else f"{label} (the job gave no error message)"
         return Classification(Verdict.FAILED, state, reason)
     if state is None:
-        shown = f"id {status.state_id}" if status.state_id is not None else repr(status.state_name)
         return Classification(
             Verdict.RUNNING,
             None,
             label,
-            warning=f"unknown job state {shown}; treating it as still running",
+            warning=f"unknown job state {_pair(status)}; treating it as still running",
         )
     warning = None
     if status.failed > 0:
@@ -199,3 +275,13 @@ def classify(status: JobStatus) -> Classification:
             f"the job reports jobfailed={status.failed} while {label}; waiting for a final state to decide"
         )
     return Classification(Verdict.RUNNING, state, label, warning=warning)
+
+
+def _pair(status: JobStatus) -> str:
+    """The state as the API gave it, for a warning: ``id 5 / 'Cancelled'``."""
+    parts = []
+    if status.state_id is not None:
+        parts.append(f"id {status.state_id}")
+    if status.state_name:
+        parts.append(_short(status.state_name))
+    return " / ".join(parts) or "(none given)"

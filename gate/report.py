@@ -7,7 +7,9 @@ from dataclasses import fields, is_dataclass, replace
 from enum import Enum
 from typing import Any, Protocol, TextIO
 
+from gate.apitext import clean
 from gate.config import format_duration
+from gate.redact import MASK, Masker
 from gate.result import Outcome, Result
 
 
@@ -150,24 +152,31 @@ class FanOut:
             reporter.created(kind, job_id)
 
     def end(self, result: Result) -> None:
+        """Every reporter is told, even when one of them cannot write its file; the first such
+        failure is raised once all have had their turn."""
+        failures: list[OSError] = []
         for reporter in self.reporters:
-            reporter.end(result)
+            try:
+                reporter.end(result)
+            except OSError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
 
 class Redactor:
-    """Last line of defence: masks any credential that slips into a message."""
+    """Last line of defence before any output: masks every secret form (gate.redact) and makes
+    each line safe for a CI log (gate.apitext), in messages and in every text of the result."""
 
-    MASK = "***"
+    MASK = MASK
 
-    def __init__(self, inner: Reporter, secrets: Sequence[str]) -> None:
+    def __init__(self, inner: Reporter, secrets: Sequence[str] | Masker = ()) -> None:
         self.inner = inner
-        # Longest first, so a secret that contains another is masked whole.
-        self.secrets = tuple(sorted({s for s in secrets if s}, key=len, reverse=True))
+        self.masker = secrets if isinstance(secrets, Masker) else Masker(secrets)
 
     def redact(self, text: str) -> str:
-        for secret in self.secrets:
-            text = text.replace(secret, self.MASK)
-        return text
+        # Masked before and after cleaning: removing a control character can join a split secret.
+        return self.masker.mask(clean(self.masker.mask(text), one_line=False))
 
     def redact_result(self, result: Result) -> Result:
         """The result with every text in it, the per-job ones included, masked."""

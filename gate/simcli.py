@@ -57,6 +57,14 @@ def _scenario(text: str) -> Scenario:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _port(text: str) -> int:
+    """A TCP port, 0 to 65535, in ASCII digits."""
+    value = text.strip()
+    if not (value.isascii() and value.isdigit() and len(value) <= 5 and int(value) <= 65535):
+        raise argparse.ArgumentTypeError(f"{text[:20]!r} is not a port; use 0 to 65535 (0 picks a free one)")
+    return int(value)
+
+
 def add_commands(commands: Any) -> None:
     """Add ``simulate`` and ``demo`` to the CLI's subcommands (an argparse subparsers action)."""
     names = ", ".join(s.value for s in Scenario)
@@ -67,7 +75,7 @@ def add_commands(commands: Any) -> None:
         "has a well-known update id; other ids follow --scenario.",
     )
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    simulate.add_argument("--port", type=int, default=8080, help="port to listen on; 0 picks a free one")
+    simulate.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one")
     simulate.add_argument(
         "--duration", default=SIMULATE_DEFAULT_DURATION, help="how long a job takes (default 20s)"
     )
@@ -255,10 +263,10 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         )
     try:
         url = simulator.bind()
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:
         return _fail(
             "simulate",
-            f"cannot listen on {args.host} port {args.port} ({exc.strerror or exc}); "
+            f"cannot listen on {args.host} port {args.port} ({getattr(exc, 'strerror', None) or exc}); "
             "choose another --port (0 picks a free one)",
             stderr,
         )

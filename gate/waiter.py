@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
-from gate.config import Settings, format_duration
+from gate.config import Settings, format_duration, summarise_ids
 from gate.errors import ApiError, TimedOut, UnknownJob
 from gate.job import JobStatus, Verdict, classify, state_label
 from gate.report import Reporter
@@ -21,6 +21,9 @@ from gate.result import EXIT_CODES, JobResult, Outcome, Result
 from gate.schedule import Observation, PollPolicy, next_delay
 
 HEARTBEAT_SECONDS = 60.0
+# In a wait on several jobs, one job's request and its retries may take this many request
+# timeouts before the other jobs get their turn (a stuck job must not starve them).
+STUCK_TURNS = 2
 # Longest spacing forced between two requests for different jobs.
 MAX_REQUEST_GAP = 0.25
 # Which outcome speaks for a run of several jobs: the first one present in this order.
@@ -131,7 +134,9 @@ class Waiter:
         return f"{ended} of {len(self.trackers)} ended"
 
     def _ids(self, trackers: Sequence[Tracker]) -> str:
-        return ",".join(str(t.job.job_id) for t in trackers)
+        # A message stays short however many jobs: a long list is summarised (the result file
+        # lists every job).
+        return summarise_ids([t.job.job_id for t in trackers], limit=10)
 
     def _resume_hint(self, open_jobs: Sequence[Tracker]) -> str:
         flag = "" if self.settings.job == "imageupdate" else f"--job {self.settings.job} "
@@ -256,6 +261,10 @@ class Waiter:
         else:
             tracker.next_at = math.inf
 
+    def _turn_end(self) -> float:
+        """When one job's turn (its request and retries) ends in a wait on several jobs."""
+        return self.clock.monotonic() + STUCK_TURNS * max(self.settings.request_timeout, self.policy.floor)
+
     def run(self) -> Result:
         """Wait for every job; return the result once all ended, one failed (fail-fast) or time ran out."""
         deadline = self.deadline
@@ -284,10 +293,17 @@ class Waiter:
             if due > now:
                 self.clock.sleep(due - now)
             before = self.client.requests_made
+            # With several jobs, one that does not answer gets a turn of its own, not the
+            # whole deadline: the others are polled in between (see STUCK_TURNS).
+            turn_end = deadline if len(self.trackers) == 1 else min(deadline, self._turn_end())
             try:
-                status = self.client.fetch(tracker.job, deadline)
+                status = self.client.fetch(tracker.job, turn_end)
             except TimedOut as exc:
                 tracker.polls += self.client.requests_made - before
+                if turn_end < deadline and self.clock.monotonic() < deadline:
+                    self._warn(tracker, "no answer within its turn; polling the other jobs meanwhile")
+                    tracker.next_at = self.clock.monotonic() + self.policy.floor
+                    continue
                 self._time_out([t for t in self.trackers if t.outcome is None], str(exc))
                 break
             except (UnknownJob, ApiError) as exc:

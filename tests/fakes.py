@@ -43,7 +43,7 @@ def job_body(
     eta: int | None = None,
     failed: int = 0,
     error: str | None = None,
-    update_id: int = 1234,
+    update_id: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
     """A status body shaped like the documented example."""
@@ -55,9 +55,11 @@ def job_body(
         "jobfailed": failed,
         "success": True,
         "jobcreated": 1799998000,
-        "updateid": update_id,
         "jobupdated": 1799999500,
     }
+    # The job's id is echoed only when a test names it: a default would be another job's id.
+    if update_id is not None:
+        body["updateid"] = update_id
     if state_id is not None:
         body["jobstateid"] = state_id
     if name is not None:

@@ -81,7 +81,8 @@ def test_an_id_that_is_still_a_variable_reference_says_so(value: str) -> None:
     with pytest.raises(ConfigError) as caught:
         parse_job_id(value, "update_id")
     assert str(caught.value) == (
-        f"update_id: {value!r} is not a job id; it must be a positive whole number; it looks like a "
+        f"update_id: {value!r} is not a job id; it must be a positive whole number "
+        "(ASCII digits, at most 20); it looks like a "
         "CI variable that was not set: check that the job that makes it runs in an earlier stage "
         "(or is in needs:) and hands it on in its dotenv report"
     )

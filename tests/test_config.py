@@ -19,7 +19,7 @@ from gate.config import (
 )
 from gate.errors import ConfigError
 
-BASIC = {"CLANFORGE_ACCESS_KEY": "AKEY", "CLANFORGE_SECRET_KEY": "SKEY"}
+BASIC = {"CLANFORGE_ACCESS_KEY": "AKEY-0001", "CLANFORGE_SECRET_KEY": "SKEY-0001"}
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -198,31 +198,31 @@ def test_api_url_refused(url: str, match: str) -> None:
 def test_basic_and_bearer_credentials() -> None:
     basic = load_credentials(BASIC)
     assert basic.scheme == "basic"
-    assert basic.header() == "Basic QUtFWTpTS0VZ"
-    bearer = load_credentials({"CLANFORGE_TOKEN": "tok"})
-    assert bearer.header() == "Bearer tok"
+    assert basic.header() == "Basic QUtFWS0wMDAxOlNLRVktMDAwMQ=="
+    bearer = load_credentials({"CLANFORGE_TOKEN": "tok-0001"})
+    assert bearer.header() == "Bearer tok-0001"
 
 
 def test_credentials_from_files(tmp_path: Path) -> None:
-    (tmp_path / "a").write_text("AKEY\n")
-    (tmp_path / "s").write_text("SKEY\n")
+    (tmp_path / "a").write_text("AKEY-0001\n")
+    (tmp_path / "s").write_text("SKEY-0001\n")
     creds = load_credentials(
         {"CLANFORGE_ACCESS_KEY_FILE": str(tmp_path / "a"), "CLANFORGE_SECRET_KEY_FILE": str(tmp_path / "s")}
     )
-    assert creds.header() == "Basic QUtFWTpTS0VZ"
-    (tmp_path / "t").write_text("tok\n")
-    assert load_credentials({"CLANFORGE_TOKEN_FILE": str(tmp_path / "t")}).header() == "Bearer tok"
+    assert creds.header() == "Basic QUtFWS0wMDAxOlNLRVktMDAwMQ=="
+    (tmp_path / "t").write_text("tok-0001\n")
+    assert load_credentials({"CLANFORGE_TOKEN_FILE": str(tmp_path / "t")}).header() == "Bearer tok-0001"
 
 
 @pytest.mark.parametrize(
     ("env", "match"),
     [
         ({}, "no Clanforge credentials"),
-        ({"CLANFORGE_ACCESS_KEY": "a"}, "CLANFORGE_SECRET_KEY is not set"),
-        ({"CLANFORGE_SECRET_KEY": "s"}, "CLANFORGE_ACCESS_KEY is not set"),
-        ({**BASIC, "CLANFORGE_TOKEN": "t"}, "not both"),
+        ({"CLANFORGE_ACCESS_KEY": "a-long-key"}, "CLANFORGE_SECRET_KEY is not set"),
+        ({"CLANFORGE_SECRET_KEY": "s-long-key"}, "CLANFORGE_ACCESS_KEY is not set"),
+        ({**BASIC, "CLANFORGE_TOKEN": "t-long-token"}, "not both"),
         ({"CLANFORGE_TOKEN": "t", "CLANFORGE_TOKEN_FILE": "/x"}, "set only one"),
-        ({"CLANFORGE_TOKEN_FILE": "/nonexistent/token"}, "cannot read /nonexistent/token"),
+        ({"CLANFORGE_TOKEN_FILE": "/nonexistent/token"}, "/nonexistent/token: cannot be read"),
         ({"CLANFORGE_ACCESS_KEY": "", "CLANFORGE_SECRET_KEY": "", "CLANFORGE_TOKEN": ""}, "no Clanforge"),
     ],
 )

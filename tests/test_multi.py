@@ -159,7 +159,7 @@ def test_every_platform_output_reports_each_job(requests_mock: rm.Mocker, tmp_pa
     outputs = parse_output_file((tmp_path / "output").read_text(encoding="utf-8"))
     jobs = json.loads(outputs["jobs"])
     assert [(j["id"], j["outcome"], j["state"], j["progress"], j["job_error"]) for j in jobs] == [
-        (1, "succeeded", "Complete", 100, None), (2, "failed", "Failed", 30, "no space\nleft")
+        (1, "succeeded", "Complete", 100, None), (2, "failed", "Failed", 30, "no space left")
     ]  # fmt: skip
     summary = (tmp_path / "summary").read_text(encoding="utf-8")
     assert "| image update 1 | succeeded |" in summary and "| image update 2 | failed |" in summary

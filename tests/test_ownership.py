@@ -107,8 +107,8 @@ def test_the_cli_hands_its_files_to_the_workspace_owner_when_root(
     )
     env = {
         "GITHUB_WORKSPACE": str(workspace),
-        "CLANFORGE_ACCESS_KEY": "ak",
-        "CLANFORGE_SECRET_KEY": "sk",
+        "CLANFORGE_ACCESS_KEY": "access-key-for-tests",
+        "CLANFORGE_SECRET_KEY": "secret-key-for-tests",
         "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
         "CLANFORGE_API_URL": "https://api.test",
     }

@@ -1,0 +1,32 @@
+"""The program's entry: SIGINT and SIGTERM are caught from the first moment.
+
+Importing the CLI (and requests with it) takes a while; a signal that arrives meanwhile is
+noted here and turned into a cancelled run (exit 130/143, result file ``cancelled``) as soon as
+the CLI can write one, instead of killing the process with nothing written.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from types import FrameType
+
+PENDING: list[int] = []
+
+
+def _note(signum: int, frame: FrameType | None) -> None:
+    PENDING.append(signum)
+
+
+def main() -> int:
+    """Install the early handlers, then run the command line."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _note)
+    from gate.cli import main as cli_main
+
+    return cli_main(pending=PENDING)
+
+
+def run() -> None:
+    """For ``python -m gate`` and the container: exit with the command's code."""
+    sys.exit(main())
