@@ -33,13 +33,10 @@ def locked_answer(account: Account, image_id: int, allowed_diff: int | None = No
 
 
 def create_update(account: Account, request: Request) -> Response:
-    try:
-        image_id = required_id(request.query, "imageid")
-        required_id(request.query, "machineid")
-        if not request.query.get("desc", "").strip():
-            raise MissingParameter("missing required parameter: desc")
-    except MissingParameter as exc:
-        return Response.json(400, error_body(str(exc)))
+    image_id = required_id(request.query, "imageid")
+    required_id(request.query, "machineid")
+    if not request.query.get("desc", "").strip():
+        raise MissingParameter("missing required parameter: desc")
     scenario = deploy_scenario_for(image_id)
     with account.lock:
         locked = locked_answer(account, image_id)
@@ -54,12 +51,9 @@ def create_update(account: Account, request: Request) -> Response:
 
 
 def create_diff(account: Account, request: Request) -> Response:
-    try:
-        image_id = required_id(request.query, "imageid")
-        required_id(request.query, "machineid")
-        retry = required_id(request.query, "diffid") if request.query.get("diffid") else None
-    except MissingParameter as exc:
-        return Response.json(400, error_body(str(exc)))
+    image_id = required_id(request.query, "imageid")
+    required_id(request.query, "machineid")
+    retry = required_id(request.query, "diffid") if request.query.get("diffid") else None
     failing = deploy_scenario_for(image_id) is DeployScenario.DIFF_FAILED
     details: dict[str, Any] = {"scenario": Scenario.FAILURE, "error": DIFF_FAILURE_MESSAGE} if failing else {}
     with account.lock:
@@ -93,10 +87,7 @@ def _version_options(request: Request) -> tuple[int, bool, float | None]:
 
 
 def create_version(account: Account, request: Request) -> Response:
-    try:
-        diff_id, full, install_at = _version_options(request)
-    except MissingParameter as exc:
-        return Response.json(400, error_body(str(exc)))
+    diff_id, full, install_at = _version_options(request)
     now = account.clock()
     with account.lock:
         diff = account.created_jobs["imagediff"].get(diff_id)

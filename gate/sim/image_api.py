@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 from gate.job import State
 from gate.sim.account import Account
 from gate.sim.bodies import STATE_NAMES, error_body, fleet_body, install_job
-from gate.sim.routing import MissingParameter, Request, Response, Route, flag_value, required_id
+from gate.sim.routing import Request, Response, Route, flag_value, required_id
 from gate.sim.scenarios import FLEET_SIZE, FOREIGN_IMAGE_ID, FOREIGN_VERSION_ID, deploy_scenario_for
 from gate.sim.timeline import fleet_counts, fleet_for
 
@@ -58,11 +59,8 @@ def image_options(account: Account, request: Request) -> Response:
         return Response.json(400, error_body("gameid and imageid must be given together"))
     if not image:
         return Response.json(200, {"success": True, "update_urls": []})
-    try:
-        image_id = required_id(request.query, "imageid")
-        required_id(request.query, "gameid")
-    except MissingParameter as exc:
-        return Response.json(400, error_body(str(exc)))
+    image_id = required_id(request.query, "imageid")
+    required_id(request.query, "gameid")
     options: dict[str, object] = {
         "success": True,
         "imageid": image_id,
@@ -78,10 +76,7 @@ def image_options(account: Account, request: Request) -> Response:
 def reject_diff(account: Account, request: Request) -> Response:
     """Reject a Complete or Failed diff that is not published: it no longer holds its image."""
     diff_id = int(request.params["diffid"])
-    try:
-        flag_value(request.query, "reinstall", required=True)
-    except MissingParameter as exc:
-        return Response.json(400, error_body(str(exc)))
+    flag_value(request.query, "reinstall", required=True)
     now = account.clock()
     with account.lock:
         diff = account.created_jobs["imagediff"].get(diff_id)
@@ -101,23 +96,16 @@ def reject_diff(account: Account, request: Request) -> Response:
     return Response.json(200, {"success": True, "diffid": diff_id})
 
 
+AccountHandler = Callable[[Account, Request], Response]
+
+_ROUTES: tuple[tuple[str, AccountHandler, str], ...] = (
+    (r"/cfp/v2/project/(?P<asid>[^/]+)/image/(?P<imageid>\d+)/status", image_status, "image/status"),
+    (r"/cfp/v1/imagediff/(?P<diffid>\d+)/reject", reject_diff, "imagediff/reject"),
+    (r"/cfp/v1/image/options", image_options, "image/options"),
+    (r"/cfp/v1/imageinstall/status", install_status, "imageinstall/status"),
+)
+
+
 def image_routes(account: Account) -> list[Route]:
     """The image status, install status, image options and diff reject routes."""
-    return [
-        Route.of(
-            "GET",
-            r"/cfp/v2/project/(?P<asid>[^/]+)/image/(?P<imageid>\d+)/status",
-            partial(image_status, account),
-            "image/status",
-        ),
-        Route.of(
-            "GET",
-            r"/cfp/v1/imagediff/(?P<diffid>\d+)/reject",
-            partial(reject_diff, account),
-            "imagediff/reject",
-        ),
-        Route.of("GET", r"/cfp/v1/image/options", partial(image_options, account), "image/options"),
-        Route.of(
-            "GET", r"/cfp/v1/imageinstall/status", partial(install_status, account), "imageinstall/status"
-        ),
-    ]
+    return [Route.of("GET", pattern, partial(handler, account), name) for pattern, handler, name in _ROUTES]

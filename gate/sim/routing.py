@@ -60,7 +60,7 @@ class Route:
 
 
 class MissingParameter(ValueError):
-    """A create call lacks a required parameter or has a malformed one (HTTP 400)."""
+    """A parameter is missing or malformed: a handler raises it, the server answers HTTP 400."""
 
 
 def required_id(query: Mapping[str, str], name: str) -> int:

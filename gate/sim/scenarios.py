@@ -16,16 +16,21 @@ from dataclasses import dataclass
 class Scenario(str, enum.Enum):
     """What the simulated job (or the network in front of it) does."""
 
-    SUCCESS = "success"
-    FAILURE = "failure"
-    SQUASHED = "squashed"
-    STUCK = "stuck"
-    FLAKY = "flaky"
-    RATE_LIMITED = "rate-limited"
-    SLOW = "slow"
-    API_ERROR = "api-error"
-    NOT_FOUND = "not-found"
-    NO_ETA = "no-eta"
+    @staticmethod
+    def _generate_next_value_(name: str, start: int, count: int, last_values: list[str]) -> str:
+        # A scenario's name is its member's, in lower case with hyphens: RATE_LIMITED is rate-limited.
+        return name.lower().replace("_", "-")
+
+    SUCCESS = enum.auto()
+    FAILURE = enum.auto()
+    SQUASHED = enum.auto()
+    STUCK = enum.auto()
+    FLAKY = enum.auto()
+    RATE_LIMITED = enum.auto()
+    SLOW = enum.auto()
+    API_ERROR = enum.auto()
+    NOT_FOUND = enum.auto()
+    NO_ETA = enum.auto()
 
 
 @dataclass(frozen=True)

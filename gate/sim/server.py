@@ -24,7 +24,7 @@ from gate.sim.credentials import (
     is_loopback,
 )
 from gate.sim.image_api import image_routes
-from gate.sim.routing import Handler, Request, Response, Route
+from gate.sim.routing import Handler, MissingParameter, Request, Response, Route
 from gate.sim.scenarios import DEFAULT_DURATION, DEFAULT_SLOW_SECONDS, Scenario
 from gate.sim.status_api import status_routes
 
@@ -134,26 +134,6 @@ class Simulator:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
-    @property
-    def duration(self) -> float:
-        return self.account.duration
-
-    @property
-    def default_scenario(self) -> Scenario:
-        return self.account.default_scenario
-
-    @property
-    def account_service_id(self) -> str:
-        return self.account.account_service_id
-
-    @property
-    def slow_seconds(self) -> float:
-        return self.account.slow_seconds
-
-    @property
-    def clock(self) -> Callable[[], float]:
-        return self.account.clock
-
     # -- routes
 
     def add_route(
@@ -181,7 +161,10 @@ class Simulator:
                     refusal = self._check_access(request)
                     if refusal is not None:
                         return refusal
-                return route.handler(request)
+                try:
+                    return route.handler(request)
+                except MissingParameter as exc:
+                    return Response.json(400, error_body(str(exc)))
         return Response.json(405, error_body(f"method {method} not allowed on {path}"))
 
     def _check_access(self, request: Request) -> Response | None:
@@ -198,7 +181,7 @@ class Simulator:
             return None
         if not asid:
             return Response.json(400, error_body("accountserviceid is required"))
-        if asid != self.account_service_id:
+        if asid != self.account.account_service_id:
             return Response.json(403, error_body("forbidden"))
         return None
 

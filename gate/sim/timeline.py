@@ -60,6 +60,20 @@ def _running(elapsed: float, duration: float) -> Phase:
     )
 
 
+def _ended(state: State, at: float, duration: float, error: str, *, failed: int = 0) -> Phase:
+    """A job that ended ``at`` seconds in, other than by completing: frozen where it stood."""
+    last = _running(at, duration)
+    return Phase(
+        state,
+        progress=last.progress,
+        updated_at=at,
+        started_at=last.started_at,
+        eta_at=last.eta_at,
+        failed=failed,
+        error=error,
+    )
+
+
 def job_phase(scenario: Scenario, elapsed: float, duration: float) -> Phase:
     """The job of ``scenario`` after ``elapsed`` seconds, for a job that takes ``duration``."""
     if duration <= 0:
@@ -71,26 +85,9 @@ def job_phase(scenario: Scenario, elapsed: float, duration: float) -> Phase:
         return Phase(State.QUEUED, progress=0, updated_at=QUEUED_AT * duration)
 
     if scenario is Scenario.FAILURE and elapsed >= FAILED_AT * duration:
-        last = _running(FAILED_AT * duration, duration)
-        return Phase(
-            State.FAILED,
-            progress=last.progress,
-            updated_at=FAILED_AT * duration,
-            started_at=last.started_at,
-            eta_at=last.eta_at,
-            failed=1,
-            error=FAILURE_MESSAGE,
-        )
+        return _ended(State.FAILED, FAILED_AT * duration, duration, FAILURE_MESSAGE, failed=1)
     if scenario is Scenario.SQUASHED and elapsed >= SQUASHED_AT * duration:
-        last = _running(SQUASHED_AT * duration, duration)
-        return Phase(
-            State.SQUASHED,
-            progress=last.progress,
-            updated_at=SQUASHED_AT * duration,
-            started_at=last.started_at,
-            eta_at=last.eta_at,
-            error=SQUASHED_MESSAGE,
-        )
+        return _ended(State.SQUASHED, SQUASHED_AT * duration, duration, SQUASHED_MESSAGE)
     if scenario is Scenario.STUCK:
         # Frozen at the stall point forever: no progress, no new estimate, no update.
         return _running(min(elapsed, STALLED_AT * duration), duration)
