@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from gate.sim.account import ID_KEYS, JOB_KINDS, Account
 from gate.sim.bodies import BAD_GATEWAY_PAGE, HTML_PAGE, UNAVAILABLE_BODY, diff_info, error_body, status_body
@@ -13,7 +14,7 @@ from gate.sim.timeline import Fault, fault_for, job_phase
 RETRY_AFTER_SECONDS = 1
 
 # The faults that replace the answer outright, whatever the job's state.
-_FAULT_ANSWERS: dict[Fault, Response] = {
+_FAULT_ANSWERS: Mapping[Fault, Response] = {
     Fault.API_ERROR: Response.json(200, error_body(API_ERROR_MESSAGE)),
     Fault.NOT_FOUND: Response.json(404, error_body("No rows in result set")),
     Fault.UNAVAILABLE: Response(503, UNAVAILABLE_BODY, content_type="text/plain"),
@@ -36,8 +37,9 @@ def job_status(account: Account, kind: str, job_id: int) -> Response:
     scenario = plan.scenario if plan.scenario is not None else scenario_for(job_id, account.default_scenario)
     duration = plan.duration if plan.duration is not None else account.duration
     fault = fault_for(scenario, number)
-    if fault in _FAULT_ANSWERS:
-        return _FAULT_ANSWERS[fault]
+    answer = _FAULT_ANSWERS.get(fault) if fault is not None else None
+    if answer is not None:
+        return answer
     phase = job_phase(scenario, now - job.origin, duration)
     body = json.dumps(status_body(job_id, phase, job.origin, ID_KEYS[kind]))
     if fault is Fault.TRUNCATED:
