@@ -51,7 +51,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gate.simulator import (  # noqa: E402
+from gate.sim import (  # noqa: E402
     TOKEN_ENV,
     Response,
     Scenario,

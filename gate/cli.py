@@ -40,8 +40,8 @@ from gate.ownership import files_owned_by, workspace_owner
 from gate.redact import Masker, url_secrets
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
-from gate.simcli import add_commands as add_simulator_commands
-from gate.simcli import demo_command, simulate_command
+from gate.sim.commands import GateHooks, demo_command, simulate_command
+from gate.sim.commands import add_commands as add_simulator_commands
 from gate.source_url import source_url_secrets
 from gate.waiter import Waiter
 
@@ -442,12 +442,29 @@ def _check_command(args: argparse.Namespace, ctx: Context) -> int:
     )
 
 
+# What the simulator's commands borrow from here: they never import this module.
+SIM_HOOKS = GateHooks(
+    prog=PROG,
+    parse_args=lambda argv: build_parser().parse_args(argv),
+    run_wait=run_wait,
+    exit_code_for=exit_code_for,
+)
+
+
+def _simulate_command(args: argparse.Namespace, ctx: Context) -> int:
+    return simulate_command(args, ctx, SIM_HOOKS)
+
+
+def _demo_command(args: argparse.Namespace, ctx: Context) -> int:
+    return demo_command(args, ctx, SIM_HOOKS)
+
+
 COMMANDS: dict[str, Handler] = {
     "wait": _wait_command,
     "deploy": _deploy_command,
     "check": _check_command,
-    "simulate": simulate_command,
-    "demo": demo_command,
+    "simulate": _simulate_command,
+    "demo": _demo_command,
 }
 
 

@@ -4,7 +4,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from gate.simulator import Simulator, SimulatorCredentials
+from gate.sim import Simulator, SimulatorCredentials
 from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock
 
 

@@ -43,7 +43,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gate.simulator import (
+from gate.sim import (
     ID_BY_SCENARIO,
     IMAGE_BY_DEPLOY_SCENARIO,
     DeployScenario,

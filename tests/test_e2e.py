@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import requests
 
-from gate.simulator import (
+from gate.sim import (
     API_ERROR_MESSAGE,
     FAILURE_MESSAGE,
     ID_BY_SCENARIO,

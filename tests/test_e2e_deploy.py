@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.simulator import (
+from gate.sim import (
     DIFF_FAILURE_MESSAGE,
     FIRST_CREATED_ID,
     IMAGE_BY_DEPLOY_SCENARIO,

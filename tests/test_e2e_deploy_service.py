@@ -21,7 +21,7 @@ import requests
 
 from gate.cli import main
 from gate.errors import Cancelled
-from gate.simulator import (
+from gate.sim import (
     FIRST_CREATED_ID,
     FLEET_SIZE,
     FOREIGN_VERSION_ID,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.simulator import Simulator, SimulatorCredentials
+from gate.sim import Simulator, SimulatorCredentials
 from tests.fakes import ACCESS, SECRET, TOKEN
 
 pytestmark = pytest.mark.gitlab_local

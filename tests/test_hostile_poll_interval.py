@@ -11,7 +11,7 @@ import pytest
 from gate.cli import build_parser, main
 from gate.config import load_settings
 from gate.errors import ConfigError
-from gate.simulator import Simulator
+from gate.sim import Simulator
 from tests.fakes import ACCESS, ASID, SECRET
 
 BASE_ENV = {

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.simulator import Scenario, final_offset
+from gate.sim import Scenario, final_offset
 from tests.fakes import load_benchmark
 
 bench = load_benchmark("http_polling.py")

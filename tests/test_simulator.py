@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from gate.job import State, Verdict, classify, parse_status
-from gate.simulator import (
+from gate.sim import (
     API_ERROR_MESSAGE,
     FAILURE_MESSAGE,
     ID_BY_SCENARIO,
@@ -477,7 +477,7 @@ def test_unknown_paths_and_methods(sim: Simulator) -> None:
 
 
 def test_routes_can_be_added(sim: Simulator) -> None:
-    from gate.simulator import Request, Response
+    from gate.sim import Request, Response
 
     def notes(request: Request) -> Response:
         return Response.json(200, {"diffid": int(request.params["diffid"])})

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from gate.job import Verdict, classify, parse_status
-from gate.simulator import (
+from gate.sim import (
     DEPLOY_SCENARIOS,
     DIFF_FAILURE_MESSAGE,
     FIRST_CREATED_ID,

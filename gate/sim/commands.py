@@ -7,26 +7,29 @@ path against it over HTTP, so what it shows is exactly what a pipeline would see
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, TextIO
 
 from gate.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, TOKEN_ENV, format_duration, parse_duration
 from gate.errors import Cancelled, ConfigError
-from gate.simulator import (
-    DEFAULT_DURATION,
+from gate.sim.credentials import (
     DEMO_ACCOUNT_SERVICE_ID,
+    SimulatorCredentials,
+    account_service_id_from_env,
+    credentials_from_env,
+)
+from gate.sim.scenarios import (
+    DEFAULT_DURATION,
     GAME_ID,
     ID_BY_SCENARIO,
     SCENARIOS,
     Scenario,
-    Simulator,
-    SimulatorCredentials,
-    account_service_id_from_env,
-    credentials_from_env,
     deploy_table_text,
     parse_scenario,
     scenario_table_text,
 )
+from gate.sim.server import Simulator
 
 SIMULATE_DEFAULT_DURATION = "20s"
 DEMO_POLL_INTERVAL = "1s"
@@ -48,6 +51,24 @@ class CommandContext(Protocol):
 
     @property
     def stderr(self) -> TextIO: ...
+
+
+class WaitRunner(Protocol):
+    """Runs the ``wait`` command (``gate.cli.run_wait``); returns its exit code."""
+
+    def __call__(
+        self, args: argparse.Namespace, env: Mapping[str, str], *, stdout: TextIO, stderr: TextIO
+    ) -> int: ...
+
+
+@dataclass(frozen=True)
+class GateHooks:
+    """What the CLI lends these commands, so that nothing here imports ``gate.cli``."""
+
+    prog: str
+    parse_args: Callable[[list[str]], argparse.Namespace]
+    run_wait: WaitRunner
+    exit_code_for: Callable[[BaseException], int]
 
 
 def _scenario(text: str) -> Scenario:
@@ -112,11 +133,9 @@ def add_commands(commands: Any) -> None:
     loudness.add_argument("--verbose", "-v", action="store_true", help="print each request and answer")
 
 
-def _fail(command: str, message: str, stderr: TextIO) -> int:
-    from gate.cli import PROG, exit_code_for
-
-    print(f"{PROG} {command}: {message}", file=stderr, flush=True)
-    return exit_code_for(ConfigError(message))
+def _fail(gate: GateHooks, command: str, message: str, stderr: TextIO) -> int:
+    print(f"{gate.prog} {command}: {message}", file=stderr, flush=True)
+    return gate.exit_code_for(ConfigError(message))
 
 
 def _gate_environment(env: Mapping[str, str], credentials: SimulatorCredentials) -> dict[str, str]:
@@ -128,10 +147,8 @@ def _gate_environment(env: Mapping[str, str], credentials: SimulatorCredentials)
     return clean
 
 
-def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
+def demo_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks) -> int:
     """Run the gate against an in-process simulator; return the gate's own exit code."""
-    from gate.cli import build_parser, run_wait
-
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
 
     scenario: Scenario = args.scenario
@@ -142,7 +159,7 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         poll_interval = parse_duration(args.poll_interval, "--poll-interval")
         timeout = parse_duration(args.timeout, "--timeout") if args.timeout else duration + DEMO_SPARE_SECONDS
     except ConfigError as exc:
-        return _fail("demo", str(exc), stderr)
+        return _fail(gate, "demo", str(exc), stderr)
     credentials = SimulatorCredentials.demo()
     simulator = Simulator(
         duration=duration,
@@ -176,8 +193,8 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
             *(["--quiet"] if args.quiet else []),
             *(["--verbose"] if args.verbose else []),
         ]  # fmt: skip
-        wait_args = build_parser().parse_args(argv)
-        code = run_wait(wait_args, _gate_environment(env, credentials), stdout=stdout, stderr=stderr)
+        wait_args = gate.parse_args(argv)
+        code = gate.run_wait(wait_args, _gate_environment(env, credentials), stdout=stdout, stderr=stderr)
         if not args.quiet:
             expected = GATE_EXIT[scenario]
             verdict = "as this scenario should" if code == expected else f"this scenario expects {expected}"
@@ -225,7 +242,7 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
     print("\n".join(lines), file=stdout, flush=True)
 
 
-def simulate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
+def simulate_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks) -> int:
     """Serve the simulator in the foreground until interrupted."""
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
     try:
@@ -234,7 +251,7 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         if duration <= 0:
             raise ConfigError("--duration must be more than 0s")
     except ConfigError as exc:
-        return _fail("simulate", str(exc), stderr)
+        return _fail(gate, "simulate", str(exc), stderr)
 
     def log(line: str) -> None:
         print(line, file=stdout, flush=True)
@@ -252,7 +269,7 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
             log=None if args.quiet else log,
         )
     except ValueError as exc:
-        return _fail("simulate", f"{exc}; pass --allow-non-loopback to listen there anyway", stderr)
+        return _fail(gate, "simulate", f"{exc}; pass --allow-non-loopback to listen there anyway", stderr)
     credentials = simulator.credentials
     if not credentials.is_demo and credentials.token is not None and credentials.access_key is not None:
         print(
@@ -265,6 +282,7 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         url = simulator.bind()
     except (OSError, OverflowError) as exc:
         return _fail(
+            gate,
             "simulate",
             f"cannot listen on {args.host} port {args.port} ({getattr(exc, 'strerror', None) or exc}); "
             "choose another --port (0 picks a free one)",
