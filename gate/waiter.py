@@ -1,7 +1,11 @@
 """The wait loop: poll each job until it ends or the deadline passes, telling the reporter.
 
 One thread waits on any number of jobs: each job has its own next poll time, and requests to
-different jobs are spread at least ``gap`` apart so a fleet of ids never bursts at the API.
+different jobs are spread at least ``gap`` apart so a fleet of ids never bursts at the API. The gap
+is small enough that every id can be polled within ``min_poll_interval`` (many ids ending together
+are seen about as soon as one), and when several polls are due at once the job that would
+otherwise go longest without one goes first, so the spacing never stretches the time between two
+polls of one job past ``poll_interval``.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ class Tracker:
     shown: tuple[str, int] | None = None
     last_line_at: float = -math.inf
     last_poll_made: bool = False
+    sent_at: float = -math.inf  # when its last request left (monotonic)
     outcome: Outcome | None = None
     message: str = ""
     elapsed: float = 0.0
@@ -107,10 +112,11 @@ class Waiter:
         self.jobs = tuple(jobs or (JobRef(settings.job, job_id) for job_id in settings.update_ids))
         self.trackers = [Tracker(job) for job in self.jobs]
         self.policy = PollPolicy(settings.poll_interval, settings.min_poll_interval)
-        self.gap = min(MAX_REQUEST_GAP, settings.poll_interval / len(self.jobs))
+        self.gap = min(MAX_REQUEST_GAP, min(settings.poll_interval, settings.min_poll_interval) / len(self.jobs))
         self.started = clock.monotonic()
         self.deadline = self.started + settings.timeout if deadline is None else deadline
         self.warnings: list[str] = []
+        self.round_trip = 0.0  # how long the latest status request took
 
     # -- reading the state ---------------------------------------------------------------------
 
@@ -248,13 +254,33 @@ class Waiter:
         # Never sleep past the deadline. When the next poll would land after it, make one
         # last poll just before it instead; after that, this job is not polled again.
         margin = min(1.0, self.settings.request_timeout, max(0.0, deadline - now) / 2)
-        if now + delay < deadline - margin:
-            tracker.next_at = now + delay
+        # The interval counts from when the last request left, not from its answer.
+        at = now + delay
+        if at > tracker.sent_at + self.settings.poll_interval:
+            at = tracker.sent_at + self.settings.poll_interval
+        if at < deadline - margin:
+            tracker.next_at = at
         elif not tracker.last_poll_made:
             tracker.last_poll_made = True
             tracker.next_at = max(now, deadline - margin)
         else:
             tracker.next_at = math.inf
+
+    def _pick(self, open_jobs: Sequence[Tracker], last_request: float) -> tuple[Tracker, float]:
+        """The job to poll next and when: the earliest due, unless that would make another job
+        wait longer than ``poll_interval`` since its last poll; then that one, a gap early."""
+        interval, gap = self.settings.poll_interval, self.gap
+        # A request occupies the line for its round trip plus the gap.
+        busy = gap + self.round_trip
+        tracker = min(open_jobs, key=lambda t: t.next_at)
+        due = max(tracker.next_at, last_request + gap)
+        pressed = [
+            t for t in open_jobs if t is not tracker and t.sent_at + interval < due + busy and t.next_at < math.inf
+        ]
+        if pressed:
+            tracker = min(pressed, key=lambda t: t.sent_at)
+            due = max(last_request + gap, min(tracker.next_at, tracker.sent_at + interval - busy))
+        return tracker, due
 
     def run(self) -> Result:
         """Wait for every job; return the result once all ended, one failed (fail-fast) or time ran out."""
@@ -274,8 +300,7 @@ class Waiter:
                     t.end(Outcome.CANCELLED, f"{t.job.label}: not waited for (--fail-fast); {t.last_seen()}",
                           self.elapsed())  # fmt: skip
                 break
-            tracker = min(open_jobs, key=lambda t: t.next_at)
-            due = max(tracker.next_at, last_request + self.gap)
+            tracker, due = self._pick(open_jobs, last_request)
             now = self.clock.monotonic()
             if due >= deadline:
                 self.clock.sleep(max(0.0, deadline - now))
@@ -284,6 +309,7 @@ class Waiter:
             if due > now:
                 self.clock.sleep(due - now)
             before = self.client.requests_made
+            tracker.sent_at = self.clock.monotonic()
             try:
                 status = self.client.fetch(tracker.job, deadline)
             except TimedOut as exc:
@@ -299,6 +325,7 @@ class Waiter:
                 continue
             finally:
                 last_request = self.clock.monotonic()
+                self.round_trip = last_request - tracker.sent_at
             tracker.polls += self.client.requests_made - before
             self._observe(tracker, status)
             if tracker.outcome is None:
