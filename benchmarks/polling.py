@@ -169,7 +169,9 @@ def _make_job(shape: str, created: float, rng: random.Random) -> SimJob:
 def make_jobs(count: int, seed: int, shapes: Sequence[str] = ETA_CLASSES) -> list[SimJob]:
     """Jobs with log-uniform durations (1 min .. 2 h, the short shape 9-11 s), an even mix of shapes."""
     rng = random.Random(seed)
-    return [_make_job(shapes[index % len(shapes)], EPOCH + rng.uniform(0, 86_400), rng) for index in range(count)]
+    return [
+        _make_job(shapes[index % len(shapes)], EPOCH + rng.uniform(0, 86_400), rng) for index in range(count)
+    ]
 
 
 @dataclass(frozen=True)
@@ -193,7 +195,9 @@ def fixed(interval: float) -> Strategy:
         if job.first_poll + steps * interval < job.ends_at:  # float rounding
             steps += 1
         polls = tuple(job.first_poll + k * interval for k in range(steps + 1)) if keep else ()
-        return Run(job.first_poll + steps * interval - job.ends_at, steps + 1, polls, interval if steps else 0.0)
+        return Run(
+            job.first_poll + steps * interval - job.ends_at, steps + 1, polls, interval if steps else 0.0
+        )
 
     return run
 
@@ -458,7 +462,9 @@ class _SimClient:
         self.clock.now += 0.002  # a loopback round trip
         if now >= model.ends_at:
             state, name = (6, "Failed") if model.fails else (5, "Complete")
-            return JobStatus(state, name, 100, None, int(model.fails), None, math.floor(model.created), math.floor(now))
+            return JobStatus(
+                state, name, 100, None, int(model.fails), None, math.floor(model.created), math.floor(now)
+            )
         return answer(model, now)
 
 
@@ -516,7 +522,9 @@ def many_ids(count: int, interval: float, seed: int, with_eta: bool = True) -> M
         verbosity=-1,
         credentials=Credentials("bearer", secret="unused"),
     )
-    waiter = Waiter(client, settings, clock, _Quiet(), random.Random(seed), jobs=[JobRef("imageupdate", i) for i in jobs])  # type: ignore[arg-type]
+    waiter = Waiter(
+        client, settings, clock, _Quiet(), random.Random(seed), jobs=[JobRef("imageupdate", i) for i in jobs]
+    )  # type: ignore[arg-type]
     waiter.run()
     delays, gaps, extra = [], [0.0], []
     for job_id, polls in client.polls.items():

@@ -43,6 +43,8 @@ from gate.job import JobStatus
 # two hours of polling as after two minutes.
 ETA_WINDOW = 6
 PROGRESS_WINDOW = 48
+# The pace is fitted over at least this many changes before the latest.
+MIN_CHANGES = 2
 # How many recent progress estimates are compared to judge whether progress keeps its word.
 PROGRESS_RECORD = 4
 # First dense poll after the expected end: jobeta is a whole second, the end may lie anywhere
@@ -51,11 +53,18 @@ SETTLE = 0.5
 # A signal is used while each of its recent estimates of the end was within this share of the
 # time then left from what it says now (its record).
 MAX_RECORD = 0.25
+# ... where the time left counts as at least this many seconds: an estimate is never more exact
+# than the moments it is made from (whole seconds, or the midpoint between two answers).
+RECORD_HORIZON = 120.0
 # Progress whose record is within this share is believed over an ETA that disagrees with it.
 PROGRESS_TRUST = 0.1
 # The ETA and progress "agree" when they are this many seconds apart, plus progress's record
 # times the time left.
 AGREEMENT = 2.0
+# Once an expected end has passed, the next poll waits this multiple of the time since then.
+BACKOFF_GROWTH = 2.0
+# ... for as long as it passed at most this many seconds ago.
+CHASE = 2.0
 # Requests a job may cost over a plain loop at the same interval, spent on dense polls only.
 EXTRA_REQUESTS = 1.0
 
@@ -103,9 +112,16 @@ def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, r
     end = expected_end(history, now)
     if end is None:
         return cadence
-    # Aimed at an expected end: a few hundredths of a second of jitter, and later rather than
-    # earlier, so the poll stays past the second the end is due in.
-    dense = max(floor, end + SETTLE * (1.0 + 0.1 * rng.random()) - now)
+    if end + SETTLE > now:
+        # Aimed at an expected end: a few hundredths of a second of jitter, and later rather
+        # than earlier, so the poll stays past the second the end is due in.
+        dense = max(floor, end + SETTLE * (1.0 + 0.1 * rng.random()) - now)
+    elif now - end <= CHASE:
+        # The expected end has just passed: it may have been a little early. Look again soon,
+        # once or twice; the budget bounds what a wrong estimate costs.
+        dense = max(floor, BACKOFF_GROWTH * (now - end))
+    else:
+        return cadence  # it was wrong: the cadence carries on until progress says more
     if dense > policy.poll_interval:
         return cadence
     if dense >= cadence + floor:
@@ -148,14 +164,23 @@ def _cadence_delay(
 
 
 def expected_end(history: Sequence[Observation], now: float) -> float | None:
-    """The unix time the job should end at, from whichever signal has kept its word; None if neither."""
-    eta = _eta_estimate(history, now)
-    progress = _progress_estimate(history, now)
+    """The unix time the job should end at, from whichever signal has kept its word; None if neither.
+
+    The moment may have passed already (the job runs late on it).
+    """
+    eta = _eta_estimate(history)
+    if eta is not None and eta[0] + SETTLE <= now:
+        # Half a second past a whole-second ETA covers its rounding: the ETA was wrong. Only
+        # progress, which keeps moving, is worth chasing past its expected end.
+        eta = None
+    progress = _progress_estimate(history)
     if progress is None:
         return None if eta is None else eta[0]
     if eta is None:
         return progress[0]
     (eta_end, eta_record), (end, record) = eta, progress
+    if end + SETTLE <= now:
+        return eta_end  # progress has been proved early already
     if abs(eta_end - end) <= AGREEMENT + record * max(0.0, end - now):
         return eta_end  # they agree: the ETA is the finer of the two
     # They disagree. Progress that has kept its word wins: an ETA that holds still proves nothing
@@ -167,14 +192,14 @@ def _record(estimates: Sequence[tuple[float, float]], end: float) -> float:
     """How far earlier estimates (moment made, end) were from ``end``, as a share of the time then left."""
     worst = 0.0
     for at, estimate in estimates:
-        worst = max(worst, abs(estimate - end) / max(1.0, end - at))
+        worst = max(worst, abs(estimate - end) / max(RECORD_HORIZON, end - at))
     return worst
 
 
-def _eta_estimate(history: Sequence[Observation], now: float) -> tuple[float, float] | None:
-    """The latest ETA and its record, when it is still ahead and its recent values stayed close to it."""
+def _eta_estimate(history: Sequence[Observation]) -> tuple[float, float] | None:
+    """The latest ETA and its record, when its recent values stayed close to it."""
     eta = history[-1].status.eta
-    if eta is None or eta + SETTLE <= now:
+    if eta is None:
         return None
     earlier = []
     for index in range(len(history) - 2, max(-1, len(history) - 1 - ETA_WINDOW), -1):
@@ -189,11 +214,10 @@ def _eta_estimate(history: Sequence[Observation], now: float) -> tuple[float, fl
     return (float(eta), record) if record <= MAX_RECORD else None
 
 
-def _progress_estimate(history: Sequence[Observation], now: float) -> tuple[float, float] | None:
+def _progress_estimate(history: Sequence[Observation]) -> tuple[float, float] | None:
     """The end extrapolated from progress's recent pace, and the record of its recent estimates.
 
-    None when progress has not moved, when the estimate has passed while the job runs, or when
-    its recent estimates were too far from it to aim at.
+    None when progress has not moved, or when its recent estimates were too far from it to aim at.
     """
     count = len(history)
     latest = history[-1].status.progress
@@ -204,47 +228,61 @@ def _progress_estimate(history: Sequence[Observation], now: float) -> tuple[floa
         begun = _job_begin(history)
         if begun >= history[0].at:
             return None
-        # Moved since the job began, but we never saw it move: assume it started at 0 then.
+        # Moved since the job began, but we never saw it move: assume it started at 0 then. One
+        # reading tells little (the start is known to the second only): look again halfway there.
         end = begun + (history[0].at - begun) * 100 / latest
-        return (end, 0.0) if end + SETTLE > now else None
+        return (history[-1].at + end) / 2.0, 0.0
     # From the job's beginning (at 0 %) while the whole history is in view, else from the oldest
     # change in view.
-    origin = (_job_begin(history), 0) if count <= PROGRESS_WINDOW else crossings[0]
+    origin = (_job_begin(history), 0, 0.5) if count <= PROGRESS_WINDOW else crossings[0]
     first = max(0, len(crossings) - PROGRESS_RECORD)
     estimates = [(crossings[j][0], _extrapolate(crossings, j, origin)) for j in range(first, len(crossings))]
     end = estimates[-1][1]
-    if end is None or end + SETTLE <= now:
+    if end is None:
         return None
     record = _record([(at, e) for at, e in estimates[:-1] if e is not None], end)
     return (end, record) if record <= MAX_RECORD else None
 
 
-def _crossings(history: Sequence[Observation]) -> list[tuple[float, int]]:
-    """(moment, new value) of each change of progress seen within the window, oldest first."""
+Crossing = tuple[float, int, float]  # (moment, new value, how uncertain the moment is, seconds)
+
+
+def _crossings(history: Sequence[Observation]) -> list[Crossing]:
+    """Each change of progress seen within the window, oldest first."""
     low = max(0, len(history) - PROGRESS_WINDOW)
     changes = []
     for index in range(low + 1, len(history)):
         before, after = history[index - 1], history[index]
         if after.status.progress > before.status.progress:
-            changes.append((_crossing(before, after), after.status.progress))
+            moment, spread = _crossing(before, after)
+            changes.append((moment, after.status.progress, spread))
     return changes
 
 
-def _extrapolate(crossings: Sequence[tuple[float, int]], j: int, origin: tuple[float, int]) -> float | None:
+def _extrapolate(crossings: Sequence[Crossing], j: int, origin: Crossing) -> float | None:
     """The end as estimated at crossing ``j``: its pace over about as much progress as is left.
 
     Measuring the pace over a span as long as what remains keeps a curve that speeds up or slows
-    down from misleading the estimate by more than its own curvature over that span.
+    down from misleading the estimate by more than its own curvature over that span. The pace is
+    a line fitted through every change in that span, each weighted by how exactly its moment is
+    known, so one change timed only to the midpoint of two answers does not swing it.
     """
-    at, value = crossings[j]
+    value = crossings[j][1]
     left = 100 - value
-    k = j - 1
+    k = j - MIN_CHANGES
     while k >= 0 and value - crossings[k][1] < left:
         k -= 1
-    then, then_value = crossings[k] if k >= 0 else origin
-    if at <= then or value <= then_value:
+    points = list(crossings[k : j + 1]) if k >= 0 else [origin, *crossings[: j + 1]]
+    weights = [1.0 / (spread * spread + 0.1) for _, _, spread in points]
+    total = sum(weights)
+    mean_t = sum(w * t for w, (t, _, _) in zip(weights, points, strict=True)) / total
+    mean_v = sum(w * v for w, (_, v, _) in zip(weights, points, strict=True)) / total
+    slope_num = sum(w * (t - mean_t) * (v - mean_v) for w, (t, v, _) in zip(weights, points, strict=True))
+    slope_den = sum(w * (t - mean_t) ** 2 for w, (t, _, _) in zip(weights, points, strict=True))
+    if slope_den <= 0 or slope_num <= 0:
         return None
-    return at + left * (at - then) / (value - then_value)
+    pace = slope_num / slope_den
+    return mean_t + (100 - mean_v) / pace
 
 
 def _job_begin(history: Sequence[Observation]) -> float:
@@ -256,13 +294,18 @@ def _job_begin(history: Sequence[Observation]) -> float:
     return first.at
 
 
-def _crossing(before: Observation, after: Observation) -> float:
-    """Best guess of when progress changed between two answers.
+def _crossing(before: Observation, after: Observation) -> tuple[float, float]:
+    """Best guess of when progress changed between two answers, and how far off it may be.
 
     ``jobupdated`` says when the job last changed, in whole seconds; when it falls between the
-    two answers it pins the change to within a second, else take the midpoint.
+    two answers it pins the change to within a second (when the ETA changed too, it may be the
+    ETA's change, and only bounds the progress change), else take the midpoint.
     """
     updated = after.status.updated
     if updated and before.at - 1.0 < updated <= after.at and updated > before.status.updated:
-        return min(after.at, max(before.at, updated + 0.5))
-    return (before.at + after.at) / 2.0
+        if after.status.eta != before.status.eta:
+            # It may be the moment the ETA changed: then progress changed before it.
+            upper = min(after.at, updated + 1.0)
+            return (before.at + upper) / 2.0, max(0.5, (upper - before.at) / 2.0)
+        return min(after.at, max(before.at, updated + 0.5)), 0.5
+    return (before.at + after.at) / 2.0, max(0.5, (after.at - before.at) / 2.0)

@@ -112,7 +112,9 @@ class Waiter:
         self.jobs = tuple(jobs or (JobRef(settings.job, job_id) for job_id in settings.update_ids))
         self.trackers = [Tracker(job) for job in self.jobs]
         self.policy = PollPolicy(settings.poll_interval, settings.min_poll_interval)
-        self.gap = min(MAX_REQUEST_GAP, min(settings.poll_interval, settings.min_poll_interval) / len(self.jobs))
+        self.gap = min(
+            MAX_REQUEST_GAP, min(settings.poll_interval, settings.min_poll_interval) / len(self.jobs)
+        )
         self.started = clock.monotonic()
         self.deadline = self.started + settings.timeout if deadline is None else deadline
         self.warnings: list[str] = []
@@ -275,7 +277,9 @@ class Waiter:
         tracker = min(open_jobs, key=lambda t: t.next_at)
         due = max(tracker.next_at, last_request + gap)
         pressed = [
-            t for t in open_jobs if t is not tracker and t.sent_at + interval < due + busy and t.next_at < math.inf
+            t
+            for t in open_jobs
+            if t is not tracker and t.sent_at + interval < due + busy and t.next_at < math.inf
         ]
         if pressed:
             tracker = min(pressed, key=lambda t: t.sent_at)
