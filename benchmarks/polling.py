@@ -13,6 +13,7 @@ the exit status is 1 when one fails (``--report-only`` always exits 0).
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import random
 import sys
@@ -333,7 +334,8 @@ def format_table(tallies: dict[str, dict[str, Tally]]) -> str:
             lines.append(
                 f"{name:<20} {group:<15} {len(tally.requests):>5} {_cell(tally.success):>7} "
                 f"{_cell(tally.success, 0.5)} {_cell(tally.success, 0.95)} "
-                f"{_cell(tally.moving):>7}/{_cell(tally.moving, 0.5)} {_cell(tally.flat):>6}/{_cell(tally.flat, 0.5)} "
+                f"{_cell(tally.moving):>7}/{_cell(tally.moving, 0.5)} "
+                f"{_cell(tally.flat):>6}/{_cell(tally.flat, 0.5)} "
                 f"{_cell(tally.failure, 0.95):>8} {mean(tally.requests):>8.1f} {tally.max_gap:>7.2f}"
             )
         lines.append("")
@@ -454,7 +456,7 @@ class _SimClient:
         self.polls: dict[int, list[float]] = {job_id: [] for job_id in jobs}
 
     def fetch(self, job: object, deadline: float) -> JobStatus:
-        job_id = int(getattr(job, "job_id"))
+        job_id = int(job.job_id)  # type: ignore[attr-defined]
         model = self.jobs[job_id]
         now = self.clock.now
         self.requests_made += 1
@@ -530,7 +532,7 @@ def many_ids(count: int, interval: float, seed: int, with_eta: bool = True) -> M
     for job_id, polls in client.polls.items():
         model = jobs[job_id]
         delays.append(polls[-1] - model.ends_at)
-        gaps.extend(b - a for a, b in zip(polls, polls[1:], strict=False))
+        gaps.extend(b - a for a, b in itertools.pairwise(polls))
         extra.append(len(polls) - (1 + math.ceil((model.ends_at - polls[0]) / interval)))
     return ManyIds(count, quantile(delays, 0.5), max(gaps), mean(extra))
 
@@ -551,12 +553,17 @@ def herd_spread(gates: int, interval: float, seed: int, with_eta: bool) -> float
             history.append(Observation(t, status))
             t += next_delay(history, t, policy, rng)
         phases.append((t - created) % interval)
+    return circular_spread(phases, interval)
+
+
+def circular_spread(phases: Sequence[float], interval: float) -> float:
+    """Circular standard deviation of phases on an interval, in seconds (0: all in lockstep)."""
     angles = [2 * math.pi * p / interval for p in phases]
     c = mean([math.cos(a) for a in angles])
     s = mean([math.sin(a) for a in angles])
     length = min(1.0, math.hypot(c, s))
-    if length <= 0:
-        return interval
+    if length <= 1e-12:
+        return interval  # spread evenly all round
     return interval * math.sqrt(-2 * math.log(length)) / (2 * math.pi)
 
 
@@ -589,7 +596,8 @@ def check_fleet(seed: int) -> tuple[list[Floor], str]:
             lines.append(f"200 gates started together, P={interval}s, {label}: phase spread {spread:.2f} s")
             floors.append(
                 Floor(
-                    f"P={interval}s 200 gates started together ({label}): phase spread >= {HERD_SPREAD:.0%} of P",
+                    f"P={interval}s 200 gates started together ({label}): "
+                    f"phase spread >= {HERD_SPREAD:.0%} of P",
                     spread >= HERD_SPREAD * interval,
                     f"{spread:.2f} s ({spread / interval:.0%} of P)",
                 )

@@ -115,7 +115,7 @@ def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, r
     if end + SETTLE > now:
         # Aimed at an expected end: a few hundredths of a second of jitter, and later rather
         # than earlier, so the poll stays past the second the end is due in.
-        dense = max(floor, end + SETTLE * (1.0 + 0.1 * rng.random()) - now)
+        dense = max(floor, end + SETTLE * (1.0 + 0.25 * policy.jitter * rng.random()) - now)
     elif now - end <= CHASE:
         # The expected end has just passed: it may have been a little early. Look again soon,
         # once or twice; the budget bounds what a wrong estimate costs.
@@ -221,7 +221,7 @@ def _progress_estimate(history: Sequence[Observation]) -> tuple[float, float] | 
     """
     count = len(history)
     latest = history[-1].status.progress
-    if latest <= 0 or latest >= 100 or latest == history[0].status.progress and count > 1:
+    if latest <= 0 or latest >= 100 or (latest == history[0].status.progress and count > 1):
         return None
     crossings = _crossings(history)
     if not crossings:
@@ -230,8 +230,8 @@ def _progress_estimate(history: Sequence[Observation]) -> tuple[float, float] | 
             return None
         # Moved since the job began, but we never saw it move: assume it started at 0 then. One
         # reading tells little (the start is known to the second only): look again halfway there.
-        end = begun + (history[0].at - begun) * 100 / latest
-        return (history[-1].at + end) / 2.0, 0.0
+        guess = begun + (history[0].at - begun) * 100 / latest
+        return (history[-1].at + guess) / 2.0, 0.0
     # From the job's beginning (at 0 %) while the whole history is in view, else from the oldest
     # change in view.
     origin = (_job_begin(history), 0, 0.5) if count <= PROGRESS_WINDOW else crossings[0]
