@@ -30,7 +30,6 @@ from gate.config import (
     result_file_hint,
     verbosity_of,
 )
-from gate.deploy import Deployer, load_deploy_settings
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
@@ -234,6 +233,8 @@ def _make_waiter(run: RunInputs) -> Runner:
 
 
 def _make_deployer(run: RunInputs) -> Runner:
+    from gate.deploy import Deployer, load_deploy_settings
+
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
     return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
 

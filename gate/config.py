@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-import yaml
-
 from gate.errors import ConfigError
 
 DEFAULT_API_URL = "https://api.multiplay.co.uk"
@@ -267,6 +265,8 @@ def read_yaml_config(path: str) -> dict[str, Any]:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"config file {path}: cannot be read ({exc.strerror or exc})") from exc
+    import yaml  # only runs that have a config file pay for it
+
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

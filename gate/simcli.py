@@ -8,24 +8,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from gate.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, TOKEN_ENV, format_duration, parse_duration
 from gate.errors import Cancelled, ConfigError
-from gate.simulator import (
-    DEFAULT_DURATION,
-    DEMO_ACCOUNT_SERVICE_ID,
-    ID_BY_SCENARIO,
-    SCENARIOS,
-    Scenario,
-    Simulator,
-    SimulatorCredentials,
-    account_service_id_from_env,
-    credentials_from_env,
-    deploy_table_text,
-    parse_scenario,
-    scenario_table_text,
-)
+
+if TYPE_CHECKING:  # the simulator itself is imported only by the commands that run it
+    from gate.simulator import Scenario, Simulator, SimulatorCredentials
 
 SIMULATE_DEFAULT_DURATION = "20s"
 DEMO_POLL_INTERVAL = "1s"
@@ -33,7 +22,13 @@ DEMO_MIN_POLL_INTERVAL = 0.5
 DEMO_REQUEST_TIMEOUT = 3.0
 # Long enough past the demo's job for the stuck scenario to show a timeout, short enough to watch.
 DEMO_SPARE_SECONDS = 8.0
-GATE_EXIT = {spec.scenario: spec.gate_exit for spec in SCENARIOS}
+# The scenario names and the demo's job duration, as in gate.simulator (a test keeps them equal),
+# so that building the CLI's parser does not import the simulator.
+SCENARIO_NAMES = (
+    "success", "failure", "squashed", "stuck", "flaky", "rate-limited", "slow", "api-error", "not-found",
+    "no-eta",
+)  # fmt: skip
+DEMO_DEFAULT_DURATION = 12.0
 
 
 class CommandContext(Protocol):
@@ -50,6 +45,8 @@ class CommandContext(Protocol):
 
 
 def _scenario(text: str) -> Scenario:
+    from gate.simulator import parse_scenario
+
     try:
         return parse_scenario(text)
     except ValueError as exc:
@@ -58,7 +55,7 @@ def _scenario(text: str) -> Scenario:
 
 def add_commands(commands: Any) -> None:
     """Add ``simulate`` and ``demo`` to the CLI's subcommands (an argparse subparsers action)."""
-    names = ", ".join(s.value for s in Scenario)
+    names = ", ".join(SCENARIO_NAMES)
     simulate = commands.add_parser(
         "simulate",
         help="run a local Clanforge simulator in the foreground, to rehearse a pipeline",
@@ -71,7 +68,7 @@ def add_commands(commands: Any) -> None:
         "--duration", default=SIMULATE_DEFAULT_DURATION, help="how long a job takes (default 20s)"
     )
     simulate.add_argument(
-        "--scenario", type=_scenario, default=Scenario.SUCCESS, help=f"scenario for other ids: {names}"
+        "--scenario", type=_scenario, default="success", help=f"scenario for other ids: {names}"
     )
     simulate.add_argument(
         "--slow-delay", default="15s", help="how long the slow scenario holds its answer (default 15s)"
@@ -89,11 +86,11 @@ def add_commands(commands: Any) -> None:
         help="watch the gate wait for a simulated image update (no account needed)",
         description="Start a simulator in this process and run the real gate against it over HTTP.",
     )
-    demo.add_argument("--scenario", type=_scenario, default=Scenario.SUCCESS, help=f"one of: {names}")
+    demo.add_argument("--scenario", type=_scenario, default="success", help=f"one of: {names}")
     demo.add_argument(
         "--duration",
-        default=f"{DEFAULT_DURATION:g}s",
-        help=f"how long the simulated job takes (default {DEFAULT_DURATION:g}s)",
+        default=f"{DEMO_DEFAULT_DURATION:g}s",
+        help=f"how long the simulated job takes (default {DEMO_DEFAULT_DURATION:g}s)",
     )
     demo.add_argument("--poll-interval", default=DEMO_POLL_INTERVAL, help="(default 1s)")
     demo.add_argument("--timeout", help="overall deadline (default: the duration plus 8s)")
@@ -122,6 +119,13 @@ def _gate_environment(env: Mapping[str, str], credentials: SimulatorCredentials)
 def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Run the gate against an in-process simulator; return the gate's own exit code."""
     from gate.cli import build_parser, run_wait
+    from gate.simulator import (
+        DEMO_ACCOUNT_SERVICE_ID,
+        ID_BY_SCENARIO,
+        SCENARIOS,
+        Simulator,
+        SimulatorCredentials,
+    )
 
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
 
@@ -170,7 +174,7 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
         wait_args = build_parser().parse_args(argv)
         code = run_wait(wait_args, _gate_environment(env, credentials), stdout=stdout, stderr=stderr)
         if not args.quiet:
-            expected = GATE_EXIT[scenario]
+            expected = next(spec.gate_exit for spec in SCENARIOS if spec.scenario is scenario)
             verdict = "as this scenario should" if code == expected else f"this scenario expects {expected}"
             count = simulator.request_count(update_id)
             print(
@@ -185,6 +189,8 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext) -> int:
 
 
 def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
+    from gate.simulator import ID_BY_SCENARIO, Scenario, deploy_table_text, scenario_table_text
+
     credentials = simulator.credentials
     lines = [
         f"Clanforge simulator listening on {url}",
@@ -217,6 +223,8 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
 
 def simulate_command(args: argparse.Namespace, ctx: CommandContext) -> int:
     """Serve the simulator in the foreground until interrupted."""
+    from gate.simulator import Simulator, account_service_id_from_env, credentials_from_env
+
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
     try:
         duration = parse_duration(args.duration, "--duration")
