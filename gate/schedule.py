@@ -5,27 +5,27 @@ the overall deadline; retries of failed requests are the HTTP client's business,
 
 How the next poll is chosen:
 
-1. A sparse cadence that is never more than ``poll_interval`` (P) apart, so a failure at any
-   moment is noticed within one interval. The second poll comes P after the first, as in a plain
-   loop (a job shorter than P is seen as early as the loop sees it). The third comes a random
-   0-``jitter`` x P earlier than the grid would put it, and from then on the polls sit on a grid
-   anchored at that third answer. Pipelines started together therefore spread over the interval
-   whatever their jobs say, the grid does not drift, and it costs about ``jitter / 2`` of a request
-   more than a plain loop.
-2. One dense poll, earlier than the cadence, half a second after the moment the job is expected
+1. A sparse cadence: never more than ``poll_interval`` (P) after the last poll, so a failure at
+   any moment is noticed within one interval. The second poll comes P after the first, as in a
+   plain loop (a job shorter than P is seen as early as the loop sees it). The third comes a
+   random 0-``jitter`` x P early, which sets this run's phase: pipelines started together spread
+   over the interval whatever their jobs say, for about ``jitter / 2`` of a request.
+2. A dense poll, earlier than the cadence, half a second after the moment the job is expected
    to end, when that moment falls before the next cadence poll. Two signals give that moment:
    - ``jobeta`` (whole seconds, so half a second past it covers the rounding);
-   - ``jobprogress``, extrapolated from its recent pace, the moments of change taken from
-     ``jobupdated`` (whole seconds) where it is consistent.
-   Each signal is judged by its own record: how far its recent estimates of the end have moved.
-   A signal whose estimate keeps moving by more than a fraction of the time left is not used; an
-   estimate that has passed while the job still runs is not used either. When both are usable and
-   disagree, progress wins (a fixed ETA that progress contradicts was a guess), unless progress
-   itself keeps drifting; when they agree, the ETA wins (it is the finer of the two).
+   - ``jobprogress``, extrapolated from a fit (a line, or a parabola once there are enough
+     points) through its recent changes, each timed with ``jobupdated`` where that pins it, and
+     weighted by how exactly its moment is known.
+   Each signal is judged by its record: how far its recent estimates of the end were from what
+   it says now, as a share of the time then left. A signal with a poor record is not used.
+   When both are usable and agree, an ETA that has held still wins (it is the finer), else the
+   earlier of the two; when they disagree, the better record wins (a never-revised ETA counts as
+   a middling record: holding still proves nothing). An ETA half a second past is dropped; a
+   progress estimate that has just passed is chased once or twice (1 s, then 2x the time since).
 3. A budget: a dense poll is made only while the requests so far, plus that one, stay within
-   ``EXTRA_REQUESTS`` of what a plain loop at P would have made by the same moment. A signal that
-   keeps being wrong therefore costs at most that many requests over the whole job; there is no
-   backoff burst when an expected end passes, the cadence simply carries on.
+   ``EXTRA_REQUESTS`` (a chase: ``CHASE_REQUESTS``) of what a plain loop at P would have made by
+   the same moment. A signal that keeps being wrong therefore costs a bounded number of requests
+   over the whole job, and there is no backoff burst: the cadence simply carries on.
 
 A delay is never below ``min_poll_interval`` (the waiter may still shorten it at the deadline).
 """
@@ -45,8 +45,10 @@ ETA_WINDOW = 6
 PROGRESS_WINDOW = 48
 # The pace is fitted over at least this many changes before the latest.
 MIN_CHANGES = 2
+# With at least this many points in the span, the pace may curve (a parabola is fitted).
+CURVE_POINTS = 4
 # How many recent progress estimates are compared to judge whether progress keeps its word.
-PROGRESS_RECORD = 4
+PROGRESS_RECORD = 3
 # First dense poll after the expected end: jobeta is a whole second, the end may lie anywhere
 # in the half second around it.
 SETTLE = 0.5
@@ -66,7 +68,9 @@ BACKOFF_GROWTH = 2.0
 # ... for as long as it passed at most this many seconds ago.
 CHASE = 2.0
 # Requests a job may cost over a plain loop at the same interval, spent on dense polls only.
-EXTRA_REQUESTS = 1.0
+EXTRA_REQUESTS = 2.0
+# ... of which chasing an expected end that has just passed may spend this many.
+CHASE_REQUESTS = 1.0
 
 
 @dataclass(frozen=True)
@@ -116,9 +120,9 @@ def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, r
         # Aimed at an expected end: a few hundredths of a second of jitter, and later rather
         # than earlier, so the poll stays past the second the end is due in.
         dense = max(floor, end + SETTLE * (1.0 + 0.25 * policy.jitter * rng.random()) - now)
-    elif now - end <= CHASE:
+    elif now - end <= CHASE and within_budget(history, now + floor, policy, CHASE_REQUESTS):
         # The expected end has just passed: it may have been a little early. Look again soon,
-        # once or twice; the budget bounds what a wrong estimate costs.
+        # once or twice, from a smaller budget than aimed polls get.
         dense = max(floor, BACKOFF_GROWTH * (now - end))
     else:
         return cadence  # it was wrong: the cadence carries on until progress says more
@@ -128,39 +132,36 @@ def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, r
         return cadence  # the cadence poll comes first; the end is aimed at after it
     if dense > cadence - floor:
         return dense  # close to the cadence poll: take its place, no request is added
-    if not within_budget(history, now + dense, policy):
+    if not within_budget(history, now + dense, policy, EXTRA_REQUESTS):
         return cadence
     return dense
 
 
-def within_budget(history: Sequence[Observation], at: float, policy: PollPolicy) -> bool:
-    """Whether one more poll at ``at`` keeps the job within EXTRA_REQUESTS of a plain loop.
+def within_budget(history: Sequence[Observation], at: float, policy: PollPolicy, extra: float) -> bool:
+    """Whether one more poll at ``at`` keeps the job within ``extra`` requests of a plain loop.
 
     A plain loop polling every P since our first poll has made ``1 + ceil(span / P)`` requests by
     the time it notices anything that happened before ``at``.
     """
     span = max(0.0, at - history[0].at)
     loop = 1 + math.ceil(span / policy.poll_interval - 1e-9)
-    return len(history) + 1 <= loop + EXTRA_REQUESTS
+    return len(history) + 1 <= loop + extra
 
 
 def _cadence_delay(
     history: Sequence[Observation], now: float, policy: PollPolicy, rng: random.Random
 ) -> float:
-    """Delay to the next cell of the sparse grid, at most poll_interval.
+    """Delay to the next cadence poll: P, except the second, which sets the run's phase.
 
-    The first delay is P, the second P shortened by a random share of up to ``jitter``: that sets
-    this run's phase, and the grid anchored at the third answer keeps it.
+    The first delay is P (as a plain loop), the second P shortened by a random share of up to
+    ``jitter``; from then on every cadence poll is P after the last poll, so the phase holds.
     """
     interval = policy.poll_interval
     if len(history) == 1:
         return interval
     if len(history) == 2:
         return max(policy.floor, interval * (1.0 - policy.jitter * rng.random()))
-    origin = history[2].at
-    cell = math.floor((now - origin) / interval + 0.5)
-    target = origin + (cell + 1) * interval
-    return min(interval, max(policy.floor, target - now))
+    return interval
 
 
 def expected_end(history: Sequence[Observation], now: float) -> float | None:
@@ -182,10 +183,15 @@ def expected_end(history: Sequence[Observation], now: float) -> float | None:
     if end + SETTLE <= now:
         return eta_end  # progress has been proved early already
     if abs(eta_end - end) <= AGREEMENT + record * max(0.0, end - now):
-        return eta_end  # they agree: the ETA is the finer of the two
-    # They disagree. Progress that has kept its word wins: an ETA that holds still proves nothing
-    # (a first guess never revised holds still too). Else the one with the better record.
-    return end if record <= PROGRESS_TRUST or record <= eta_record else eta_end
+        # They agree. An ETA that has held still is the finer of the two; one that is being
+        # revised may still be converging: aim at the earlier.
+        return eta_end if eta_record == 0.0 else min(eta_end, end)
+    # They disagree: the one with the better record wins. An ETA that holds still proves nothing
+    # (a first guess never revised holds still too): against it, progress needs a record within
+    # PROGRESS_TRUST.
+    if eta_record == 0.0:
+        eta_record = PROGRESS_TRUST  # never revised in view: no record either way
+    return end if record <= eta_record else eta_end
 
 
 def _record(estimates: Sequence[tuple[float, float]], end: float) -> float:
@@ -282,11 +288,71 @@ def _extrapolate(crossings: Sequence[Crossing], j: int, origin: Crossing) -> flo
     if slope_den <= 0 or slope_num <= 0:
         return None
     pace = slope_num / slope_den
-    return mean_t + (100 - mean_v) / pace
+    linear = mean_t + (100 - mean_v) / pace
+    if len(points) < CURVE_POINTS:
+        return linear
+    curved = _curved(points, weights)
+    # The curve is believed only near the line: far off, it is fitting noise.
+    if curved is None or abs(curved - linear) > 0.5 * (linear - crossings[j][0]):
+        return linear
+    return curved
+
+
+def _curved(points: Sequence[Crossing], weights: Sequence[float]) -> float | None:
+    """Where a parabola fitted through the points (weighted) reaches 100, after the last one."""
+    last = points[-1][0]
+    sums = [0.0] * 5
+    rhs = [0.0] * 3
+    for w, (t, v, _) in zip(weights, points, strict=True):
+        x = t - last
+        power = 1.0
+        for k in range(5):
+            sums[k] += w * power
+            if k < 3:
+                rhs[k] += w * power * v
+            power *= x
+    matrix = [[sums[r + c] for c in range(3)] for r in range(3)]
+    solution = _solve3(matrix, rhs)
+    if solution is None:
+        return None
+    a, b, c = solution
+    # a + b x + c x^2 = 100, the first root after the last point.
+    if abs(c) < 1e-12:
+        return last + (100 - a) / b if b > 0 else None
+    disc = b * b - 4 * c * (a - 100)
+    if disc < 0:
+        return None
+    roots = [(-b + sign * math.sqrt(disc)) / (2 * c) for sign in (1.0, -1.0)]
+    ahead = [x for x in roots if x > 0]
+    return last + min(ahead) if ahead else None
+
+
+def _solve3(m: list[list[float]], r: list[float]) -> tuple[float, float, float] | None:
+    """Cramer's rule for a 3x3 system; None when it is singular."""
+
+    def det(a: list[list[float]]) -> float:
+        return (
+            a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+            - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+        )
+
+    d = det(m)
+    if abs(d) < 1e-12:
+        return None
+    values = []
+    for col in range(3):
+        swapped = [[r[row] if c == col else m[row][c] for c in range(3)] for row in range(3)]
+        values.append(det(swapped) / d)
+    return values[0], values[1], values[2]
 
 
 def _job_begin(history: Sequence[Observation]) -> float:
-    """When the job began, as far as we know: its start or creation, else our first answer."""
+    """When the job began, as far as we know: its start (in the latest answer that has one) or
+    creation, else our first answer."""
+    latest = history[-1]
+    if latest.status.start and latest.status.start <= latest.at:
+        return float(latest.status.start)
     first = history[0]
     begun = first.status.start or first.status.created
     if begun and begun <= first.at:
@@ -299,13 +365,18 @@ def _crossing(before: Observation, after: Observation) -> tuple[float, float]:
 
     ``jobupdated`` says when the job last changed, in whole seconds; when it falls between the
     two answers it pins the change to within a second (when the ETA changed too, it may be the
-    ETA's change, and only bounds the progress change), else take the midpoint.
+    ETA's change, and only bounds the progress change); else the span between the answers,
+    weighted by how many steps progress took in it.
     """
     updated = after.status.updated
+    upper = after.at
     if updated and before.at - 1.0 < updated <= after.at and updated > before.status.updated:
-        if after.status.eta != before.status.eta:
-            # It may be the moment the ETA changed: then progress changed before it.
-            upper = min(after.at, updated + 1.0)
-            return (before.at + upper) / 2.0, max(0.5, (upper - before.at) / 2.0)
-        return min(after.at, max(before.at, updated + 0.5)), 0.5
-    return (before.at + after.at) / 2.0, max(0.5, (after.at - before.at) / 2.0)
+        if after.status.eta == before.status.eta:
+            return min(after.at, max(before.at, updated + 0.5)), 0.5
+        # It may be the moment the ETA changed: then progress changed before it.
+        upper = min(after.at, updated + 1.0)
+    # Somewhere between the two answers. The more steps progress took in between, the nearer the
+    # end of that span it reached its new value (at an even pace, the last step is one of many).
+    steps = after.status.progress - before.status.progress
+    span = max(0.0, upper - before.at)
+    return upper - span / (2.0 * steps + 1.0), max(0.5, span / (2.0 * steps + 1.0))
