@@ -343,6 +343,33 @@ def format_table(tallies: dict[str, dict[str, Tally]]) -> str:
     return "\n".join(lines)
 
 
+def format_shape_summary(tallies: dict[str, dict[str, Tally]]) -> str:
+    """Per shape, the adaptive schedule against the loop at the same P (a markdown table)."""
+
+    def ratio(mine: Sequence[float], theirs: Sequence[float]) -> str:
+        return f"{mean(mine) / mean(theirs):.2f}x" if mine and theirs else "-"
+
+    def median(values: Sequence[float]) -> str:
+        return f"{quantile(values, 0.5):.2f} s" if values else "-"
+
+    header = "| shape |" + "".join(
+        f" P={p}s mean delay, moves / flat | P={p}s median, moves | P={p}s extra requests |"
+        for p in INTERVALS
+    )
+    lines = [header, "|---|" + "---|---:|---:|" * len(INTERVALS)]
+    for shape in ETA_CLASSES:
+        cells = []
+        for interval in INTERVALS:
+            ours, loop = tallies[f"adaptive P={interval}s"][shape], tallies[f"fixed {interval}s"][shape]
+            extra = mean(ours.requests) - mean(loop.requests)
+            cells.append(
+                f" {ratio(ours.moving, loop.moving)} / {ratio(ours.flat, loop.flat)} | {median(ours.moving)} "
+                f"| {extra:+.2f} |"
+            )
+        lines.append(f"| {shape} |" + "".join(cells))
+    return "\n".join(lines)
+
+
 @dataclass(frozen=True)
 class Floor:
     name: str
@@ -696,6 +723,9 @@ def main(argv: list[str] | None = None) -> int:
     tallies = simulate(jobs, strategies(args.seed))
     print(f"{len(jobs)} synthetic jobs in {len(ETA_CLASSES)} shapes, seed {args.seed}; delays in seconds\n")
     print(format_table(tallies))
+    print("adaptive against the fixed loop at the same P, per shape (success delays):\n")
+    print(format_shape_summary(tallies))
+    print()
     fleet_floors, fleet = check_fleet(args.seed)
     print(fleet)
     floors = check_floors(tallies) + fleet_floors
