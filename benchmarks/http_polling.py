@@ -661,7 +661,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help=f"jobs (default {DEFAULT_JOBS})")
     parser.add_argument("--seed", type=int, default=SEED, help=f"where the jobs end (default {SEED})")
     parser.add_argument("--no-extra", action="store_true", help="skip the many-ids and herd runs")
+    parser.add_argument(
+        "--startup-only", action="store_true", help="only measure start-up, one process at a time"
+    )
     args = parser.parse_args(argv)
+    if args.startup_only:
+        alone, bare = gate_startup(), python_startup()
+        print(
+            f"start-up, one process at a time: gate {alone * 1000:.0f} ms from spawn to first request, "
+            f"python -c pass {bare * 1000:.0f} ms from spawn to exit: {alone / bare:.1f}x (medians of 7)"
+        )
+        return 0
     missing = [name for name in ("bash", "curl") if shutil.which(name) is None]
     if missing:
         print(f"this benchmark needs {' and '.join(missing)} on PATH", file=sys.stderr)
