@@ -656,6 +656,23 @@ def wrong_exits(measures: Sequence[Measure]) -> list[Measure]:
     return [m for m in measures if m.exit_code != m.expected_exit]
 
 
+def extra_runs() -> None:
+    """The many-ids runs and the herds, printed as they finish."""
+    for interval in (10.0, 30.0):
+        many = many_ids_run(50, interval)
+        print(
+            f"50 ids ending together, P = {interval:g} s: exit {many.exit_code}, median detection "
+            f"{many.median_seen:.2f} s (max {many.max_seen:.2f} s), longest gap between two polls "
+            f"of an id {many.longest_gap:.2f} s, {many.requests_per_id:.1f} requests per id "
+            f"(a loop: {many.loop_requests_per_id:.1f})",
+            flush=True,
+        )
+    for with_eta in (True, False):
+        spread = herd_run(20, 10.0, with_eta)
+        label = "with an ETA" if with_eta else "no ETA"
+        print(f"20 gates started together, {label}, P = 10 s: phase spread {spread:.2f} s", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help=f"jobs (default {DEFAULT_JOBS})")
@@ -676,6 +693,9 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         print(f"this benchmark needs {' and '.join(missing)} on PATH", file=sys.stderr)
         return 2
+    if args.extra_only:
+        extra_runs()
+        return 0
     jobs = make_jobs(args.jobs, args.seed)
     slowest = max(c.interval for c in CONTENDERS)
     longest = max(j * STAGGER + job.end for j, job in enumerate(jobs)) + slowest
@@ -707,19 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_extra:
         print()
-        for interval in (10.0, 30.0):
-            many = many_ids_run(50, interval)
-            print(
-                f"50 ids ending together, P = {interval:g} s: exit {many.exit_code}, median detection "
-                f"{many.median_seen:.2f} s (max {many.max_seen:.2f} s), longest gap between two polls "
-                f"of an id {many.longest_gap:.2f} s, {many.requests_per_id:.1f} requests per id "
-                f"(a loop: {many.loop_requests_per_id:.1f})",
-                flush=True,
-            )
-        for with_eta in (True, False):
-            spread = herd_run(20, 10.0, with_eta)
-            label = "with an ETA" if with_eta else "no ETA"
-            print(f"20 gates started together, {label}, P = 10 s: phase spread {spread:.2f} s", flush=True)
+        extra_runs()
     print(f"\nwall-clock time: {time.monotonic() - began:.0f} s")
     wrong = wrong_exits(measures)
     for m in wrong:

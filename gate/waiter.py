@@ -118,7 +118,7 @@ class Waiter:
         self.started = clock.monotonic()
         self.deadline = self.started + settings.timeout if deadline is None else deadline
         self.warnings: list[str] = []
-        self.round_trip = 0.0  # how long the latest status request took
+        self.round_trip = 0.0  # how long the latest poll kept the loop busy
 
     # -- reading the state ---------------------------------------------------------------------
 
@@ -272,7 +272,7 @@ class Waiter:
         """The job to poll next and when: the earliest due, unless that would make another job
         wait longer than ``poll_interval`` since its last poll; then that one, a gap early."""
         interval, gap = self.settings.poll_interval, self.gap
-        # A request occupies the line for its round trip plus the gap.
+        # A poll occupies the loop for its round trip and the reading of its answer, plus the gap.
         busy = gap + self.round_trip
         tracker = min(open_jobs, key=lambda t: t.next_at)
         due = max(tracker.next_at, last_request + gap)
@@ -334,4 +334,6 @@ class Waiter:
             self._observe(tracker, status)
             if tracker.outcome is None:
                 self._schedule(tracker, deadline)
+            # What one poll keeps the loop busy for: the round trip and reading the answer.
+            self.round_trip = self.clock.monotonic() - tracker.sent_at
         return self.result()
