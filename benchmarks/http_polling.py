@@ -681,6 +681,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--startup-only", action="store_true", help="only measure start-up, one process at a time"
     )
+    parser.add_argument("--extra-only", action="store_true", help="only the many-ids and herd runs")
     args = parser.parse_args(argv)
     if args.startup_only:
         alone, bare = gate_startup(), python_startup()
