@@ -488,6 +488,7 @@ class _SimClient:
         self.jobs = jobs
         self.requests_made = 0
         self.polls: dict[int, list[float]] = {job_id: [] for job_id in jobs}
+        self.latency = random.Random(len(jobs))
 
     def fetch(self, job: object, deadline: float) -> JobStatus:
         job_id = int(job.job_id)  # type: ignore[attr-defined]
@@ -495,7 +496,7 @@ class _SimClient:
         now = self.clock.now
         self.requests_made += 1
         self.polls[job_id].append(now)
-        self.clock.now += 0.002  # a loopback round trip
+        self.clock.now += self.latency.uniform(0.001, 0.01)  # a round trip, and reading the answer
         if now >= model.ends_at:
             state, name = (6, "Failed") if model.fails else (5, "Complete")
             return JobStatus(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -118,7 +119,7 @@ class Waiter:
         self.started = clock.monotonic()
         self.deadline = self.started + settings.timeout if deadline is None else deadline
         self.warnings: list[str] = []
-        self.round_trip = 0.0  # how long the latest poll kept the loop busy
+        self.round_trips: deque[float] = deque([0.0], maxlen=16)  # how long recent polls kept the loop busy
 
     # -- reading the state ---------------------------------------------------------------------
 
@@ -269,21 +270,32 @@ class Waiter:
             tracker.next_at = math.inf
 
     def _pick(self, open_jobs: Sequence[Tracker], last_request: float) -> tuple[Tracker, float]:
-        """The job to poll next and when: the earliest due, unless that would make another job
-        wait longer than ``poll_interval`` since its last poll; then that one, a gap early."""
+        """The job to poll next and when: the earliest due, unless serving it first would leave
+        some job more than ``poll_interval`` without a poll; then the job whose interval runs
+        out first, early enough for every job after it to be served in time too."""
         interval, gap = self.settings.poll_interval, self.gap
-        # A poll occupies the loop for its round trip and the reading of its answer, plus the gap.
-        busy = gap + self.round_trip
+        # A poll occupies the loop for its round trip and the reading of its answer, plus the gap
+        # (twice the longest of the recent ones: a slower answer must not make a job late).
+        busy = gap + 2 * max(self.round_trips)
         tracker = min(open_jobs, key=lambda t: t.next_at)
         due = max(tracker.next_at, last_request + gap)
-        pressed = [
-            t
-            for t in open_jobs
-            if t is not tracker and t.sent_at + interval < due + busy and t.next_at < math.inf
-        ]
-        if pressed:
-            tracker = min(pressed, key=lambda t: t.sent_at)
-            due = max(last_request + gap, min(tracker.next_at, tracker.sent_at + interval - busy))
+        urgent = sorted(
+            (t for t in open_jobs if t.next_at < math.inf and t.sent_at > -math.inf), key=lambda t: t.sent_at
+        )
+
+        def latest_start(skip: Tracker | None) -> float:
+            """The last moment the next poll may start so that, served in order, each job in
+            ``urgent`` (but ``skip``) still gets its poll within the interval."""
+            latest, position = math.inf, 0
+            for t in urgent:
+                if t is not skip:
+                    latest = min(latest, t.sent_at + interval - position * busy)
+                    position += 1
+            return latest
+
+        if urgent and due + busy > latest_start(tracker):
+            tracker = urgent[0]
+            due = max(last_request + gap, min(tracker.next_at, latest_start(None)))
         return tracker, due
 
     def run(self) -> Result:
@@ -329,11 +341,10 @@ class Waiter:
                 continue
             finally:
                 last_request = self.clock.monotonic()
-                self.round_trip = last_request - tracker.sent_at
             tracker.polls += self.client.requests_made - before
             self._observe(tracker, status)
             if tracker.outcome is None:
                 self._schedule(tracker, deadline)
             # What one poll keeps the loop busy for: the round trip and reading the answer.
-            self.round_trip = self.clock.monotonic() - tracker.sent_at
+            self.round_trips.append(self.clock.monotonic() - tracker.sent_at)
         return self.result()
