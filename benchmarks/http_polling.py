@@ -1,8 +1,9 @@
 """The gate against a hand-written curl-and-sleep loop, over real HTTP on the local simulator.
 
-    python benchmarks/http_polling.py          # twelve jobs, 2.5-3 minutes
+    python benchmarks/http_polling.py              # 36 jobs x 4 waiters, a many-ids run, herds
+    python benchmarks/http_polling.py --jobs 12    # a quicker, rougher run
 
-One simulator on a loopback port serves twelve image update jobs whose start and end are fixed in
+One simulator on a loopback port serves image update jobs whose start and end are fixed in
 advance (``Simulator.plan_job``), so each job's real end is known to the millisecond. Each job is
 watched, from the moment it is created, by four waiters side by side, each on its own copy of the
 job (its own update id, same start, same end):
@@ -18,23 +19,29 @@ Measured per waiter and job: the detection delay (the process's exit, minus the 
 both in wall-clock time), the requests it made (the simulator's count for its update id), and
 its start-up (from spawning the process to its first request reaching the simulator).
 
-The twelve jobs (four of each kind: success with ETA and progress, no ETA and no progress,
-failure) end 61.25 to 118.75 s after they are created, 2.5 s apart modulo 30 s. Against a loop
-that polls every 10 s (or 30 s) from the job's creation, these ends fall evenly across the
-interval, so the fixed loops' mean delay is their expected one, P/2, and no loop is lucky by
-construction. A poller on a fixed grid at another phase can come out up to half the spacing,
-1.25 s, luckier or unluckier than P/2 over the twelve jobs. The gate's polls move more than
-that (its start-up, its jittered first interval, its extra polls), so on jobs that announce
-nothing its mean delay varies from run to run; only the jobs with an ETA give it something to
-aim at. The jobs start 2 s apart, so that the gates' start-ups do not all compete for the CPU
-at once.
+The jobs (a third of each kind: success with ETA and progress, no ETA and no progress, failure)
+end at random moments 40-100 s after they are created (seeded), so an end falls at a random phase
+of any waiter's interval and no waiter is lucky by construction. The mean delays come with a 95 %
+confidence interval (bootstrap over the jobs, paired: every waiter saw the same jobs).
+
+Two more runs:
+
+* many ids: one gate waits on 50 ids that all end at the same moment; the median detection delay
+  over the ids, and the longest time between two polls of one id;
+* herds: gates started together on jobs that run on (with an ETA, and without), and where their
+  polls fall within the interval after a few rounds (phase spread: circular standard deviation).
+
+Start-up is also compared with ``python -c pass`` on the same machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
+import math
 import os
 import platform
+import random
 import re
 import secrets
 import shutil
@@ -62,7 +69,11 @@ from gate.sim import (  # noqa: E402
 
 ASID = "24680"
 FIRST_ID = 3000  # far from the simulator's well-known ids (1001-1010)
-STAGGER = 2.0
+STAGGER = 1.5
+DEFAULT_JOBS = 36
+SEED = 1
+EARLIEST_END = 40.0
+LATEST_END = 100.0
 # Proxy settings would send loopback requests elsewhere; the waiters get none of them.
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 
@@ -120,18 +131,17 @@ KINDS: tuple[tuple[str, Scenario], ...] = (
 )
 
 
-def make_jobs() -> tuple[JobSpec, ...]:
-    """Twelve jobs ending 61.25 to 118.75 s after creation, 2.5 s apart modulo 30 s.
-
-    Job k ends at 61.25 + 2.5 k s, plus 30 s for odd k (so the lengths spread over 1-2 minutes
-    without changing where an end falls in a 10 s or 30 s interval). Its kind is k modulo 3, so
-    each kind sees an end in each quarter of the 10 s interval.
-    """
-    jobs = []
-    for k in range(12):
-        label, scenario = KINDS[k % len(KINDS)]
-        jobs.append(JobSpec(label, scenario, 61.25 + 2.5 * k + 30.0 * (k % 2)))
-    return tuple(jobs)
+def make_jobs(count: int = DEFAULT_JOBS, seed: int = SEED) -> tuple[JobSpec, ...]:
+    """``count`` jobs, the kinds in turn, each ending at a random moment 40-100 s after creation."""
+    rng = random.Random(seed)
+    return tuple(
+        JobSpec(
+            KINDS[k % len(KINDS)][0],
+            KINDS[k % len(KINDS)][1],
+            round(rng.uniform(EARLIEST_END, LATEST_END), 3),
+        )
+        for k in range(count)
+    )
 
 
 JOBS = make_jobs()
@@ -395,20 +405,239 @@ def format_by_job_kind(measures: Sequence[Measure]) -> str:
     return "\n".join(lines)
 
 
-def format_ratios(summaries: Sequence[Summary], jobs: int) -> str:
-    gates = [s for s in summaries if s.kind == "gate"]
-    loops = [s for s in summaries if s.kind == "curl"]
+def bootstrap_ratio(
+    mine: Sequence[float], theirs: Sequence[float], rounds: int = 2000, seed: int = 7
+) -> tuple[float, float, float]:
+    """The ratio of two means over the same jobs, and its 95 % bootstrap interval (paired resampling)."""
+    rng = random.Random(seed)
+    count = len(mine)
+    ratio = statistics.mean(mine) / statistics.mean(theirs)
+    ratios = []
+    for _ in range(rounds):
+        picks = [rng.randrange(count) for _ in range(count)]
+        total = sum(theirs[k] for k in picks)
+        if total > 0:
+            ratios.append(sum(mine[k] for k in picks) / total)
+    ratios.sort()
+    return ratio, ratios[int(0.025 * len(ratios))], ratios[int(0.975 * len(ratios)) - 1]
+
+
+def mean_interval(values: Sequence[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95 % interval (normal approximation)."""
+    if len(values) < 2:
+        return statistics.mean(values), math.nan
+    return statistics.mean(values), 1.96 * statistics.stdev(values) / math.sqrt(len(values))
+
+
+def format_ratios(measures: Sequence[Measure]) -> str:
+    """Each gate against each loop over the same jobs: mean delay ratio (95 % interval), requests."""
+    by_waiter: dict[str, list[Measure]] = {}
+    for m in measures:
+        by_waiter.setdefault(m.contender, []).append(m)
+    gates = [name for name, ms in by_waiter.items() if ms[0].kind == "gate"]
+    loops = [name for name, ms in by_waiter.items() if ms[0].kind == "curl"]
     lines = []
     for gate in gates:
         for loop in loops:
-            delay = gate.mean_delay / loop.mean_delay if loop.mean_delay > 0 else float("nan")
-            requests = gate.requests / loop.requests if loop.requests else float("nan")
-            extra = (gate.requests - loop.requests) / jobs
+            mine, theirs = by_waiter[gate], by_waiter[loop]
+            ratio, low, high = bootstrap_ratio([m.delay for m in mine], [m.delay for m in theirs])
+            extra = statistics.mean(a.requests - b.requests for a, b in zip(mine, theirs, strict=True))
             lines.append(
-                f"{gate.contender} vs {loop.contender}: mean delay {delay:.2f}x, "
-                f"requests {requests:.2f}x ({extra:+.1f} per job)"
+                f"{gate} vs {loop}: mean delay {ratio:.2f}x (95 % interval {low:.2f}-{high:.2f}x), "
+                f"requests {extra:+.1f} per job"
             )
     return "\n".join(lines)
+
+
+def format_by_kind_ratios(measures: Sequence[Measure]) -> str:
+    """Per kind of job: each gate's mean delay against the loop at its own interval, with intervals."""
+    lines = []
+    for kind in dict.fromkeys(m.job for m in measures):
+        for gate_name, loop_name in (
+            ("gate, P = 10 s", "curl + sleep 10"),
+            ("gate, P = 30 s", "curl + sleep 30"),
+        ):
+            mine = [m.delay for m in measures if m.contender == gate_name and m.job == kind]
+            theirs = [m.delay for m in measures if m.contender == loop_name and m.job == kind]
+            if not mine or not theirs:
+                continue
+            ratio, low, high = bootstrap_ratio(mine, theirs)
+            (g, gw), (lo, lw) = mean_interval(mine), mean_interval(theirs)
+            lines.append(
+                f"{kind:<20} {gate_name}: {g:.2f} +- {gw:.2f} s vs {lo:.2f} +- {lw:.2f} s, "
+                f"ratio {ratio:.2f}x ({low:.2f}-{high:.2f}x)"
+            )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- many ids, herds, start-up
+
+
+def _gate_argv(base_url: str, ids: str, interval: float, timeout: float) -> list[str]:
+    return [
+        sys.executable, "-m", "gate", "wait",
+        "--update-id", ids,
+        "--account-service-id", ASID,
+        "--api-url", base_url,
+        "--timeout", f"{timeout:g}s",
+        "--poll-interval", f"{interval:g}s",
+        "--quiet",
+    ]  # fmt: skip
+
+
+def circular_spread(phases: Sequence[float], interval: float) -> float:
+    """Circular standard deviation of phases on an interval, in seconds (0: all in lockstep)."""
+    angles = [2 * math.pi * p / interval for p in phases]
+    c = statistics.mean(math.cos(a) for a in angles)
+    s = statistics.mean(math.sin(a) for a in angles)
+    length = min(1.0, math.hypot(c, s))
+    if length <= 1e-12:
+        return interval
+    return interval * math.sqrt(-2 * math.log(length)) / (2 * math.pi)
+
+
+@dataclass(frozen=True)
+class ManyIdsMeasure:
+    ids: int
+    interval: float
+    exit_code: int | None
+    median_seen: float  # over the ids: first request at or after the end, minus the end
+    max_seen: float
+    longest_gap: float  # longest time between two requests for one id
+    requests_per_id: float
+    loop_requests_per_id: float  # a loop at the same interval from the same first request
+
+
+def many_ids_run(
+    count: int = 50, interval: float = 10.0, end: float = 45.0, token: str | None = None
+) -> ManyIdsMeasure:
+    """One gate waiting on ``count`` ids that all end ``end`` seconds after it starts."""
+    token = token if token is not None else secrets.token_urlsafe(24)
+    env = child_environment(os.environ, token)
+    simulator = RecordingSimulator(
+        credentials=SimulatorCredentials(token=token, source="benchmark"), account_service_id=ASID
+    )
+    base_url = simulator.start()
+    try:
+        origin = time.time() + 0.2
+        spec = JobSpec("success", Scenario.SUCCESS, end)
+        ids = [5000 + k for k in range(count)]
+        for update_id in ids:
+            simulator.plan_job(update_id, scenario=spec.scenario, duration=spec.duration, origin=origin)
+        time.sleep(max(0.0, origin - time.time()))
+        argv = _gate_argv(base_url, ",".join(map(str, ids)), interval, end + 3 * interval + 30)
+        done = subprocess.run(
+            argv, env={**env, "PYTHONPATH": str(ROOT)}, cwd=ROOT, capture_output=True, text=True, check=False,
+            timeout=end + 4 * interval + 60,
+        )  # fmt: skip
+        seen, gaps, requests, loop = [], [0.0], [], []
+        for update_id in ids:
+            arrivals = simulator.arrivals(update_id)
+            after = [t for t in arrivals if t >= origin + end]
+            seen.append(after[0] - (origin + end) if after else math.inf)
+            gaps.extend(b - a for a, b in itertools.pairwise(arrivals))
+            requests.append(len(arrivals))
+            loop.append(1 + math.ceil((origin + end - arrivals[0]) / interval) if arrivals else 0)
+        return ManyIdsMeasure(
+            count,
+            interval,
+            done.returncode,
+            statistics.median(seen),
+            max(seen),
+            max(gaps),
+            statistics.mean(requests),
+            statistics.mean(loop),
+        )
+    finally:
+        simulator.stop()
+
+
+def herd_run(
+    gates: int = 20, interval: float = 10.0, with_eta: bool = True, token: str | None = None
+) -> float:
+    """Phase spread (s) of ``gates`` gates started together on long jobs, after four intervals."""
+    token = token if token is not None else secrets.token_urlsafe(24)
+    env = {**child_environment(os.environ, token), "PYTHONPATH": str(ROOT)}
+    simulator = RecordingSimulator(
+        credentials=SimulatorCredentials(token=token, source="benchmark"), account_service_id=ASID
+    )
+    base_url = simulator.start()
+    scenario = Scenario.SUCCESS if with_eta else Scenario.NO_ETA
+    spec = JobSpec("herd", scenario, 3600.0)
+    processes = []
+    try:
+        origin = time.time() + 0.3
+        ids = [6000 + k for k in range(gates)]
+        for update_id in ids:
+            simulator.plan_job(update_id, scenario=scenario, duration=spec.duration, origin=origin)
+        time.sleep(max(0.0, origin - time.time()))
+        for update_id in ids:
+            argv = _gate_argv(base_url, str(update_id), interval, 3600)
+            processes.append(
+                subprocess.Popen(
+                    argv,
+                    env=env,
+                    cwd=ROOT,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        time.sleep(5 * interval + 1)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+        simulator.stop()
+    phases = []
+    for update_id in ids:
+        arrivals = simulator.arrivals(update_id)
+        target = origin + 4 * interval
+        nearest = min(arrivals, key=lambda t: abs(t - target))
+        phases.append((nearest - origin) % interval)
+    return circular_spread(phases, interval)
+
+
+def gate_startup(runs: int = 7, token: str | None = None) -> float:
+    """Median seconds from spawning ``python -m gate wait`` to its first request, one at a time."""
+    token = token if token is not None else secrets.token_urlsafe(24)
+    env = {**child_environment(os.environ, token), "PYTHONPATH": str(ROOT)}
+    simulator = RecordingSimulator(
+        credentials=SimulatorCredentials(token=token, source="benchmark"), account_service_id=ASID
+    )
+    base_url = simulator.start()
+    times = []
+    try:
+        for k in range(runs):
+            update_id = 7000 + k
+            simulator.plan_job(update_id, scenario=Scenario.SUCCESS, duration=600.0, origin=time.time())
+            argv = _gate_argv(base_url, str(update_id), 10.0, 60)
+            spawned = time.time()
+            process = subprocess.Popen(
+                argv, env=env, cwd=ROOT, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            while not simulator.arrivals(update_id) and time.time() - spawned < 30:
+                time.sleep(0.002)
+            arrivals = simulator.arrivals(update_id)
+            process.terminate()
+            process.wait(timeout=30)
+            if arrivals:
+                times.append(arrivals[0] - spawned)
+    finally:
+        simulator.stop()
+    return statistics.median(times) if times else math.nan
+
+
+def python_startup(runs: int = 7) -> float:
+    """Median seconds from spawning ``python -c pass`` to its exit."""
+    times = []
+    for _ in range(runs):
+        began = time.time()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        times.append(time.time() - began)
+    return statistics.median(times)
 
 
 def machine() -> str:
@@ -427,27 +656,79 @@ def wrong_exits(measures: Sequence[Measure]) -> list[Measure]:
     return [m for m in measures if m.exit_code != m.expected_exit]
 
 
+def extra_runs() -> None:
+    """The many-ids runs and the herds, printed as they finish."""
+    for interval in (10.0, 30.0):
+        many = many_ids_run(50, interval)
+        print(
+            f"50 ids ending together, P = {interval:g} s: exit {many.exit_code}, median detection "
+            f"{many.median_seen:.2f} s (max {many.max_seen:.2f} s), longest gap between two polls "
+            f"of an id {many.longest_gap:.2f} s, {many.requests_per_id:.1f} requests per id "
+            f"(a loop: {many.loop_requests_per_id:.1f})",
+            flush=True,
+        )
+    for with_eta in (True, False):
+        spread = herd_run(20, 10.0, with_eta)
+        label = "with an ETA" if with_eta else "no ETA"
+        print(f"20 gates started together, {label}, P = 10 s: phase spread {spread:.2f} s", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.parse_args(argv)
+    parser.add_argument("--jobs", type=int, default=DEFAULT_JOBS, help=f"jobs (default {DEFAULT_JOBS})")
+    parser.add_argument("--seed", type=int, default=SEED, help=f"where the jobs end (default {SEED})")
+    parser.add_argument("--no-extra", action="store_true", help="skip the many-ids and herd runs")
+    parser.add_argument(
+        "--startup-only", action="store_true", help="only measure start-up, one process at a time"
+    )
+    parser.add_argument("--extra-only", action="store_true", help="only the many-ids and herd runs")
+    args = parser.parse_args(argv)
+    if args.startup_only:
+        alone, bare = gate_startup(), python_startup()
+        print(
+            f"start-up, one process at a time: gate {alone * 1000:.0f} ms from spawn to first request, "
+            f"python -c pass {bare * 1000:.0f} ms from spawn to exit: {alone / bare:.1f}x (medians of 7)"
+        )
+        return 0
     missing = [name for name in ("bash", "curl") if shutil.which(name) is None]
     if missing:
         print(f"this benchmark needs {' and '.join(missing)} on PATH", file=sys.stderr)
         return 2
+    if args.extra_only:
+        extra_runs()
+        return 0
+    jobs = make_jobs(args.jobs, args.seed)
     slowest = max(c.interval for c in CONTENDERS)
-    longest = max(j * STAGGER + job.end for j, job in enumerate(JOBS)) + slowest
-    print(f"{len(JOBS)} jobs x {len(CONTENDERS)} waiters on {machine()}")
+    longest = max(j * STAGGER + job.end for j, job in enumerate(jobs)) + slowest
+    print(f"{len(jobs)} jobs x {len(CONTENDERS)} waiters on {machine()}")
     print(f"at most about {longest:.0f} s of wall-clock time ...", flush=True)
     began = time.monotonic()
-    measures = run()
+    measures = run(jobs)
     print()
     print(format_table(measures))
     print()
-    print(format_summary(summarize(measures), len(JOBS)))
+    summaries = summarize(measures)
+    print(format_summary(summaries, len(jobs)))
     print()
     print(format_by_job_kind(measures))
     print()
-    print(format_ratios(summarize(measures), len(JOBS)))
+    print(format_ratios(measures))
+    print()
+    print(format_by_kind_ratios(measures))
+    gate_startups = [m.startup for m in measures if m.kind == "gate" and m.startup is not None]
+    if gate_startups:
+        print(
+            "\nstart-up during the run (all waiters at once): "
+            f"gate {statistics.median(gate_startups) * 1000:.0f} ms"
+        )
+    alone, bare = gate_startup(), python_startup()
+    print(
+        f"start-up, one process at a time: gate {alone * 1000:.0f} ms from spawn to first request, "
+        f"python -c pass {bare * 1000:.0f} ms from spawn to exit: {alone / bare:.1f}x (medians of 7)"
+    )
+    if not args.no_extra:
+        print()
+        extra_runs()
     print(f"\nwall-clock time: {time.monotonic() - began:.0f} s")
     wrong = wrong_exits(measures)
     for m in wrong:

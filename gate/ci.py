@@ -13,9 +13,6 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from gate.config import Settings
-from gate.github import GitHubReporter
-from gate.gitlab import DOTENV_DEFAULT_FILE, DotenvReporter, GitLabReporter
-from gate.junit import JUnitReporter
 from gate.report import Reporter
 
 JUNIT_FILE_ENV = "CLANFORGE_JUNIT_FILE"
@@ -59,7 +56,10 @@ def platform_reporters(
     out = stream if stream is not None else sys.stdout
     junit_file, dotenv_file = report_files(env, settings, args)
     reporters: list[Reporter] = []
+    # Each reporter is imported only on its platform, or when its file is asked for.
     if _is_true(env, "GITHUB_ACTIONS"):
+        from gate.github import GitHubReporter
+
         reporters.append(
             GitHubReporter(
                 out,
@@ -68,9 +68,15 @@ def platform_reporters(
             )
         )
     if _is_true(env, "GITLAB_CI"):
+        from gate.gitlab import DOTENV_DEFAULT_FILE, GitLabReporter
+
         reporters.append(GitLabReporter(out, dotenv_path=dotenv_file or DOTENV_DEFAULT_FILE))
     elif dotenv_file:
+        from gate.gitlab import DotenvReporter
+
         reporters.append(DotenvReporter(dotenv_file))
     if junit_file:
+        from gate.junit import JUnitReporter
+
         reporters.append(JUnitReporter(junit_file))
     return reporters

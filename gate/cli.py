@@ -16,7 +16,6 @@ from typing import Any, NoReturn, Protocol, TextIO
 import requests
 
 from gate import __version__
-from gate.check import Checker
 from gate.ci import platform_reporters
 from gate.client import StatusClient
 from gate.clock import Clock, SystemClock
@@ -32,9 +31,7 @@ from gate.config import (
     result_file_hint,
     verbosity_of,
 )
-from gate.deploy import Deployer, load_deploy_settings
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
-from gate.gitlab import job_limit_problem
 from gate.inputs import apply_inputs
 from gate.ownership import files_owned_by, workspace_owner
 from gate.redact import Masker, url_secrets
@@ -255,11 +252,16 @@ def _make_waiter(run: RunInputs) -> Runner:
 
 
 def _make_deployer(run: RunInputs) -> Runner:
+    from gate.deploy import Deployer, load_deploy_settings
+
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
     return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
 
 
 def _make_checker(run: RunInputs) -> Runner:
+    from gate.check import Checker
+    from gate.deploy import load_deploy_settings
+
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings, check_chain=False)
     chain_error: str | None = None
     if deploy.image_id is not None:
@@ -303,9 +305,12 @@ def run_gate(
                 else (),
             )
             reporter = Redactor(FanOut([*platform_reporters(env, settings, stream=stdout), console]), masker)
-            limit_problem = job_limit_problem(env, settings.timeout)
-            if limit_problem is not None:
-                raise ConfigError(limit_problem)
+            if env.get("GITLAB_CI"):  # the GitLab module is loaded only on GitLab
+                from gate.gitlab import job_limit_problem
+
+                limit_problem = job_limit_problem(env, settings.timeout)
+                if limit_problem is not None:
+                    raise ConfigError(limit_problem)
             client = StatusClient(settings, clock, reporter, session=session, masker=masker)
             runner = make_runner(RunInputs(args, env, yaml_values, settings, client, clock, reporter))
             result = runner.run()

@@ -3,20 +3,29 @@
 Pure: no I/O, no clock. The waiter calls ``next_delay`` after each answer and caps the result at
 the overall deadline; retries of failed requests are the HTTP client's business, not this module's.
 
-How the next poll is chosen, in order:
+How the next poll is chosen:
 
-1. A sparse cadence that is never more than ``poll_interval`` apart, so a failure at any moment
-   is noticed within one interval. The first delay is jittered, which gives each run its own
-   phase; after that the polls sit on a fixed grid anchored at the second answer. A fleet of
-   pipelines started together therefore does not poll in lockstep, yet the cadence does not
-   drift and costs no more requests than a plain loop at the same interval.
-2. A dense poll scheduled earlier than the cadence when the job is expected to end soon:
-   - a future ``jobeta`` that has not kept moving: one poll just after the ETA (``jobeta`` is in
-     whole seconds, so "just after" is half a second past it);
-   - otherwise, when ``jobprogress`` moves: the end estimated by extrapolating progress, with
-     the moments of change taken from ``jobupdated`` (whole seconds) where it is consistent;
-   - once the expected end has passed without the job ending, or when nothing is known at all:
-     a backoff from ``min_poll_interval`` growing towards ``poll_interval``.
+1. A sparse cadence: never more than ``poll_interval`` (P) after the last poll, so a failure at
+   any moment is noticed within one interval. The second poll comes P after the first, as in a
+   plain loop (a job shorter than P is seen as early as the loop sees it). The third comes a
+   random 0-``jitter`` x P early, which sets this run's phase: pipelines started together spread
+   over the interval whatever their jobs say, for about ``jitter / 2`` of a request.
+2. A dense poll, earlier than the cadence, half a second after the moment the job is expected
+   to end, when that moment falls before the next cadence poll. Two signals give that moment:
+   - ``jobeta`` (whole seconds, so half a second past it covers the rounding);
+   - ``jobprogress``, extrapolated from a fit (a line, or a parabola once there are enough
+     points) through its recent changes, each timed with ``jobupdated`` where that pins it, and
+     weighted by how exactly its moment is known.
+   Each signal is judged by its record: how far its recent estimates of the end were from what
+   it says now, as a share of the time then left. A signal with a poor record is not used.
+   When both are usable and agree, an ETA that has held still wins (it is the finer), else the
+   earlier of the two; when they disagree, the better record wins (a never-revised ETA counts as
+   a middling record: holding still proves nothing). An ETA half a second past is dropped; a
+   progress estimate that has just passed is chased once or twice (1 s, then 2x the time since).
+3. A budget: a dense poll is made only while the requests so far, plus that one, stay within
+   ``EXTRA_REQUESTS`` (a chase: ``CHASE_REQUESTS``) of what a plain loop at P would have made by
+   the same moment. A signal that keeps being wrong therefore costs a bounded number of requests
+   over the whole job, and there is no backoff burst: the cadence simply carries on.
 
 A delay is never below ``min_poll_interval`` (the waiter may still shorten it at the deadline).
 """
@@ -30,19 +39,38 @@ from dataclasses import dataclass
 
 from gate.job import JobStatus
 
-# How many recent answers the ETA and progress heuristics look at. Bounded so that one call
-# costs the same after two hours of polling as after two minutes.
-ETA_WINDOW = 32
-PROGRESS_WINDOW = 64
-# An ETA pushed later by more than this counts as moved (it has a resolution of one second).
-ETA_MOVE_TOLERANCE = 2.0
+# How many recent answers the heuristics look at. Bounded so that one call costs the same after
+# two hours of polling as after two minutes.
+ETA_WINDOW = 6
+PROGRESS_WINDOW = 48
+# The pace is fitted over at least this many changes before the latest.
+MIN_CHANGES = 2
+# With at least this many points in the span, the pace may curve (a parabola is fitted).
+CURVE_POINTS = 4
+# How many recent progress estimates are compared to judge whether progress keeps its word.
+PROGRESS_RECORD = 3
 # First dense poll after the expected end: jobeta is a whole second, the end may lie anywhere
 # in the half second around it.
 SETTLE = 0.5
-# Growth of the backoff: the delay is this multiple of the time since the backoff began
-# (1 s, 3 s, 9 s ... from a 1 s floor). Faster growth costs fewer requests on jobs that say
-# nothing; the benchmark shows the detection delay barely changes.
+# A signal is used while each of its recent estimates of the end was within this share of the
+# time then left from what it says now (its record).
+MAX_RECORD = 0.25
+# ... where the time left counts as at least this many seconds: an estimate is never more exact
+# than the moments it is made from (whole seconds, or the midpoint between two answers).
+RECORD_HORIZON = 120.0
+# Progress whose record is within this share is believed over an ETA that disagrees with it.
+PROGRESS_TRUST = 0.1
+# The ETA and progress "agree" when they are this many seconds apart, plus progress's record
+# times the time left.
+AGREEMENT = 2.0
+# Once an expected end has passed, the next poll waits this multiple of the time since then.
 BACKOFF_GROWTH = 2.0
+# ... for as long as it passed at most this many seconds ago.
+CHASE = 2.0
+# Requests a job may cost over a plain loop at the same interval, spent on dense polls only.
+EXTRA_REQUESTS = 2.0
+# ... of which chasing an expected end that has just passed may spend this many.
+CHASE_REQUESTS = 1.0
 
 
 @dataclass(frozen=True)
@@ -55,11 +83,15 @@ class Observation:
 
 @dataclass(frozen=True)
 class PollPolicy:
-    """The polling settings: the sparse interval, the densest interval, the jitter fraction."""
+    """The polling settings: the sparse interval, the densest interval, the phase spread.
+
+    ``jitter``: the third poll comes up to this fraction of ``poll_interval`` early, which sets the
+    run's phase on its grid.
+    """
 
     poll_interval: float
     min_poll_interval: float
-    jitter: float = 0.1
+    jitter: float = 0.4
 
     def __post_init__(self) -> None:
         if not self.poll_interval > 0:
@@ -81,64 +113,246 @@ def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, r
     if not history:
         return floor
     cadence = _cadence_delay(history, now, policy, rng)
-    moment, aimed = _dense_target(history, now, policy)
-    if aimed:
-        # Aimed at an expected end: jitter by a few hundredths of a second only, and earlier
-        # rather than later, so the poll stays inside the second the end is due in.
-        moment -= policy.jitter * SETTLE * 0.5 * rng.random()
-        dense = max(floor, moment - now)
+    end = expected_end(history, now)
+    if end is None:
+        return cadence
+    if end + SETTLE > now:
+        # Aimed at an expected end: a few hundredths of a second of jitter, and later rather
+        # than earlier, so the poll stays past the second the end is due in.
+        dense = max(floor, end + SETTLE * (1.0 + 0.25 * policy.jitter * rng.random()) - now)
+    elif now - end <= CHASE and within_budget(history, now + floor, policy, CHASE_REQUESTS):
+        # The expected end has just passed: it may have been a little early. Look again soon,
+        # once or twice, from a smaller budget than aimed polls get.
+        dense = max(floor, BACKOFF_GROWTH * (now - end))
     else:
-        dense = max(floor, (moment - now) * (1.0 + policy.jitter * (rng.random() - 0.5)))
-    return min(dense, cadence)
+        return cadence  # it was wrong: the cadence carries on until progress says more
+    if dense > policy.poll_interval:
+        return cadence
+    if dense >= cadence + floor:
+        return cadence  # the cadence poll comes first; the end is aimed at after it
+    if dense > cadence - floor:
+        return dense  # close to the cadence poll: take its place, no request is added
+    if not within_budget(history, now + dense, policy, EXTRA_REQUESTS):
+        return cadence
+    return dense
+
+
+def within_budget(history: Sequence[Observation], at: float, policy: PollPolicy, extra: float) -> bool:
+    """Whether one more poll at ``at`` keeps the job within ``extra`` requests of a plain loop.
+
+    A plain loop polling every P since our first poll has made ``1 + ceil(span / P)`` requests by
+    the time it notices anything that happened before ``at``.
+    """
+    span = max(0.0, at - history[0].at)
+    loop = 1 + math.ceil(span / policy.poll_interval - 1e-9)
+    return len(history) + 1 <= loop + extra
 
 
 def _cadence_delay(
     history: Sequence[Observation], now: float, policy: PollPolicy, rng: random.Random
 ) -> float:
-    """Delay to the next cell of the sparse grid, at most poll_interval.
+    """Delay to the next cadence poll: P, except the second, which sets the run's phase.
 
-    Only the first delay is jittered: it sets this run's phase, and the grid anchored at the
-    second answer keeps it. Jittering every interval while never exceeding poll_interval would
-    shorten the mean interval and cost requests on every long job.
+    The first delay is P (as a plain loop), the second P shortened by a random share of up to
+    ``jitter``; from then on every cadence poll is P after the last poll, so the phase holds.
     """
     interval = policy.poll_interval
-    if len(history) < 2:
+    if len(history) == 1:
+        return interval
+    if len(history) == 2:
         return max(policy.floor, interval * (1.0 - policy.jitter * rng.random()))
-    origin = history[1].at
-    cell = math.floor((now - origin) / interval + 0.5)
-    target = origin + (cell + 1) * interval
-    return min(interval, max(policy.floor, target - now))
+    return interval
 
 
-def _dense_target(history: Sequence[Observation], now: float, policy: PollPolicy) -> tuple[float, bool]:
-    """The unix time of the poll the job's signals ask for, and whether it aims at an expected end.
+def expected_end(history: Sequence[Observation], now: float) -> float | None:
+    """The unix time the job should end at, from whichever signal has kept its word; None if neither.
 
-    The caller takes the earlier of this and the cadence.
+    The moment may have passed already (the job runs late on it).
     """
-    last = history[-1].status
-    trusted, passed_at = _eta_reading(history)
-    estimate = _progress_estimate(history)
-    if trusted and last.eta is not None and last.eta + SETTLE > now:
-        # Progress may tell that the job is ahead of its ETA; it never pushes the ETA later.
-        if estimate is not None and now < estimate + SETTLE < last.eta:
-            return estimate + SETTLE, True
-        return last.eta + SETTLE, True
-    if estimate is not None:
-        if estimate + SETTLE > now:
-            return estimate + SETTLE, True
-        return _backoff(estimate, now, policy), False
-    if passed_at is not None:
-        return _backoff(passed_at, now, policy), False
-    return _backoff(_job_begin(history), now, policy), False
+    eta = _eta_estimate(history)
+    if eta is not None and eta[0] + SETTLE <= now:
+        # Half a second past a whole-second ETA covers its rounding: the ETA was wrong. Only
+        # progress, which keeps moving, is worth chasing past its expected end.
+        eta = None
+    progress = _progress_estimate(history)
+    if progress is None:
+        return None if eta is None else eta[0]
+    if eta is None:
+        return progress[0]
+    (eta_end, eta_record), (end, record) = eta, progress
+    if end + SETTLE <= now:
+        return eta_end  # progress has been proved early already
+    if abs(eta_end - end) <= AGREEMENT + record * max(0.0, end - now):
+        # They agree. An ETA that has held still is the finer of the two; one that is being
+        # revised may still be converging: aim at the earlier.
+        return eta_end if eta_record == 0.0 else min(eta_end, end)
+    # They disagree: the one with the better record wins. An ETA that holds still proves nothing
+    # (a first guess never revised holds still too): against it, progress needs a record within
+    # PROGRESS_TRUST.
+    if eta_record == 0.0:
+        eta_record = PROGRESS_TRUST  # never revised in view: no record either way
+    return end if record <= eta_record else eta_end
 
 
-def _backoff(since: float, now: float, policy: PollPolicy) -> float:
-    """Next poll time when backing off from min_poll_interval, begun at ``since``."""
-    return now + max(policy.floor, BACKOFF_GROWTH * (now - since))
+def _record(estimates: Sequence[tuple[float, float]], end: float) -> float:
+    """How far earlier estimates (moment made, end) were from ``end``, as a share of the time then left."""
+    worst = 0.0
+    for at, estimate in estimates:
+        worst = max(worst, abs(estimate - end) / max(RECORD_HORIZON, end - at))
+    return worst
+
+
+def _eta_estimate(history: Sequence[Observation]) -> tuple[float, float] | None:
+    """The latest ETA and its record, when its recent values stayed close to it."""
+    eta = history[-1].status.eta
+    if eta is None:
+        return None
+    earlier = []
+    for index in range(len(history) - 2, max(-1, len(history) - 1 - ETA_WINDOW), -1):
+        observation = history[index]
+        previous = observation.status.eta
+        if previous is None:
+            break
+        if previous + SETTLE <= observation.at:
+            return None  # it replaced an ETA that had already passed: the server does not know
+        earlier.append((observation.at, float(previous)))
+    record = _record(earlier, eta)
+    return (float(eta), record) if record <= MAX_RECORD else None
+
+
+def _progress_estimate(history: Sequence[Observation]) -> tuple[float, float] | None:
+    """The end extrapolated from progress's recent pace, and the record of its recent estimates.
+
+    None when progress has not moved, or when its recent estimates were too far from it to aim at.
+    """
+    count = len(history)
+    latest = history[-1].status.progress
+    if latest <= 0 or latest >= 100 or (latest == history[0].status.progress and count > 1):
+        return None
+    crossings = _crossings(history)
+    if not crossings:
+        begun = _job_begin(history)
+        if begun >= history[0].at:
+            return None
+        # Moved since the job began, but we never saw it move: assume it started at 0 then. One
+        # reading tells little (the start is known to the second only): look again halfway there.
+        guess = begun + (history[0].at - begun) * 100 / latest
+        return (history[-1].at + guess) / 2.0, 0.0
+    # From the job's beginning (at 0 %) while the whole history is in view, else from the oldest
+    # change in view.
+    origin = (_job_begin(history), 0, 0.5) if count <= PROGRESS_WINDOW else crossings[0]
+    first = max(0, len(crossings) - PROGRESS_RECORD)
+    estimates = [(crossings[j][0], _extrapolate(crossings, j, origin)) for j in range(first, len(crossings))]
+    end = estimates[-1][1]
+    if end is None:
+        return None
+    record = _record([(at, e) for at, e in estimates[:-1] if e is not None], end)
+    return (end, record) if record <= MAX_RECORD else None
+
+
+Crossing = tuple[float, int, float]  # (moment, new value, how uncertain the moment is, seconds)
+
+
+def _crossings(history: Sequence[Observation]) -> list[Crossing]:
+    """Each change of progress seen within the window, oldest first."""
+    low = max(0, len(history) - PROGRESS_WINDOW)
+    changes = []
+    for index in range(low + 1, len(history)):
+        before, after = history[index - 1], history[index]
+        if after.status.progress > before.status.progress:
+            moment, spread = _crossing(before, after)
+            changes.append((moment, after.status.progress, spread))
+    return changes
+
+
+def _extrapolate(crossings: Sequence[Crossing], j: int, origin: Crossing) -> float | None:
+    """The end as estimated at crossing ``j``: its pace over about as much progress as is left.
+
+    Measuring the pace over a span as long as what remains keeps a curve that speeds up or slows
+    down from misleading the estimate by more than its own curvature over that span. The pace is
+    a line fitted through every change in that span, each weighted by how exactly its moment is
+    known, so one change timed only to the midpoint of two answers does not swing it.
+    """
+    value = crossings[j][1]
+    left = 100 - value
+    k = j - MIN_CHANGES
+    while k >= 0 and value - crossings[k][1] < left:
+        k -= 1
+    points = list(crossings[k : j + 1]) if k >= 0 else [origin, *crossings[: j + 1]]
+    weights = [1.0 / (spread * spread + 0.1) for _, _, spread in points]
+    total = sum(weights)
+    mean_t = sum(w * t for w, (t, _, _) in zip(weights, points, strict=True)) / total
+    mean_v = sum(w * v for w, (_, v, _) in zip(weights, points, strict=True)) / total
+    slope_num = sum(w * (t - mean_t) * (v - mean_v) for w, (t, v, _) in zip(weights, points, strict=True))
+    slope_den = sum(w * (t - mean_t) ** 2 for w, (t, _, _) in zip(weights, points, strict=True))
+    if slope_den <= 0 or slope_num <= 0:
+        return None
+    pace = slope_num / slope_den
+    linear = mean_t + (100 - mean_v) / pace
+    if len(points) < CURVE_POINTS:
+        return linear
+    curved = _curved(points, weights)
+    # The curve is believed only near the line: far off, it is fitting noise.
+    if curved is None or abs(curved - linear) > 0.5 * (linear - crossings[j][0]):
+        return linear
+    return curved
+
+
+def _curved(points: Sequence[Crossing], weights: Sequence[float]) -> float | None:
+    """Where a parabola fitted through the points (weighted) reaches 100, after the last one."""
+    last = points[-1][0]
+    sums = [0.0] * 5
+    rhs = [0.0] * 3
+    for w, (t, v, _) in zip(weights, points, strict=True):
+        x = t - last
+        power = 1.0
+        for k in range(5):
+            sums[k] += w * power
+            if k < 3:
+                rhs[k] += w * power * v
+            power *= x
+    matrix = [[sums[r + c] for c in range(3)] for r in range(3)]
+    solution = _solve3(matrix, rhs)
+    if solution is None:
+        return None
+    a, b, c = solution
+    # a + b x + c x^2 = 100, the first root after the last point.
+    if abs(c) < 1e-12:
+        return last + (100 - a) / b if b > 0 else None
+    disc = b * b - 4 * c * (a - 100)
+    if disc < 0:
+        return None
+    roots = [(-b + sign * math.sqrt(disc)) / (2 * c) for sign in (1.0, -1.0)]
+    ahead = [x for x in roots if x > 0]
+    return last + min(ahead) if ahead else None
+
+
+def _solve3(m: list[list[float]], r: list[float]) -> tuple[float, float, float] | None:
+    """Cramer's rule for a 3x3 system; None when it is singular."""
+
+    def det(a: list[list[float]]) -> float:
+        return (
+            a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1])
+            - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+        )
+
+    d = det(m)
+    if abs(d) < 1e-12:
+        return None
+    values = []
+    for col in range(3):
+        swapped = [[r[row] if c == col else m[row][c] for c in range(3)] for row in range(3)]
+        values.append(det(swapped) / d)
+    return values[0], values[1], values[2]
 
 
 def _job_begin(history: Sequence[Observation]) -> float:
-    """When the job began, as far as we know: its start or creation, else our first answer."""
+    """When the job began, as far as we know: its start (in the latest answer that has one) or
+    creation, else our first answer."""
+    latest = history[-1]
+    if latest.status.start and latest.status.start <= latest.at:
+        return float(latest.status.start)
     first = history[0]
     begun = first.status.start or first.status.created
     if begun and begun <= first.at:
@@ -146,81 +360,23 @@ def _job_begin(history: Sequence[Observation]) -> float:
     return first.at
 
 
-def _eta_reading(history: Sequence[Observation]) -> tuple[bool, float | None]:
-    """Whether the latest ETA can be trusted, and the earliest ETA seen to pass (if any).
-
-    An ETA is not trusted once it has been pushed later after it had already passed, or pushed
-    later twice within the recent window: a server that keeps moving it does not know.
-    """
-    start = max(0, len(history) - ETA_WINDOW)
-    moves = 0
-    moved_after_passing = False
-    passed_at: float | None = None
-    previous: float | None = None
-    previous_at = 0.0
-    for index in range(start, len(history)):
-        observation = history[index]
-        eta = observation.status.eta
-        if eta is not None:
-            if observation.at >= eta and (passed_at is None or eta < passed_at):
-                passed_at = float(eta)
-            if previous is not None and eta > previous + ETA_MOVE_TOLERANCE:
-                moves += 1
-                if observation.at >= previous or previous_at >= previous:
-                    moved_after_passing = True
-            previous = float(eta)
-            previous_at = observation.at
-    trusted = previous is not None and not moved_after_passing and moves < 2
-    return trusted, passed_at
-
-
-def _progress_estimate(history: Sequence[Observation]) -> float | None:
-    """Unix time at which progress should reach 100, extrapolated from its recent pace."""
-    count = len(history)
-    latest = history[-1].status.progress
-    if latest <= 0 or (count > 1 and latest == history[0].status.progress):
-        return None
-    low = max(0, count - PROGRESS_WINDOW)
-    # The most recent change: where the latest value first appears.
-    index = count - 1
-    while index > low and history[index - 1].status.progress == latest:
-        index -= 1
-    if index == low:
-        if low > 0:
-            return None  # no change within the window: progress has stalled
-        begun = _job_begin(history)
-        # Moved since the job began, but we never saw it move: assume it started at 0 then.
-        return _extrapolate(begun, 0, history[0].at, latest) if latest < 100 else history[0].at
-    recent = _crossing(history[index - 1], history[index])
-    if latest >= 100:
-        return recent
-    # The oldest change within the window gives the pace over as long a span as we have.
-    first = low
-    while first + 1 < index and history[first + 1].status.progress == history[first].status.progress:
-        first += 1
-    if first + 1 < index:
-        oldest = _crossing(history[first], history[first + 1])
-        oldest_value = history[first + 1].status.progress
-    else:
-        oldest = _job_begin(history) if low == 0 else history[low].at
-        oldest_value = 0 if low == 0 else history[low].status.progress
-    return _extrapolate(oldest, oldest_value, recent, latest)
-
-
-def _extrapolate(then: float, then_value: int, recent: float, latest: int) -> float | None:
-    if recent <= then or latest <= then_value:
-        return None
-    pace = (latest - then_value) / (recent - then)
-    return recent + (100 - latest) / pace
-
-
-def _crossing(before: Observation, after: Observation) -> float:
-    """Best guess of when progress changed between two answers.
+def _crossing(before: Observation, after: Observation) -> tuple[float, float]:
+    """Best guess of when progress changed between two answers, and how far off it may be.
 
     ``jobupdated`` says when the job last changed, in whole seconds; when it falls between the
-    two answers it pins the change to within a second, else take the midpoint.
+    two answers it pins the change to within a second (when the ETA changed too, it may be the
+    ETA's change, and only bounds the progress change); else the span between the answers,
+    weighted by how many steps progress took in it.
     """
     updated = after.status.updated
+    upper = after.at
     if updated and before.at - 1.0 < updated <= after.at and updated > before.status.updated:
-        return min(after.at, max(before.at, updated + 0.5))
-    return (before.at + after.at) / 2.0
+        if after.status.eta == before.status.eta:
+            return min(after.at, max(before.at, updated + 0.5)), 0.5
+        # It may be the moment the ETA changed: then progress changed before it.
+        upper = min(after.at, updated + 1.0)
+    # Somewhere between the two answers. The more steps progress took in between, the nearer the
+    # end of that span it reached its new value (at an even pace, the last step is one of many).
+    steps = after.status.progress - before.status.progress
+    span = max(0.0, upper - before.at)
+    return upper - span / (2.0 * steps + 1.0), max(0.5, span / (2.0 * steps + 1.0))

@@ -1,13 +1,18 @@
 """The wait loop: poll each job until it ends or the deadline passes, telling the reporter.
 
 One thread waits on any number of jobs: each job has its own next poll time, and requests to
-different jobs are spread at least ``gap`` apart so a fleet of ids never bursts at the API.
+different jobs are spread at least ``gap`` apart so a fleet of ids never bursts at the API. The gap
+is small enough that every id can be polled within ``min_poll_interval`` (many ids ending together
+are seen about as soon as one), and when several polls are due at once the job that would
+otherwise go longest without one goes first, so the spacing never stretches the time between two
+polls of one job past ``poll_interval``.
 """
 
 from __future__ import annotations
 
 import math
 import random
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -59,6 +64,7 @@ class Tracker:
     shown: tuple[str, int] | None = None
     last_line_at: float = -math.inf
     last_poll_made: bool = False
+    sent_at: float = -math.inf  # when its last request left (monotonic)
     outcome: Outcome | None = None
     message: str = ""
     elapsed: float = 0.0
@@ -110,10 +116,13 @@ class Waiter:
         self.jobs = tuple(jobs or (JobRef(settings.job, job_id) for job_id in settings.update_ids))
         self.trackers = [Tracker(job) for job in self.jobs]
         self.policy = PollPolicy(settings.poll_interval, settings.min_poll_interval)
-        self.gap = min(MAX_REQUEST_GAP, settings.poll_interval / len(self.jobs))
+        self.gap = min(
+            MAX_REQUEST_GAP, min(settings.poll_interval, settings.min_poll_interval) / len(self.jobs)
+        )
         self.started = clock.monotonic()
         self.deadline = self.started + settings.timeout if deadline is None else deadline
         self.warnings: list[str] = []
+        self.round_trips: deque[float] = deque([0.0], maxlen=16)  # how long recent polls kept the loop busy
 
     # -- reading the state ---------------------------------------------------------------------
 
@@ -253,8 +262,12 @@ class Waiter:
         # Never sleep past the deadline. When the next poll would land after it, make one
         # last poll just before it instead; after that, this job is not polled again.
         margin = min(1.0, self.settings.request_timeout, max(0.0, deadline - now) / 2)
-        if now + delay < deadline - margin:
-            tracker.next_at = now + delay
+        # The interval counts from when the last request left, not from its answer.
+        at = now + delay
+        if at > tracker.sent_at + self.settings.poll_interval:
+            at = tracker.sent_at + self.settings.poll_interval
+        if at < deadline - margin:
+            tracker.next_at = at
         elif not tracker.last_poll_made:
             tracker.last_poll_made = True
             tracker.next_at = max(now, deadline - margin)
@@ -264,6 +277,35 @@ class Waiter:
     def _turn_end(self) -> float:
         """When one job's turn (its request and retries) ends in a wait on several jobs."""
         return self.clock.monotonic() + STUCK_TURNS * max(self.settings.request_timeout, self.policy.floor)
+
+    def _pick(self, open_jobs: Sequence[Tracker], last_request: float) -> tuple[Tracker, float]:
+        """The job to poll next and when: the earliest due, unless serving it first would leave
+        some job more than ``poll_interval`` without a poll; then the job whose interval runs
+        out first, early enough for every job after it to be served in time too."""
+        interval, gap = self.settings.poll_interval, self.gap
+        # A poll occupies the loop for its round trip and the reading of its answer, plus the gap
+        # (twice the longest of the recent ones: a slower answer must not make a job late).
+        busy = gap + 2 * max(self.round_trips)
+        tracker = min(open_jobs, key=lambda t: t.next_at)
+        due = max(tracker.next_at, last_request + gap)
+        urgent = sorted(
+            (t for t in open_jobs if t.next_at < math.inf and t.sent_at > -math.inf), key=lambda t: t.sent_at
+        )
+
+        def latest_start(skip: Tracker | None) -> float:
+            """The last moment the next poll may start so that, served in order, each job in
+            ``urgent`` (but ``skip``) still gets its poll within the interval."""
+            latest, position = math.inf, 0
+            for t in urgent:
+                if t is not skip:
+                    latest = min(latest, t.sent_at + interval - position * busy)
+                    position += 1
+            return latest
+
+        if urgent and due + busy > latest_start(tracker):
+            tracker = urgent[0]
+            due = max(last_request + gap, min(tracker.next_at, latest_start(None)))
+        return tracker, due
 
     def run(self) -> Result:
         """Wait for every job; return the result once all ended, one failed (fail-fast) or time ran out."""
@@ -283,8 +325,7 @@ class Waiter:
                     t.end(Outcome.CANCELLED, f"{t.job.label}: not waited for (--fail-fast); {t.last_seen()}",
                           self.elapsed())  # fmt: skip
                 break
-            tracker = min(open_jobs, key=lambda t: t.next_at)
-            due = max(tracker.next_at, last_request + self.gap)
+            tracker, due = self._pick(open_jobs, last_request)
             now = self.clock.monotonic()
             if due >= deadline:
                 self.clock.sleep(max(0.0, deadline - now))
@@ -296,6 +337,7 @@ class Waiter:
             # With several jobs, one that does not answer gets a turn of its own, not the
             # whole deadline: the others are polled in between (see STUCK_TURNS).
             turn_end = deadline if len(self.trackers) == 1 else min(deadline, self._turn_end())
+            tracker.sent_at = self.clock.monotonic()
             try:
                 status = self.client.fetch(tracker.job, turn_end)
             except TimedOut as exc:
@@ -319,4 +361,6 @@ class Waiter:
             self._observe(tracker, status)
             if tracker.outcome is None:
                 self._schedule(tracker, deadline)
+            # What one poll keeps the loop busy for: the round trip and reading the answer.
+            self.round_trips.append(self.clock.monotonic() - tracker.sent_at)
         return self.result()

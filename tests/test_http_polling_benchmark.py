@@ -6,11 +6,10 @@ real simulator, for a few seconds.
 
 from __future__ import annotations
 
-import math
 import os
+import random
 import shutil
 import stat
-import statistics
 from pathlib import Path
 
 import pytest
@@ -27,16 +26,30 @@ def test_each_job_ends_when_its_spec_says() -> None:
     assert {job.expected_exit for job in bench.JOBS} == {0, 1}
 
 
-@pytest.mark.parametrize("interval", [10.0, 30.0])
-def test_job_ends_fall_evenly_across_the_fixed_loops_interval(interval: float) -> None:
-    # A loop polling every P seconds from the job's creation sees each end this late; over the
-    # table the mean is P/2, what an end at a random moment would give on average.
-    late = [math.ceil(job.end / interval) * interval - job.end for job in bench.JOBS]
-    assert statistics.mean(late) == pytest.approx(interval / 2)
-    if interval == 10.0:  # each kind of job, too
-        for label, _ in bench.KINDS:
-            mine = [late[k] for k, job in enumerate(bench.JOBS) if job.label == label]
-            assert len(mine) == 4 and statistics.mean(mine) == pytest.approx(interval / 2)
+def test_job_ends_fall_at_random_phases_reproducibly() -> None:
+    jobs = bench.make_jobs(36, seed=1)
+    assert jobs == bench.make_jobs(36, seed=1) and jobs != bench.make_jobs(36, seed=2)
+    assert {job.label for job in jobs} == {label for label, _ in bench.KINDS}
+    assert all(bench.EARLIEST_END <= job.end <= bench.LATEST_END for job in jobs)
+    # Not on a grid: the phases within a 10 s interval spread over it.
+    phases = sorted(job.end % 10.0 for job in jobs)
+    assert phases[0] < 2.0 and phases[-1] > 8.0
+    assert len({round(p, 1) for p in phases}) > 20
+
+
+def test_ratio_interval_brackets_the_ratio_and_narrows_with_more_jobs() -> None:
+    rng = random.Random(5)
+    few = [(rng.uniform(0, 10), rng.uniform(0, 10)) for _ in range(12)]
+    many = [(rng.uniform(0, 10), rng.uniform(0, 10)) for _ in range(400)]
+    ratio, low, high = bench.bootstrap_ratio([a for a, _ in few], [b for _, b in few])
+    assert low <= ratio <= high
+    _, low_many, high_many = bench.bootstrap_ratio([a for a, _ in many], [b for _, b in many])
+    assert high_many - low_many < high - low
+
+
+def test_circular_spread_is_zero_in_lockstep() -> None:
+    assert bench.circular_spread([3.0] * 8, 10.0) == pytest.approx(0.0, abs=1e-6)
+    assert bench.circular_spread([0.0, 2.5, 5.0, 7.5], 10.0) == 10.0
 
 
 def test_one_short_job_is_measured_for_the_gate_and_the_curl_loop(tmp_path: Path) -> None:
@@ -86,5 +99,5 @@ def test_one_short_job_is_measured_for_the_gate_and_the_curl_loop(tmp_path: Path
     assert "gate" in table and "loop" in table and token not in table
     summaries = bench.summarize(measures)
     assert [s.requests for s in summaries] == [gate.requests, loop.requests]
-    assert bench.format_ratios(summaries, 1).startswith("gate vs loop: mean delay ")
+    assert bench.format_ratios(measures).startswith("gate vs loop: mean delay ")
     assert "success" in bench.format_by_job_kind(measures)

@@ -9,7 +9,7 @@ import pytest
 from tests.fakes import load_benchmark
 
 bench = load_benchmark("polling.py")
-JOBS = bench.make_jobs(300, seed=7)
+JOBS = bench.make_jobs(240, seed=7)
 STRATEGIES = bench.strategies(seed=7)
 
 
@@ -19,7 +19,10 @@ def test_job_mix_covers_every_class_and_both_outcomes() -> None:
     assert any(job.eta_moves for job in JOBS)
     assert {job.progress_moves for job in JOBS} == {True, False}
     for job in JOBS:
-        assert bench.MIN_DURATION <= job.duration <= bench.MAX_DURATION
+        if job.eta_class == "short":
+            assert 9.0 <= job.duration <= 11.0
+        else:
+            assert bench.MIN_DURATION <= job.duration <= bench.MAX_DURATION
         assert job.created < job.first_poll < job.ends_at <= job.created + job.duration
 
 
@@ -29,7 +32,7 @@ def test_job_model_never_reports_the_end_early() -> None:
             t = job.created + (job.ends_at - job.created) * k / 50
             assert job.progress_at(t) < 100
             eta = job.eta_at(t)
-            if job.eta_class == "absent":
+            if job.eta_class in ("absent", "slowing", "speeding", "short"):
                 assert eta is None
             else:
                 assert eta is not None and eta == int(eta)
@@ -87,11 +90,11 @@ def test_floors_fail_when_the_schedule_is_no_better_than_the_loop() -> None:
         "adaptive P=10s": STRATEGIES["fixed 10s"],
         "adaptive P=30s": STRATEGIES["fixed 30s"],
     }
-    floors = bench.check_floors(bench.simulate(JOBS, chosen))
+    floors = bench.check_floors(bench.simulate(bench.make_jobs(1200, seed=7), chosen))
     failed = {floor.name for floor in floors if not floor.passed}
-    assert "P=10s accurate ETA: median success delay <= 1 s" in failed
-    assert "P=30s accurate ETA: median success delay <= 1 s" in failed
-    assert not any("requests/job" in name for name in failed)
+    assert "P=10s accurate: median success delay <= 1.5 s" in failed
+    assert "P=30s accurate: median success delay <= 1.5 s" in failed
+    assert not any("requests/job" in name or "mean success delay" in name for name in failed)
 
 
 def test_quantile_is_nearest_rank() -> None:
@@ -103,5 +106,19 @@ def test_command_prints_the_table_and_every_floor(capsys: pytest.CaptureFixture[
     assert bench.main(["--jobs", "120", "--seed", "3", "--no-plot", "--report-only"]) == 0
     out = capsys.readouterr().out
     assert "adaptive P=10s" in out and "exp backoff" in out
+    assert "moves mean/med" in out and "flat mean/med" in out
     verdicts = [line.split()[0] for line in out.splitlines() if line.startswith(("  PASS", "  FAIL"))]
-    assert len(verdicts) == 18
+    names = [line for line in out.splitlines() if line.startswith(("  PASS", "  FAIL"))]
+    # Every goal has a floor at both intervals: requests per shape, failures, gaps, many ids, herds.
+    for interval in (10, 30):
+        for shape in bench.ETA_CLASSES:
+            assert any(f"P={interval}s {shape}: requests/job" in line for line in names)
+        assert any(f"P={interval}s failures" in line for line in names)
+        assert any(f"P={interval}s 50 ids ending together" in line for line in names)
+        assert sum(f"P={interval}s 200 gates" in line for line in names) == 2
+    assert set(verdicts) <= {"PASS", "FAIL"}
+
+
+def test_a_failing_floor_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bench, "SIGNAL_MEDIAN", -1.0)
+    assert bench.main(["--jobs", "120", "--seed", "3", "--no-plot"]) == 1

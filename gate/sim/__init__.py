@@ -14,6 +14,8 @@ The layout, from the pure core outwards (each module imports only those above it
 * ``commands``: the ``simulate`` and ``demo`` commands (the CLI lends them what they need).
 """
 
+from typing import TYPE_CHECKING, Any
+
 from gate.sim.account import FIRST_CREATED_ID, JOB_KINDS, JobPlan
 from gate.sim.bodies import error_body, status_body
 from gate.sim.credentials import (
@@ -52,7 +54,6 @@ from gate.sim.scenarios import (
     scenario_table_markdown,
     scenario_table_text,
 )
-from gate.sim.server import Simulator
 from gate.sim.timeline import (
     Fault,
     Fleet,
@@ -63,6 +64,20 @@ from gate.sim.timeline import (
     job_phase,
     publish_gap,
 )
+
+if TYPE_CHECKING:
+    from gate.sim.server import Simulator
+
+
+def __getattr__(name: str) -> Any:
+    # The HTTP server is loaded only when it is asked for: building the CLI's parser reads the
+    # scenario tables from this package without paying for http.server.
+    if name == "Simulator":
+        from gate.sim.server import Simulator
+
+        return Simulator
+    raise AttributeError(f"module 'gate.sim' has no attribute {name!r}")
+
 
 __all__ = [
     "ACCESS_KEY_ENV",

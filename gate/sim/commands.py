@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from gate.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, TOKEN_ENV, format_duration, parse_duration
 from gate.errors import Cancelled, ConfigError
@@ -29,7 +29,9 @@ from gate.sim.scenarios import (
     parse_scenario,
     scenario_table_text,
 )
-from gate.sim.server import Simulator
+
+if TYPE_CHECKING:  # the server is imported only by the commands that run it
+    from gate.sim.server import Simulator
 
 SIMULATE_DEFAULT_DURATION = "20s"
 DEMO_POLL_INTERVAL = "1s"
@@ -37,7 +39,6 @@ DEMO_MIN_POLL_INTERVAL = 0.5
 DEMO_REQUEST_TIMEOUT = 3.0
 # Long enough past the demo's job for the stuck scenario to show a timeout, short enough to watch.
 DEMO_SPARE_SECONDS = 8.0
-GATE_EXIT = {spec.scenario: spec.gate_exit for spec in SCENARIOS}
 
 
 class CommandContext(Protocol):
@@ -101,7 +102,7 @@ def add_commands(commands: Any) -> None:
         "--duration", default=SIMULATE_DEFAULT_DURATION, help="how long a job takes (default 20s)"
     )
     simulate.add_argument(
-        "--scenario", type=_scenario, default=Scenario.SUCCESS, help=f"scenario for other ids: {names}"
+        "--scenario", type=_scenario, default="success", help=f"scenario for other ids: {names}"
     )
     simulate.add_argument(
         "--slow-delay", default="15s", help="how long the slow scenario holds its answer (default 15s)"
@@ -119,7 +120,7 @@ def add_commands(commands: Any) -> None:
         help="watch the gate wait for a simulated image update (no account needed)",
         description="Start a simulator in this process and run the real gate against it over HTTP.",
     )
-    demo.add_argument("--scenario", type=_scenario, default=Scenario.SUCCESS, help=f"one of: {names}")
+    demo.add_argument("--scenario", type=_scenario, default="success", help=f"one of: {names}")
     demo.add_argument(
         "--duration",
         default=f"{DEFAULT_DURATION:g}s",
@@ -149,6 +150,8 @@ def _gate_environment(env: Mapping[str, str], credentials: SimulatorCredentials)
 
 def demo_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks) -> int:
     """Run the gate against an in-process simulator; return the gate's own exit code."""
+    from gate.sim.server import Simulator
+
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
 
     scenario: Scenario = args.scenario
@@ -196,7 +199,7 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks)
         wait_args = gate.parse_args(argv)
         code = gate.run_wait(wait_args, _gate_environment(env, credentials), stdout=stdout, stderr=stderr)
         if not args.quiet:
-            expected = GATE_EXIT[scenario]
+            expected = next(spec.gate_exit for spec in SCENARIOS if spec.scenario is scenario)
             verdict = "as this scenario should" if code == expected else f"this scenario expects {expected}"
             count = simulator.request_count(update_id)
             print(
@@ -244,6 +247,8 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
 
 def simulate_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks) -> int:
     """Serve the simulator in the foreground until interrupted."""
+    from gate.sim.server import Simulator
+
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
     try:
         duration = parse_duration(args.duration, "--duration")
