@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import json
 import os
 import tempfile
@@ -10,26 +9,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from gate.ending import ExitCode, Outcome, exit_code
 from gate.job import job_label
 from gate.ownership import hand_over, make_dirs
 
-
-class Outcome(str, enum.Enum):
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-    TIMED_OUT = "timed_out"
-    ERROR = "error"
-    CANCELLED = "cancelled"
-
-
-EXIT_CODES: dict[Outcome, int] = {
-    Outcome.SUCCEEDED: 0,
-    Outcome.FAILED: 1,
-    Outcome.TIMED_OUT: 2,
-    Outcome.ERROR: 3,
-}
-EXIT_SIGINT = 130
-EXIT_SIGTERM = 143
+# The exit codes of each outcome, from the one mapping in gate.ending.
+EXIT_CODES: dict[Outcome, int] = {o: int(exit_code(o)) for o in Outcome if o is not Outcome.CANCELLED}
+EXIT_SIGINT = int(ExitCode.SIGINT)
+EXIT_SIGTERM = int(ExitCode.SIGTERM)
 
 
 @dataclass(frozen=True)
