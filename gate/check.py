@@ -16,11 +16,12 @@ from gate.clock import Clock
 from gate.config import Settings, format_duration
 from gate.deploy import Deployer, DeploySettings
 from gate.deploy_options import OnLocked
+from gate.ending import Outcome
 from gate.errors import GateError, TimedOut
 from gate.image_state import ImageLock
 from gate.install import FleetCounts, parse_fleet_counts
 from gate.report import Reporter
-from gate.result import EXIT_CODES, Call, Outcome, Result
+from gate.result import EXIT_CODES, Call, Result
 
 # The harmless authenticated read: the account's unfinished install jobs (GET, changes nothing).
 PROBE_PATH = "/cfp/v1/imageinstall/status"

@@ -31,12 +31,13 @@ from gate.config import (
     result_file_hint,
     verbosity_of,
 )
+from gate.ending import Outcome
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.inputs import apply_inputs
 from gate.ownership import files_owned_by, workspace_owner
 from gate.redact import Masker, url_secrets
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
-from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Outcome, Result, write_result_file
+from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Result, write_result_file
 from gate.sim.commands import GateHooks, demo_command, simulate_command
 from gate.sim.commands import add_commands as add_simulator_commands
 from gate.source_url import source_url_secrets

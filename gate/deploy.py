@@ -40,6 +40,7 @@ from gate.deploy_options import (
     parse_install_at,
     parse_percentage,
 )
+from gate.ending import Outcome
 from gate.errors import (
     ApiError,
     Cancelled,
@@ -60,7 +61,7 @@ from gate.install import (
     readings_text,
 )
 from gate.report import Reporter
-from gate.result import EXIT_CODES, Call, JobResult, Outcome, Result
+from gate.result import EXIT_CODES, Call, JobResult, Result
 from gate.source_url import encode_source_url, mask_source_url
 from gate.waiter import Waiter
 

@@ -14,8 +14,9 @@ from typing import TextIO
 
 from gate.atomic import append_text
 from gate.config import format_duration
+from gate.ending import Outcome
 from gate.outputs import job_ids, job_name, jobs_json, per_job, run_name
-from gate.result import Outcome, Result
+from gate.result import Result
 
 # The order matters: "%" first, so the escapes added after it are not escaped again.
 _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from gate.result import Outcome, Result
+from gate.ending import Outcome
+from gate.result import Result
 
 # The kinds of job a deploy creates, in the order it creates them.
 ID_KINDS = ("imageupdate", "imagediff", "imageversion")

@@ -9,8 +9,9 @@ from typing import Any, Protocol, TextIO
 
 from gate.apitext import clean
 from gate.config import format_duration
+from gate.ending import Outcome
 from gate.redact import MASK, Masker
-from gate.result import Outcome, Result
+from gate.result import Result
 
 
 class Reporter(Protocol):

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import Settings, format_duration, summarise_ids
+from gate.ending import Outcome
 from gate.errors import ApiError, TimedOut, UnknownJob
 from gate.job import JobStatus, Verdict, classify, state_label
 from gate.report import Reporter
-from gate.result import EXIT_CODES, JobResult, Outcome, Result
+from gate.result import EXIT_CODES, JobResult, Result
 from gate.schedule import Observation, PollPolicy, next_delay
 
 HEARTBEAT_SECONDS = 60.0

@@ -16,9 +16,9 @@ from gate.cli import main
 from gate.client import StatusClient
 from gate.config import Credentials, Settings
 from gate.deploy import Deployer, DeploySettings
+from gate.ending import Outcome
 from gate.errors import Cancelled
 from gate.report import ConsoleReporter
-from gate.result import Outcome
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV
 from tests.test_github import parse_output_file

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from gate.ending import Outcome
 from gate.github import (
     OUTPUT_NAMES,
     GitHubReporter,
@@ -23,7 +24,7 @@ from gate.github import (
     workflow_command,
 )
 from gate.report import ConsoleReporter, FanOut
-from gate.result import JobResult, Outcome, Result
+from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
 
 ROOT = Path(__file__).resolve().parent.parent

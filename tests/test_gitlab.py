@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gate import config
+from gate.ending import Outcome
 from gate.gitlab import (
     DOTENV_MAX_BYTES,
     WARNING_LABEL,
@@ -21,7 +22,7 @@ from gate.gitlab import (
     section_start,
 )
 from gate.report import ConsoleReporter, FanOut
-from gate.result import JobResult, Outcome, Result
+from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
 
 ESC = "\x1b[0K"

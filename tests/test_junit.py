@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from gate.ending import Outcome
 from gate.junit import JUnitReporter, junit_xml, xml_text
-from gate.result import JobResult, Outcome, Result
+from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
 
 HOSTILE = "disk <full> & \"stuck\" 'here' ]]> \x1b[31mred\x00\x07\n::error::x %0A"

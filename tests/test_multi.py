@@ -15,7 +15,7 @@ import requests_mock as rm
 
 from gate.cli import main
 from gate.client import JobRef, StatusClient
-from gate.result import Outcome
+from gate.ending import Outcome
 from gate.waiter import Waiter
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV

@@ -8,7 +8,7 @@ from typing import Any
 import requests_mock as rm
 
 from gate.client import StatusClient
-from gate.result import Outcome
+from gate.ending import Outcome
 from gate.waiter import Waiter
 from tests.fakes import FakeClock, job_body
 from tests.test_client import URL, Recorder, make_settings
