@@ -16,7 +16,6 @@ from typing import Any, NoReturn, Protocol, TextIO
 import requests
 
 from gate import __version__
-from gate.ci import platform_reporters
 from gate.client import StatusClient
 from gate.clock import Clock, SystemClock
 from gate.config import (
@@ -37,6 +36,7 @@ from gate.inputs import apply_inputs
 from gate.ownership import files_owned_by, workspace_owner
 from gate.redact import Masker, url_secrets
 from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
+from gate.report.platforms import platform_reporters
 from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Result, write_result_file
 from gate.sim.commands import GateHooks, demo_command, simulate_command
 from gate.sim.commands import add_commands as add_simulator_commands
@@ -307,7 +307,7 @@ def run_gate(
             )
             reporter = Redactor(FanOut([*platform_reporters(env, settings, stream=stdout), console]), masker)
             if env.get("GITLAB_CI"):  # the GitLab module is loaded only on GitLab
-                from gate.gitlab import job_limit_problem
+                from gate.report.gitlab import job_limit_problem
 
                 limit_problem = job_limit_problem(env, settings.timeout)
                 if limit_problem is not None:

@@ -13,8 +13,8 @@ from gate.cli import main
 from gate.config import parse_account_service_id, parse_job_id
 from gate.ending import Outcome
 from gate.errors import ConfigError
-from gate.gitlab import job_limit_problem
 from gate.report import ConsoleReporter, deploy_table
+from gate.report.gitlab import job_limit_problem
 from gate.result import JobResult, Result
 from tests.fakes import ACCESS, ASID, SECRET
 

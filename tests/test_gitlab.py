@@ -10,7 +10,8 @@ import pytest
 
 from gate import config
 from gate.ending import Outcome
-from gate.gitlab import (
+from gate.report import ConsoleReporter, FanOut
+from gate.report.gitlab import (
     DOTENV_MAX_BYTES,
     WARNING_LABEL,
     DotenvReporter,
@@ -21,7 +22,6 @@ from gate.gitlab import (
     section_end,
     section_start,
 )
-from gate.report import ConsoleReporter, FanOut
 from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
 

@@ -10,9 +10,9 @@ import pytest
 import requests_mock as rm
 
 from gate import cli
-from gate.atomic import append_text, write_text_atomic
 from gate.ending import Outcome
 from gate.ownership import Owner, files_owned_by, hand_over, make_dirs, workspace_owner
+from gate.report.files import append_text, write_text_atomic
 from gate.result import Result, write_result_file
 from tests.fakes import FakeClock, job_body
 

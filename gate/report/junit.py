@@ -14,9 +14,9 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from gate.atomic import write_text_atomic
 from gate.ending import Outcome
-from gate.outputs import failure_outside_jobs, per_job, run_name
+from gate.report.files import write_text_atomic
+from gate.report.naming import failure_outside_jobs, per_job, run_name
 from gate.result import EXIT_CODES, JobResult, Result
 
 SUITE_NAME = "clanforge-gate"

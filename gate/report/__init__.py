@@ -1,4 +1,7 @@
-"""Telling a person what is happening. Platform reporters (gate.ci) sit beside the console one."""
+"""Telling people and pipelines what happened: the reporter protocol, the fan-out, the redactor.
+
+Each output has its module here; ``gate.report.platforms`` picks the ones a platform gets.
+"""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from gate.atomic import append_text
 from gate.config import format_duration
 from gate.ending import Outcome
-from gate.outputs import job_ids, job_name, jobs_json, per_job, run_name
+from gate.report.files import append_text
+from gate.report.naming import job_ids, job_name, jobs_json, per_job, run_name
 from gate.result import Result
 
 # The order matters: "%" first, so the escapes added after it are not escaped again.

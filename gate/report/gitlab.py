@@ -11,9 +11,9 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from gate.atomic import write_text_atomic
 from gate.config import format_duration
-from gate.outputs import job_ids, jobs_line
+from gate.report.files import write_text_atomic
+from gate.report.naming import job_ids, jobs_line
 from gate.result import Result
 
 # Erase-to-end-of-line: GitLab's log viewer hides the marker text between these.
@@ -110,7 +110,7 @@ def id_variables(ids: dict[str, int]) -> dict[str, str]:
 def dotenv_variables(result: Result, created: dict[str, int] | None = None) -> dict[str, str]:
     """The variables a later job gets. None of them is a setting the gate itself reads.
 
-    ``created`` holds the ids a deploy announced on the way (see ``gate.outputs.job_ids``).
+    ``created`` holds the ids a deploy announced on the way (see ``gate.report.naming.job_ids``).
     """
     variables = {
         "CLANFORGE_OUTCOME": result.outcome.value,
