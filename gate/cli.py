@@ -35,9 +35,11 @@ from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.inputs import apply_inputs
 from gate.ownership import files_owned_by, workspace_owner
 from gate.redact import Masker, url_secrets
-from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
+from gate.report import FanOut, Redactor, Reporter
+from gate.report.console import ConsoleReporter
 from gate.report.platforms import platform_reporters
-from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Result, write_result_file
+from gate.report.result_file import write_result_file
+from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Result
 from gate.sim.commands import GateHooks, demo_command, simulate_command
 from gate.sim.commands import add_commands as add_simulator_commands
 from gate.source_url import source_url_secrets

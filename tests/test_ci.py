@@ -13,8 +13,9 @@ import requests_mock
 
 from gate import cli
 from gate.config import load_settings
+from gate.report.dotenv import DotenvReporter
 from gate.report.github import GitHubReporter
-from gate.report.gitlab import DotenvReporter, GitLabReporter
+from gate.report.gitlab import GitLabReporter
 from gate.report.junit import JUnitReporter
 from gate.report.platforms import platform_reporters
 from tests.fakes import job_body

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from gate.ending import Outcome
-from gate.report import ConsoleReporter, FanOut
+from gate.report import FanOut
+from gate.report.console import ConsoleReporter
 from gate.report.github import (
     OUTPUT_NAMES,
     GitHubReporter,

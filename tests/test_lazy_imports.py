@@ -22,6 +22,7 @@ HEAVY = (
     "gate.report.github",
     "gate.report.gitlab",
     "gate.report.junit",
+    "gate.report.dotenv",
     "http.server",
 )
 

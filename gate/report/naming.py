@@ -1,67 +1,84 @@
-"""What the CI outputs say about a run's jobs, shared by the GitHub, GitLab and JUnit reports.
+"""How the outputs name a run and list its jobs, shared by every report.
 
-Pure functions of a ``Result``: the id of each job kind, how jobs and runs are named, and each
-job in a compact form.
+Pure functions of a ``Result``. A job is always named by ``JobKind.label`` (``image diff 22``,
+``image 5 install``); a run by ``run_name``; the ids and the job list come from here too.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 from gate.ending import Outcome
+from gate.kinds import WAITABLE, JobKind
 from gate.result import Result
 
-# The kinds of job a deploy creates, in the order it creates them.
-ID_KINDS = ("imageupdate", "imagediff", "imageversion")
+_BY_NAME = {kind.value: kind for kind in JobKind}
 
 
-def job_ids(result: Result, created: dict[str, int] | None = None) -> dict[str, int]:
+def job_kind(kind: str) -> JobKind | None:
+    """The job kind a result names (a ``JobKind`` or its API name), or None for a run's own kind
+    (``deploy``, ``check``)."""
+    return _BY_NAME.get(str(kind))
+
+
+def job_label(kind: str, job_id: int | None) -> str:
+    """A job as every output names it, ``JobKind.label``: ``image diff 22``, ``image 5 install``.
+
+    A kind that is no ``JobKind`` (none should reach a report) is shown as it is, not raised on:
+    a report that fails at the end of a run would lose the run's outcome.
+    """
+    known = job_kind(kind)
+    if known is None:
+        return str(kind) if job_id is None else f"{kind} {job_id}"
+    return known.label(job_id)
+
+
+def job_ids(result: Result, created: Mapping[JobKind, int] | None = None) -> dict[JobKind, int]:
     """The id of each job kind the run had exactly one of (a deploy has at most one of each).
 
     ``created`` holds ids announced while the run went on; they count even when the run was cut
     short before it could wait on the job. A kind with several jobs (a wait on several updates)
     has no single id: the per-job outputs name them all.
     """
-    ids: dict[str, int] = dict(created or {})
-    for kind in ID_KINDS:
-        of_kind = {job.job_id for job in result.jobs if job.kind == kind}
+    ids: dict[JobKind, int] = {}
+    for kind, job_id in (created or {}).items():
+        known = job_kind(kind)
+        if known is not None:
+            ids[known] = job_id
+    for kind in WAITABLE:
+        of_kind = {job.job_id for job in result.jobs if job_kind(job.kind) is kind}
         if len(of_kind) == 1:
             ids[kind] = of_kind.pop()
         elif of_kind:
             ids.pop(kind, None)
-        elif not result.jobs and result.update_id is not None and result.job_kind == kind:
+        elif not result.jobs and result.update_id is not None and job_kind(result.job_kind) is kind:
             ids[kind] = result.update_id
-    return {kind: ids[kind] for kind in ID_KINDS if kind in ids}
-
-
-_KIND_NAMES = {
-    "imageupdate": "image update",
-    "imagediff": "image diff",
-    "imageversion": "image version",
-    "deploy": "deploy",
-}
-INSTALL_KIND = "imageinstall"
-
-
-def job_name(kind: str, job_id: int | None) -> str:
-    """How a job is named in reports: ``image update 11``, ``image diff 22``, ``image 5 install``."""
-    if kind == INSTALL_KIND:
-        return "fleet install" if job_id is None else f"image {job_id} install"
-    name = _KIND_NAMES.get(kind, kind)
-    return name if job_id is None else f"{name} {job_id}"
+    return {kind: ids[kind] for kind in WAITABLE if kind in ids}
 
 
 def run_name(result: Result) -> str:
-    """How a whole run is named: its one job, ``deploy``, or ``wait on 3 image updates``."""
-    if result.job_kind == "deploy":
-        return "deploy"
+    """How a whole run is named: its one job (``image diff 22``), ``deploy``, or ``wait on 3 image
+    updates``."""
+    own = job_kind(result.job_kind)
+    if own is None:
+        return str(result.job_kind)
     if len(result.jobs) > 1:
-        kinds = {job.kind for job in result.jobs}
-        noun = _KIND_NAMES.get(kinds.pop(), "job") if len(kinds) == 1 else "job"
-        return f"wait on {len(result.jobs)} {noun}s"
+        kinds = {job_kind(job.kind) for job in result.jobs}
+        one = kinds.pop() if len(kinds) == 1 else None
+        return f"wait on {len(result.jobs)} {one.noun if one is not None else 'job'}s"
     if len(result.jobs) == 1:
-        return job_name(result.jobs[0].kind, result.jobs[0].job_id)
-    return job_name(result.job_kind, result.update_id)
+        job = result.jobs[0]
+        return job_label(job.kind, job.job_id)
+    return own.label(result.update_id)
+
+
+def waiting_header(job_id: int) -> str:
+    """The heading over a run's progress log in a CI log (a GitHub group, a GitLab section).
+
+    The reporter protocol's ``begin`` gives the first job's id only, so the kind is the image update.
+    """
+    return f"Waiting for Clanforge {JobKind.IMAGE_UPDATE.label(job_id)}"
 
 
 def per_job(result: Result) -> bool:
@@ -73,7 +90,7 @@ def job_records(result: Result) -> list[dict[str, object]]:
     """Each job of the run as a small mapping: kind, id, outcome, state, progress, job error."""
     return [
         {
-            "kind": job.kind,
+            "kind": str(job.kind),
             "id": job.job_id,
             "outcome": job.outcome.value,
             "state": job.state_name,
@@ -91,7 +108,7 @@ def jobs_json(result: Result) -> str:
 
 def jobs_line(result: Result) -> str:
     """The jobs as ``kind:id=outcome`` items joined by commas, for a shell to split."""
-    return ",".join(f"{job.kind}:{job.job_id}={job.outcome.value}" for job in result.jobs)
+    return ",".join(f"{job.kind!s}:{job.job_id}={job.outcome.value}" for job in result.jobs)
 
 
 def failure_outside_jobs(result: Result) -> bool:

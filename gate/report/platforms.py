@@ -72,7 +72,7 @@ def platform_reporters(
 
         reporters.append(GitLabReporter(out, dotenv_path=dotenv_file or DOTENV_DEFAULT_FILE))
     elif dotenv_file:
-        from gate.report.gitlab import DotenvReporter
+        from gate.report.dotenv import DotenvReporter
 
         reporters.append(DotenvReporter(dotenv_file))
     if junit_file:
