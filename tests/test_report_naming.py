@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from gate.report.console import ConsoleReporter, deploy_table, summary_table
 from gate.report.dotenv import DotenvReporter, dotenv_variables, id_variables
 from gate.report.github import OUTPUT_NAMES, error_annotation, job_summary, outputs_for
 from gate.report.junit import junit_xml, results_of
-from gate.report.naming import job_ids, job_label, run_name, waiting_header
+from gate.report.naming import job_ids, job_label, jobs_json, jobs_line, run_name, waiting_header
 from gate.result import JobResult, Result
 
 
@@ -53,8 +54,9 @@ def test_a_diff_is_named_the_same_in_the_github_junit_and_console_reports() -> N
 
 
 def test_a_deploy_names_every_step_by_its_kind() -> None:
+    # Kinds as the enum itself: the reports read a JobResult's kind as a JobKind or its API name.
     steps = tuple(
-        JobResult(str(kind), job_id, Outcome.SUCCEEDED, "ok")
+        JobResult(kind, job_id, Outcome.SUCCEEDED, "ok")
         for kind, job_id in (
             (JobKind.IMAGE_UPDATE, 11),
             (JobKind.IMAGE_DIFF, 22),
@@ -70,6 +72,24 @@ def test_a_deploy_names_every_step_by_its_kind() -> None:
     for name in ("image update 11", "image diff 22", "image version 33", "image 5 install"):
         assert f"  {name}  " in table and f"| {name} |" in summary
     assert cases == ["image update 11", "image diff 22", "image version 33", "image 5 install"]
+    classes = [c.get("classname") for c in ET.fromstring(junit_xml(results_of(run))).iter("testcase")]
+    assert classes == [
+        "clanforge.imageupdate",
+        "clanforge.imagediff",
+        "clanforge.imageversion",
+        "clanforge.imageinstall",
+    ]
+    items = (
+        "imageupdate:11=succeeded,imagediff:22=succeeded,imageversion:33=succeeded,imageinstall:5=succeeded"
+    )
+    assert jobs_line(run) == items
+    assert [job["kind"] for job in json.loads(jobs_json(run))] == [
+        "imageupdate",
+        "imagediff",
+        "imageversion",
+        "imageinstall",
+    ]
+    assert outputs_for(run)["diff-id"] == "22" and dotenv_variables(run)["CLANFORGE_GATE_VERSION_ID"] == "33"
     out = io.StringIO()
     ConsoleReporter(out).end(run)
     assert out.getvalue() == table + "\n" + "deploy of image 5: succeeded\n"
