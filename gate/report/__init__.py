@@ -16,6 +16,8 @@ from gate.result import Result
 
 
 class Reporter(Protocol):
+    """What every output is told of a run, in this order: begin, lines as they come, end."""
+
     def begin(self, update_id: int) -> None:
         """The wait starts."""
 
