@@ -16,7 +16,6 @@ from typing import Any, NoReturn, Protocol, TextIO
 import requests
 
 from gate import __version__
-from gate.ci import platform_reporters
 from gate.client import StatusClient
 from gate.clock import Clock, SystemClock
 from gate.config import (
@@ -36,8 +35,11 @@ from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.inputs import apply_inputs
 from gate.ownership import files_owned_by, workspace_owner
 from gate.redact import Masker, url_secrets
-from gate.report import ConsoleReporter, FanOut, Redactor, Reporter
-from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Result, write_result_file
+from gate.report import FanOut, Redactor, Reporter
+from gate.report.console import ConsoleReporter
+from gate.report.platforms import platform_reporters
+from gate.report.result_file import write_result_file
+from gate.result import EXIT_CODES, EXIT_SIGINT, EXIT_SIGTERM, Result
 from gate.sim.commands import GateHooks, demo_command, simulate_command
 from gate.sim.commands import add_commands as add_simulator_commands
 from gate.source_url import source_url_secrets
@@ -307,7 +309,7 @@ def run_gate(
             )
             reporter = Redactor(FanOut([*platform_reporters(env, settings, stream=stdout), console]), masker)
             if env.get("GITLAB_CI"):  # the GitLab module is loaded only on GitLab
-                from gate.gitlab import job_limit_problem
+                from gate.report.gitlab import job_limit_problem
 
                 limit_problem = job_limit_problem(env, settings.timeout)
                 if limit_problem is not None:

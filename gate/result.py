@@ -1,17 +1,12 @@
-"""The outcome of a run, as a value, and the JSON result file."""
+"""The outcome of a run, as a value (``gate.report.result_file`` writes it as JSON)."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 from gate.ending import ExitCode, Outcome, exit_code
 from gate.job import job_label
-from gate.ownership import hand_over, make_dirs
 
 # The exit codes of each outcome, from the one mapping in gate.ending.
 EXIT_CODES: dict[Outcome, int] = {o: int(exit_code(o)) for o in Outcome if o is not Outcome.CANCELLED}
@@ -83,22 +78,3 @@ class Result:
             for job in self.jobs
         ]
         return data
-
-
-def write_result_file(path: str, result: Result) -> None:
-    """Write the result as JSON atomically: readers see the old file or the whole new one."""
-    target = Path(path)
-    made = make_dirs(str(target.parent))
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(result.to_dict(), handle, indent=2, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    hand_over([*made, str(target)])

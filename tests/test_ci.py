@@ -12,11 +12,12 @@ import pytest
 import requests_mock
 
 from gate import cli
-from gate.ci import platform_reporters
 from gate.config import load_settings
-from gate.github import GitHubReporter
-from gate.gitlab import DotenvReporter, GitLabReporter
-from gate.junit import JUnitReporter
+from gate.report.dotenv import DotenvReporter
+from gate.report.github import GitHubReporter
+from gate.report.gitlab import GitLabReporter
+from gate.report.junit import JUnitReporter
+from gate.report.platforms import platform_reporters
 from tests.fakes import job_body
 from tests.test_github import parse_command, parse_output_file
 from tests.test_gitlab import parse_dotenv

@@ -18,7 +18,7 @@ from gate.config import Credentials, Settings
 from gate.deploy import Deployer, DeploySettings
 from gate.ending import Outcome
 from gate.errors import Cancelled
-from gate.report import ConsoleReporter
+from gate.report.console import ConsoleReporter
 from tests.fakes import FakeClock, job_body
 from tests.test_cli import ENV
 from tests.test_github import parse_output_file

@@ -11,7 +11,9 @@ import pytest
 import yaml
 
 from gate.ending import Outcome
-from gate.github import (
+from gate.report import FanOut
+from gate.report.console import ConsoleReporter
+from gate.report.github import (
     OUTPUT_NAMES,
     GitHubReporter,
     error_annotation,
@@ -23,7 +25,6 @@ from gate.github import (
     outputs_for,
     workflow_command,
 )
-from gate.report import ConsoleReporter, FanOut
 from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
 

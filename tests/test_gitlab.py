@@ -10,18 +10,10 @@ import pytest
 
 from gate import config
 from gate.ending import Outcome
-from gate.gitlab import (
-    DOTENV_MAX_BYTES,
-    WARNING_LABEL,
-    DotenvReporter,
-    GitLabReporter,
-    dotenv_report,
-    dotenv_value,
-    dotenv_variables,
-    section_end,
-    section_start,
-)
-from gate.report import ConsoleReporter, FanOut
+from gate.report import FanOut
+from gate.report.console import ConsoleReporter
+from gate.report.dotenv import DOTENV_MAX_BYTES, DotenvReporter, dotenv_report, dotenv_value, dotenv_variables
+from gate.report.gitlab import WARNING_LABEL, GitLabReporter, section_end, section_start
 from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
 

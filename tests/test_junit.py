@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from gate.ending import Outcome
-from gate.junit import JUnitReporter, junit_xml, xml_text
+from gate.report.junit import JUnitReporter, junit_xml, xml_text
 from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
 

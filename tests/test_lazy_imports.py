@@ -15,12 +15,21 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ("yaml", "gate.sim.server", "gate.deploy", "gate.github", "gate.gitlab", "gate.junit", "http.server")
+HEAVY = (
+    "yaml",
+    "gate.sim.server",
+    "gate.deploy",
+    "gate.report.github",
+    "gate.report.gitlab",
+    "gate.report.junit",
+    "gate.report.dotenv",
+    "http.server",
+)
 
 PROBE = """
 import json, sys
 from gate.cli import build_parser
-from gate.ci import platform_reporters
+from gate.report.platforms import platform_reporters
 args = build_parser().parse_args(sys.argv[1:])
 platform_reporters({}, None, args=args)
 print(json.dumps(sorted(sys.modules)))

@@ -10,10 +10,11 @@ import pytest
 import requests_mock as rm
 
 from gate import cli
-from gate.atomic import append_text, write_text_atomic
 from gate.ending import Outcome
 from gate.ownership import Owner, files_owned_by, hand_over, make_dirs, workspace_owner
-from gate.result import Result, write_result_file
+from gate.report.files import append_text, write_text_atomic
+from gate.report.result_file import write_result_file
+from gate.result import Result
 from tests.fakes import FakeClock, job_body
 
 RUNNER = 1001

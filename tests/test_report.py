@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 
-from gate.report import ConsoleReporter, FanOut, Redactor
+from gate.report import FanOut, Redactor
+from gate.report.console import ConsoleReporter
 from gate.result import Result
 
 

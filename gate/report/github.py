@@ -12,18 +12,16 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from gate.atomic import append_text
 from gate.config import format_duration
 from gate.ending import Outcome
-from gate.outputs import job_ids, job_name, jobs_json, per_job, run_name
+from gate.kinds import WAITABLE, JobKind
+from gate.report.files import append_text
+from gate.report.naming import job_ids, job_kind, job_label, jobs_json, per_job, run_name, waiting_header
 from gate.result import Result
 
 # The order matters: "%" first, so the escapes added after it are not escaped again.
 _DATA_ESCAPES = (("%", "%25"), ("\r", "%0D"), ("\n", "%0A"))
 _PROPERTY_ESCAPES = (*_DATA_ESCAPES, (":", "%3A"), (",", "%2C"))
-
-# The output holding the id of each job kind; a deploy sets each as soon as the job is created.
-ID_OUTPUTS = {"imageupdate": "update-id", "imagediff": "diff-id", "imageversion": "image-version-id"}
 
 OUTPUT_NAMES = (
     "outcome",
@@ -33,7 +31,8 @@ OUTPUT_NAMES = (
     "job-error",
     "elapsed-seconds",
     "message",
-    *ID_OUTPUTS.values(),
+    # The id of each job kind (``JobKind.output``); a deploy sets each as soon as the job is created.
+    *(kind.output for kind in WAITABLE),
     "jobs",
 )
 
@@ -53,13 +52,8 @@ _HEADLINES = {
 }
 
 
-def job_label(update_id: int | None) -> str:
-    """How the job is named in titles; the id is unknown when the settings did not validate."""
-    return "Clanforge image update" if update_id is None else f"Clanforge image update {update_id}"
-
-
-def run_label(result: Result) -> str:
-    """How a whole run is named in titles: its one job, a deploy, or a wait on several jobs."""
+def _title(result: Result) -> str:
+    """How a whole run is named in titles: ``Clanforge image diff 22``, ``Clanforge deploy``."""
     return f"Clanforge {run_name(result)}"
 
 
@@ -109,7 +103,7 @@ def _number(value: float) -> str:
     return f"{value:.1f}"
 
 
-def outputs_for(result: Result, created: dict[str, int] | None = None) -> dict[str, str]:
+def outputs_for(result: Result, created: Mapping[JobKind, int] | None = None) -> dict[str, str]:
     """The action's outputs for a result; an unknown value is the empty string.
 
     ``created`` holds the ids a deploy announced on the way, so a run cut short before it waited
@@ -125,8 +119,8 @@ def outputs_for(result: Result, created: dict[str, int] | None = None) -> dict[s
         "elapsed-seconds": _number(result.elapsed_seconds),
         "message": result.message,
     }
-    for kind, name in ID_OUTPUTS.items():
-        outputs[name] = str(ids[kind]) if kind in ids else ""
+    for kind in WAITABLE:
+        outputs[kind.output] = str(ids[kind]) if kind in ids else ""
     outputs["jobs"] = jobs_json(result)
     return outputs
 
@@ -134,7 +128,7 @@ def outputs_for(result: Result, created: dict[str, int] | None = None) -> dict[s
 def outputs_file_text(
     result: Result,
     *,
-    created: dict[str, int] | None = None,
+    created: Mapping[JobKind, int] | None = None,
     delimiter: Callable[[], str] = _random_delimiter,
 ) -> str:
     """All outputs as one chunk to append to ``$GITHUB_OUTPUT``."""
@@ -168,7 +162,7 @@ def _jobs_table(result: Result) -> list[str]:
     ]
     for job in result.jobs:
         cells = (
-            job_name(job.kind, job.job_id),
+            job_label(job.kind, job.job_id),
             job.outcome.value,
             _state_text(job.state_name, job.state_id) or "-",
             "-" if job.progress is None else f"{job.progress}%",
@@ -207,7 +201,7 @@ def deploy_gantt(result: Result) -> list[str]:
     lines = [
         "```mermaid",
         "gantt",
-        f"    title {_gantt_text(run_label(result))}, step by step",
+        f"    title {_gantt_text(_title(result))}, step by step",
         "    dateFormat x",
         "    axisFormat %M:%S",
         "    section Steps",
@@ -217,9 +211,8 @@ def deploy_gantt(result: Result) -> list[str]:
     for index, job in enumerate(result.jobs, 1):
         end += max(job.elapsed_seconds, 0.0)
         first, last = last, max(round(end * 1000), last + 1000)
-        name = (
-            f"{job_name(job.kind, job.job_id)} · {job.outcome.value} · {format_duration(job.elapsed_seconds)}"
-        )
+        waited = format_duration(job.elapsed_seconds)
+        name = f"{job_label(job.kind, job.job_id)} · {job.outcome.value} · {waited}"
         tag = _GANTT_TAGS[job.outcome]
         lines.append(f"    {_gantt_text(name)} :{tag}, step{index}, {first}, {last}")
     lines.append("```")
@@ -247,7 +240,7 @@ def job_summary(result: Result) -> str:
         ("Waited", format_duration(result.elapsed_seconds)),
     ]
     lines = [
-        f"### {_HEADLINES[result.outcome].format(job=run_label(result))}",
+        f"### {_HEADLINES[result.outcome].format(job=_title(result))}",
         "",
         markdown_text(result.message),
         "",
@@ -270,7 +263,7 @@ def error_annotation(result: Result) -> str | None:
     title = _FAILURE_TITLES.get(result.outcome)
     if title is None:
         return None
-    return workflow_command("error", result.message, {"title": title.format(job=run_label(result))})
+    return workflow_command("error", result.message, {"title": title.format(job=_title(result))})
 
 
 class GitHubReporter:
@@ -296,7 +289,7 @@ class GitHubReporter:
         self._summary_path = summary_path
         self._delimiter = delimiter
         self._group_open = False
-        self._created: dict[str, int] = {}
+        self._created: dict[JobKind, int] = {}
 
     def _print(self, line: str) -> None:
         self._stream.write(line + "\n")
@@ -304,7 +297,7 @@ class GitHubReporter:
 
     def begin(self, update_id: int) -> None:
         if not self._group_open:
-            self._print(workflow_command("group", f"Waiting for {job_label(update_id)}"))
+            self._print(workflow_command("group", waiting_header(update_id)))
             self._group_open = True
 
     def progress(self, message: str) -> None:
@@ -320,9 +313,12 @@ class GitHubReporter:
     def created(self, kind: str, job_id: int) -> None:
         """Sets the job's id output at once: a run cancelled or timed out later still tells the
         next step which job to resume. The runner keeps the last value an output was given."""
-        self._created[kind] = job_id
-        name = ID_OUTPUTS.get(kind)
-        if name is None or not self._output_path:
+        known = job_kind(kind)
+        if known is None or not known.output:
+            return
+        self._created[known] = job_id
+        name = known.output
+        if not self._output_path:
             return
         try:
             append_text(self._output_path, output_entry(name, str(job_id), delimiter=self._delimiter))

@@ -58,7 +58,7 @@ def platform_reporters(
     reporters: list[Reporter] = []
     # Each reporter is imported only on its platform, or when its file is asked for.
     if _is_true(env, "GITHUB_ACTIONS"):
-        from gate.github import GitHubReporter
+        from gate.report.github import GitHubReporter
 
         reporters.append(
             GitHubReporter(
@@ -68,15 +68,15 @@ def platform_reporters(
             )
         )
     if _is_true(env, "GITLAB_CI"):
-        from gate.gitlab import DOTENV_DEFAULT_FILE, GitLabReporter
+        from gate.report.gitlab import DOTENV_DEFAULT_FILE, GitLabReporter
 
         reporters.append(GitLabReporter(out, dotenv_path=dotenv_file or DOTENV_DEFAULT_FILE))
     elif dotenv_file:
-        from gate.gitlab import DotenvReporter
+        from gate.report.dotenv import DotenvReporter
 
         reporters.append(DotenvReporter(dotenv_file))
     if junit_file:
-        from gate.junit import JUnitReporter
+        from gate.report.junit import JUnitReporter
 
         reporters.append(JUnitReporter(junit_file))
     return reporters

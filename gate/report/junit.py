@@ -14,10 +14,10 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from gate.atomic import write_text_atomic
-from gate.ending import Outcome
-from gate.outputs import failure_outside_jobs, per_job, run_name
-from gate.result import EXIT_CODES, JobResult, Result
+from gate.ending import Outcome, exit_code
+from gate.report.files import write_text_atomic
+from gate.report.naming import failure_outside_jobs, per_job, run_name
+from gate.result import JobResult, Result
 
 SUITE_NAME = "clanforge-gate"
 
@@ -50,16 +50,12 @@ def _details(result: Result) -> str:
     return "\n".join(lines)
 
 
-def _case_name(result: Result) -> str:
-    return run_name(result)
-
-
 def _testcase(result: Result, log: Sequence[str], closing: str) -> ET.Element:
     case = ET.Element(
         "testcase",
         {
-            "classname": f"clanforge.{result.job_kind}",
-            "name": _case_name(result),
+            "classname": f"clanforge.{result.job_kind!s}",
+            "name": run_name(result),
             "time": f"{result.elapsed_seconds:.3f}",
         },
     )
@@ -90,7 +86,7 @@ def junit_xml(results: Sequence[Result], *, log: Sequence[str] = (), closing: st
             root,
             "testsuite",
             {
-                "name": f"{SUITE_NAME}: {_case_name(result)}",
+                "name": f"{SUITE_NAME}: {run_name(result)}",
                 "tests": "1",
                 "failures": str(failed),
                 "errors": str(errored),
@@ -115,7 +111,8 @@ def _job_as_result(job: JobResult, run: Result) -> Result:
     return Result(
         update_id=job.job_id,
         outcome=job.outcome,
-        exit_code=EXIT_CODES.get(job.outcome, run.exit_code),
+        # A cancelled job exits as the run did (130 or 143, by the signal).
+        exit_code=run.exit_code if job.outcome is Outcome.CANCELLED else int(exit_code(job.outcome)),
         message=job.message,
         state_id=job.state_id,
         state_name=job.state_name,

@@ -1,4 +1,10 @@
-"""Writing report files: whole files atomically, appends in one call."""
+"""Writing report files: the one atomic writer for whole files, and appends in one call.
+
+Every report file (the result file, the JUnit and dotenv reports) goes through
+``write_text_atomic``: written to a temporary file beside it, flushed to disk, made 0644 and
+moved into place, so a reader sees the old file or the whole new one, even after a crash. Files
+and folders made in a CI workspace are handed to its owner (``gate.ownership``).
+"""
 
 from __future__ import annotations
 
@@ -13,10 +19,14 @@ def write_text_atomic(path: str, text: str) -> None:
     """Write ``text`` to ``path`` so a reader sees the old file or the new one, never half of it."""
     directory = os.path.dirname(os.path.abspath(path))
     made = make_dirs(directory)
-    fd, tmp = tempfile.mkstemp(prefix=".clanforge-gate-", dir=directory)
+    name = os.path.basename(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             handle.write(text)
+            handle.flush()
+            # On disk before the rename, so a crash cannot leave an empty file under the name.
+            os.fsync(handle.fileno())
         # mkstemp creates the file 0600; report files are meant to be read by later jobs.
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
