@@ -223,7 +223,7 @@ def test_a_deploy_runs_the_chain_and_hands_every_id_on(pipeline: Run) -> None:
     # the chain's facts as a table in the job log
     log = pipeline.log("gate-deploy")
     assert re.search(r"^step\s+job\s+outcome\s+state\s+progress\s+requests\s+waited", log, re.MULTILINE)
-    assert re.search(r"^3\s+imageversion 50001\s+succeeded", log, re.MULTILINE)
+    assert re.search(r"^3\s+image version 50001\s+succeeded", log, re.MULTILINE)
     assert pipeline.verdicts["after-deploy"] == "PASS", pipeline.log("after-deploy")
     assert "update 30001, diff 40001, version 50001" in pipeline.log("after-deploy")
 
