@@ -14,8 +14,9 @@ How the next poll is chosen:
    to end, when that moment falls before the next cadence poll. Two signals give that moment:
    - ``jobeta`` (whole seconds, so half a second past it covers the rounding);
    - ``jobprogress``, extrapolated from a fit (a line, or a parabola once there are enough
-     points) through its recent changes, each timed with ``jobupdated`` where that pins it, and
-     weighted by how exactly its moment is known.
+     points, through at least the last ``CURVE_SPAN`` changes) through its recent changes,
+     each timed with ``jobupdated`` where that pins it, and weighted by how exactly its moment
+     is known.
    Each signal is judged by its record: how far its recent estimates of the end were from what
    it says now, as a share of the time then left. A signal with a poor record is not used.
    When both are usable and agree, an ETA that has held still wins (it is the finer), else the
