@@ -14,8 +14,9 @@ How the next poll is chosen:
    to end, when that moment falls before the next cadence poll. Two signals give that moment:
    - ``jobeta`` (whole seconds, so half a second past it covers the rounding);
    - ``jobprogress``, extrapolated from a fit (a line, or a parabola once there are enough
-     points) through its recent changes, each timed with ``jobupdated`` where that pins it, and
-     weighted by how exactly its moment is known.
+     points, through at least the last ``CURVE_SPAN`` changes) through its recent changes,
+     each timed with ``jobupdated`` where that pins it, and weighted by how exactly its moment
+     is known.
    Each signal is judged by its record: how far its recent estimates of the end were from what
    it says now, as a share of the time then left. A signal with a poor record is not used.
    When both are usable and agree, an ETA that has held still wins (it is the finer), else the
@@ -47,6 +48,10 @@ PROGRESS_WINDOW = 48
 MIN_CHANGES = 2
 # With at least this many points in the span, the pace may curve (a parabola is fitted).
 CURVE_POINTS = 4
+# The curve is fitted through at least this many changes, even when the line's span (about as
+# much progress as is left) holds fewer: near the end of a job that slows down or speeds up, the
+# last few changes alone cannot show the bend, and a line through them misses the end by it.
+CURVE_SPAN = 6
 # How many recent progress estimates are compared to judge whether progress keeps its word.
 PROGRESS_RECORD = 3
 # First dense poll after the expected end: jobeta is a whole second, the end may lie anywhere
@@ -289,6 +294,12 @@ def _extrapolate(crossings: Sequence[Crossing], j: int, origin: Crossing) -> flo
         return None
     pace = slope_num / slope_den
     linear = mean_t + (100 - mean_v) / pace
+    if k >= 0 and j - k + 1 < CURVE_SPAN:
+        # Too few changes in that span to see the pace bend (near the end, when little is left):
+        # the curve is fitted through the last CURVE_SPAN changes, or from the origin when fewer.
+        wide = j + 1 - CURVE_SPAN
+        points = list(crossings[wide : j + 1]) if wide >= 0 else [origin, *crossings[: j + 1]]
+        weights = [1.0 / (spread * spread + 0.1) for _, _, spread in points]
     if len(points) < CURVE_POINTS:
         return linear
     curved = _curved(points, weights)
