@@ -24,13 +24,13 @@ from gate.config import (
     DEPLOY_OPTIONS,
     OPTIONS,
     Settings,
-    format_duration,
     load_settings,
     read_config_values,
     read_source_url,
     result_file_hint,
     verbosity_of,
 )
+from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.errors import Cancelled, ConfigError, GateError, TimedOut
 from gate.inputs import apply_inputs

@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import difflib
 import ipaddress
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from gate.errors import ConfigError
+from gate.durations import format_duration, parse_duration
+from gate.errors import ConfigError, shown
 
 DEFAULT_API_URL = "https://api.multiplay.co.uk"
 
@@ -88,10 +88,6 @@ CREDENTIALS_HINT = (
     "that hold them"
 )
 
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)")
-_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-
 
 @dataclass(frozen=True)
 class Credentials:
@@ -148,43 +144,6 @@ class Settings:
         return self.update_ids[0]
 
 
-def parse_duration(value: object, setting: str) -> float:
-    """A number of seconds, or a string like ``500ms``, ``90s``, ``15m``, ``1h30m``."""
-    seconds: float | None = None
-    if isinstance(value, bool):
-        seconds = None
-    elif isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        if _PLAIN_NUMBER.fullmatch(text):
-            seconds = float(text)
-        elif text and _DURATION_PART.sub("", text) == "":
-            seconds = sum(
-                float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text)
-            )
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(
-            f"{setting}: {shown(value)} is not a duration; use seconds (e.g. 90 or 0.5) "
-            "or a string like 500ms, 90s, 15m, 1h30m"
-        )
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """``3m10s``-style, for messages."""
-    if seconds < 10 and seconds != int(seconds):
-        return f"{seconds:.1f}s"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
 _CI_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 
 
@@ -207,12 +166,6 @@ def unexpanded_variable_hint(value: object) -> str:
 MAX_ID_DIGITS = 20
 MAX_JOB_IDS = 1000
 _ID_TEXT = re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}")
-
-
-def shown(value: object, limit: int = 60) -> str:
-    """A value for a message: its repr, cut short so one bad setting cannot flood a log."""
-    text = repr(value) if not isinstance(value, str) or len(value) <= 4 * limit else repr(value[: 4 * limit])
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
 def ascii_digits(value: object) -> str | None:

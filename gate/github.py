@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gate.atomic import append_text
-from gate.config import format_duration
+from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.outputs import job_ids, job_name, jobs_json, per_job, run_name
 from gate.result import Result

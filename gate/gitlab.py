@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import TextIO
 
 from gate.atomic import write_text_atomic
-from gate.config import format_duration
+from gate.durations import format_duration
 from gate.outputs import job_ids, jobs_line
 from gate.result import Result
 

@@ -8,7 +8,7 @@ from enum import Enum
 from typing import Any, Protocol, TextIO
 
 from gate.apitext import clean
-from gate.config import format_duration
+from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.redact import MASK, Masker
 from gate.result import Result

@@ -211,8 +211,11 @@ def test_secret_not_in_config_error_output(tmp_path: Path) -> None:
 
 class _Handler(BaseHTTPRequestHandler):
     hang = 0.0
+    # Set when a request has arrived: from then on it is in flight (and hangs, if ``hang``).
+    received = threading.Event()
 
     def do_GET(self) -> None:
+        self.received.set()
         if self.hang:
             time.sleep(self.hang)
         body = json.dumps(job_body(4, "Running", progress=30)).encode()
@@ -236,8 +239,10 @@ def slow_server() -> Iterator[ThreadingHTTPServer]:
     server.shutdown()
     server.server_close()
     _Handler.hang = 0.0
+    _Handler.received.clear()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 @pytest.mark.parametrize("where", ["mid-sleep", "mid-request"])
 def test_signal_stops_within_a_second(
@@ -264,7 +269,8 @@ def test_signal_stops_within_a_second(
             line = proc.stdout.readline()  # the first status line: now it sleeps
             assert "Running 30%" in line
         else:
-            time.sleep(1.5)  # the request is in flight on the hanging server
+            # The hanging server has the request: it is in flight.
+            assert _Handler.received.wait(timeout=10), "the gate never sent its request"
         sent = time.monotonic()
         proc.send_signal(sig)
         _out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))

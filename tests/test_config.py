@@ -11,12 +11,11 @@ import pytest
 from gate.cli import build_parser
 from gate.config import (
     Credentials,
-    format_duration,
     load_credentials,
     load_settings,
     parse_api_url,
-    parse_duration,
 )
+from gate.durations import format_duration, parse_duration
 from gate.errors import ConfigError
 
 BASIC = {"CLANFORGE_ACCESS_KEY": "AKEY-0001", "CLANFORGE_SECRET_KEY": "SKEY-0001"}

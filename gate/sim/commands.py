@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from gate.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, TOKEN_ENV, format_duration, parse_duration
+from gate.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, TOKEN_ENV
+from gate.durations import format_duration, parse_duration
 from gate.errors import Cancelled, ConfigError
 from gate.sim.credentials import (
     DEMO_ACCOUNT_SERVICE_ID,
