@@ -20,13 +20,11 @@ import pytest
 import requests_mock as rm
 
 from gate.cli import main
-from tests.fakes import FakeClock, job_body
+from tests.fakes import ACCESS, SECRET, TOKEN, FakeClock, job_body
 
 API = "https://api.test"
 URL = f"{API}/cfp/v1/imageupdate/1234/status"
-ACCESS, SECRET = "AK-visible-id", "sk-Very-Secret-Value-42"
 BASIC = base64.b64encode(f"{ACCESS}:{SECRET}".encode()).decode()
-TOKEN = "tok-Bearer-Secret-99"
 ENV = {
     "CLANFORGE_ACCESS_KEY": ACCESS,
     "CLANFORGE_SECRET_KEY": SECRET,
