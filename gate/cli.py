@@ -29,7 +29,7 @@ from gate.sim.commands import GateHooks, demo_command, simulate_command
 from gate.source_url import source_url_secrets
 from gate.waiter import Waiter
 
-__all__ = ["COMMANDS", "PROG", "Context", "build_parser", "main", "run_gate", "run_wait"]
+__all__ = ["COMMANDS", "PROG", "Context", "build_parser", "main", "run_gate"]
 
 # -- signals ---------------------------------------------------------------------------------
 
@@ -113,7 +113,9 @@ def run_gate(
     make_runner: MakeRunner = _make_waiter,
     require_ids: bool = True,
 ) -> int:
-    """Load the settings, run, and end every way with a result, its outputs and its exit code."""
+    """Load the settings, run, and end every way with a result, its outputs and its exit code.
+
+    With the defaults, the ``wait`` command; ``deploy`` and ``check`` pass their own runner."""
     clock = clock or SystemClock()
     end = Ending(env, stdout, stderr, clock, args, started=clock.monotonic(), verbosity=verbosity_of(args))
     with ending(end):
@@ -142,19 +144,6 @@ def run_gate(
     return end.finish()
 
 
-def run_wait(
-    args: argparse.Namespace,
-    env: Mapping[str, str],
-    *,
-    stdout: TextIO,
-    stderr: TextIO,
-    clock: Clock | None = None,
-    session: requests.Session | None = None,
-) -> int:
-    """The ``wait`` command."""
-    return run_gate(args, env, stdout=stdout, stderr=stderr, clock=clock, session=session)
-
-
 @dataclass(frozen=True)
 class Context:
     """What a command gets from outside: injected so tests drive it without a process."""
@@ -169,38 +158,31 @@ Handler = Callable[[argparse.Namespace, Context], int]
 
 
 def _wait_command(args: argparse.Namespace, ctx: Context) -> int:
-    return run_wait(args, ctx.env, stdout=ctx.stdout, stderr=ctx.stderr, clock=ctx.clock)
+    return run_gate(args, ctx.env, stdout=ctx.stdout, stderr=ctx.stderr, clock=ctx.clock)
 
 
-def _deploy_command(args: argparse.Namespace, ctx: Context) -> int:
-    return run_gate(
-        args,
-        ctx.env,
-        stdout=ctx.stdout,
-        stderr=ctx.stderr,
-        clock=ctx.clock,
-        make_runner=_make_deployer,
-        require_ids=False,
-    )
+def _runner_command(make_runner: MakeRunner) -> Handler:
+    """A command that runs a runner of its own (``deploy``, ``check``); no job id is required."""
 
+    def command(args: argparse.Namespace, ctx: Context) -> int:
+        return run_gate(
+            args,
+            ctx.env,
+            stdout=ctx.stdout,
+            stderr=ctx.stderr,
+            clock=ctx.clock,
+            make_runner=make_runner,
+            require_ids=False,
+        )
 
-def _check_command(args: argparse.Namespace, ctx: Context) -> int:
-    return run_gate(
-        args,
-        ctx.env,
-        stdout=ctx.stdout,
-        stderr=ctx.stderr,
-        clock=ctx.clock,
-        make_runner=_make_checker,
-        require_ids=False,
-    )
+    return command
 
 
 # What the simulator's commands borrow from here: they never import this module.
 SIM_HOOKS = GateHooks(
     prog=PROG,
     parse_args=lambda argv: build_parser().parse_args(argv),
-    run_wait=run_wait,
+    run_wait=run_gate,  # its defaults are the wait command's
 )
 
 
@@ -214,8 +196,8 @@ def _demo_command(args: argparse.Namespace, ctx: Context) -> int:
 
 COMMANDS: dict[str, Handler] = {
     "wait": _wait_command,
-    "deploy": _deploy_command,
-    "check": _check_command,
+    "deploy": _runner_command(_make_deployer),
+    "check": _runner_command(_make_checker),
     "simulate": _simulate_command,
     "demo": _demo_command,
 }

@@ -13,14 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from gate.deploy_options import (
-    OnEmptyDiff,
-    OnLocked,
-    parse_choice,
-    parse_disable_timeout,
-    parse_install_at,
-    parse_percentage,
-)
+from gate import deploy_options as deploy
 from gate.durations import parse_duration
 from gate.errors import ConfigError, shown
 
@@ -239,6 +232,10 @@ def _machines(setting: str) -> Callable[[Any], int]:
     return parse
 
 
+def _choice(setting: str, choices: type[deploy.OnEmptyDiff] | type[deploy.OnLocked]) -> Callable[[Any], Any]:
+    return lambda value: choices(deploy.parse_choice(value, setting, choices))
+
+
 _WAIT_ONLY = frozenset({WAIT})
 _DEPLOY_AND_CHECK = frozenset({DEPLOY, CHECK})
 
@@ -311,22 +308,22 @@ DEPLOY_OPTIONS: tuple[Option, ...] = tuple(
          _flag("skip_install"), Form.SWITCH),
         ("install_at", "--install-at", "CLANFORGE_INSTALL_AT", "now",
          "when the fleet install starts: now (default), manual (left to the dashboard; the fleet is not "
-         "watched) or a unix time", parse_install_at, Form.VALUE),
+         "watched) or a unix time", deploy.parse_install_at, Form.VALUE),
         ("disable_timeout", "--disable-timeout", "CLANFORGE_DISABLE_TIMEOUT", None,
          "disable a machine that has not installed after this long, e.g. 4h (sent in minutes)",
-         parse_disable_timeout, Form.VALUE),
+         deploy.parse_disable_timeout, Form.VALUE),
         ("disable_percentage", "--disable-percentage", "CLANFORGE_DISABLE_PERCENTAGE", None,
          "disable_percentage of the version create (0-100)",
-         lambda value: parse_percentage(value, "disable_percentage"), Form.VALUE),
+         lambda value: deploy.parse_percentage(value, "disable_percentage"), Form.VALUE),
         ("game_id", "--game-id", "CLANFORGE_GAME_ID", None,
          "game of the image: lets the image's lock be read before anything is created", _job_id("game_id"),
          Form.VALUE),
         ("on_empty_diff", "--on-empty-diff", "CLANFORGE_ON_EMPTY_DIFF", "reject",
          "a diff that changes nothing: reject (default: exit 0, nothing changed) or publish (a full version)",
-         lambda value: OnEmptyDiff(parse_choice(value, "on_empty_diff", OnEmptyDiff)), Form.VALUE),
+         _choice("on_empty_diff", deploy.OnEmptyDiff), Form.VALUE),
         ("on_locked", "--on-locked", "CLANFORGE_ON_LOCKED", "fail",
          "image locked by another diff: fail (default) or reject that diff, then go on",
-         lambda value: OnLocked(parse_choice(value, "on_locked", OnLocked)), Form.VALUE),
+         _choice("on_locked", deploy.OnLocked), Form.VALUE),
         ("reject_on_abort", "--reject-on-abort", "CLANFORGE_REJECT_ON_ABORT", False,
          "reject the diff made by a deploy cancelled or timed out before its version",
          _flag("reject_on_abort"), Form.SWITCH),

@@ -56,7 +56,7 @@ class CommandContext(Protocol):
 
 
 class WaitRunner(Protocol):
-    """Runs the ``wait`` command (``gate.cli.run_wait``); returns its exit code."""
+    """Runs the ``wait`` command (``gate.cli.run_gate``); returns its exit code."""
 
     def __call__(
         self, args: argparse.Namespace, env: Mapping[str, str], *, stdout: TextIO, stderr: TextIO
