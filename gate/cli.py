@@ -247,6 +247,6 @@ def main(
                 raise Cancelled(pending[0])
             command = args.command or DEFAULT_COMMAND
             # wait, deploy and check end inside their own ending; the simulator's commands end here.
-            end.name = f"{PROG} {command}"
+            end.name, end.verbosity = f"{PROG} {command}", verbosity_of(args)
             return COMMANDS[command](args, ctx)
         return end.finish()

@@ -139,3 +139,22 @@ def load_benchmark(filename: str) -> Any:
     sys.modules[name] = module  # dataclasses in the script look their module up here
     spec.loader.exec_module(module)
     return module
+
+
+def make_settings(**fields: Any) -> Any:
+    """Valid ``Settings`` for one update (1234) on https://api.test, fields overridable."""
+    from gate.config import Credentials, Settings
+
+    values: dict[str, Any] = {
+        "update_ids": (1234,),
+        "account_service_id": "77",
+        "api_url": "https://api.test",
+        "timeout": 60.0,
+        "poll_interval": 10.0,
+        "min_poll_interval": 1.0,
+        "request_timeout": 10.0,
+        "result_file": None,
+        "credentials": Credentials("basic", user="AKEY", secret="SKEY"),
+    }
+    values.update(fields)
+    return Settings(**values)

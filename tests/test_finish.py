@@ -79,3 +79,13 @@ def test_a_run_without_an_exception_keeps_its_own_result() -> None:
     with ending(end):
         end.result = make_result()
     assert end.finish() == 1
+
+
+def test_a_bug_shows_its_traceback_with_verbose_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(args: Any, ctx: Any) -> int:
+        raise KeyError("oops")
+
+    monkeypatch.setitem(cli.COMMANDS, "demo", broken)
+    code, _, err = run("demo", "--verbose")
+    assert code == ExitCode.ERROR
+    assert "Traceback" in err and "internal error (KeyError: 'oops')" in err
