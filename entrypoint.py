@@ -1,4 +1,8 @@
-"""Container entrypoint: a thin call of the CLI."""
+"""Run clanforge-gate from a checkout without installing it: ``python entrypoint.py --help``.
+
+Python puts this file's directory first on the import path, so ``gate`` is the package beside
+it; only the runtime dependencies (requests, tenacity, PyYAML) need to be importable.
+"""
 
 import sys
 

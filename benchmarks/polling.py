@@ -556,7 +556,6 @@ def many_ids(count: int, interval: float, seed: int, with_eta: bool = True) -> M
         min_poll_interval=1.0,
         request_timeout=10.0,
         result_file=None,
-        verbosity=-1,
         credentials=Credentials("bearer", secret="unused"),
     )
     waiter = Waiter(

@@ -13,9 +13,10 @@ from typing import Any
 
 from gate.client import StatusClient
 from gate.clock import Clock
-from gate.config import Settings, format_duration
+from gate.config import Settings
 from gate.deploy import Deployer, DeploySettings
 from gate.deploy_options import OnLocked
+from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.errors import GateError, TimedOut
 from gate.image_state import ImageLock

@@ -19,7 +19,8 @@ import tenacity
 from gate import __version__
 from gate.apitext import api_text
 from gate.clock import Clock
-from gate.config import Credentials, Settings, format_duration
+from gate.config import Credentials, Settings
+from gate.durations import format_duration
 from gate.errors import (
     ApiError,
     CredentialsRejected,

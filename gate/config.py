@@ -9,88 +9,78 @@ from __future__ import annotations
 
 import argparse
 import difflib
-import ipaddress
-import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
 
-from gate.errors import ConfigError
-
-DEFAULT_API_URL = "https://api.multiplay.co.uk"
-
-
-@dataclass(frozen=True)
-class Option:
-    """One setting: where it can come from and how it is parsed."""
-
-    key: str
-    flag: str
-    env: str
-    default: Any = None
-
-
-JOB_KINDS = ("imageupdate", "imagediff", "imageversion")
-
-OPTIONS: tuple[Option, ...] = (
-    Option("update_ids", "--update-id", "CLANFORGE_UPDATE_ID"),
-    Option("job", "--job", "CLANFORGE_JOB", "imageupdate"),
-    Option("account_service_id", "--account-service-id", "CLANFORGE_ACCOUNT_SERVICE_ID"),
-    Option("api_url", "--api-url", "CLANFORGE_API_URL", DEFAULT_API_URL),
-    Option("timeout", "--timeout", "CLANFORGE_TIMEOUT", "30m"),
-    Option("poll_interval", "--poll-interval", "CLANFORGE_POLL_INTERVAL", "10s"),
-    Option("min_poll_interval", "--min-poll-interval", "CLANFORGE_MIN_POLL_INTERVAL", "1s"),
-    Option("request_timeout", "--request-timeout", "CLANFORGE_REQUEST_TIMEOUT", "10s"),
-    Option("result_file", "--result-file", "CLANFORGE_RESULT_FILE"),
-    Option("junit_file", "--junit-file", "CLANFORGE_JUNIT_FILE"),
-    Option("dotenv_file", "--dotenv-file", "CLANFORGE_DOTENV_FILE"),
-    Option("fail_fast", "--fail-fast", "CLANFORGE_FAIL_FAST", False),
+from gate.durations import format_duration
+from gate.errors import ConfigError, shown
+from gate.options import (
+    ACCESS_KEY_ENV,
+    CONFIG_ENV,
+    CREDENTIALS_HINT,
+    DEFAULT_API_URL,
+    DEPLOY_OPTIONS,
+    JOB_KINDS,
+    MAX_ID_DIGITS,
+    MAX_JOB_IDS,
+    OPTIONS,
+    SECRET_KEY_ENV,
+    TOKEN_ENV,
+    YAML_KEYS,
+    Option,
+    ascii_digits,
+    is_loopback,
+    parse_account_service_id,
+    parse_api_url,
+    parse_bool,
+    parse_job_id,
+    parse_job_ids,
+    parse_job_kind,
+    summarise_ids,
+    unexpanded_variable_hint,
 )
-# Settings of ``clanforge-gate deploy`` only (see gate/deploy.py).
-DEPLOY_OPTIONS: tuple[Option, ...] = (
-    Option("image_id", "--image-id", "CLANFORGE_IMAGE_ID"),
-    Option("machine_id", "--machine-id", "CLANFORGE_MACHINE_ID"),
-    Option("desc", "--desc", "CLANFORGE_DESC"),
-    Option("url", "--url", "CLANFORGE_URL"),
-    Option("restart", "--restart", "CLANFORGE_RESTART"),
-    Option("game_build", "--game-build", "CLANFORGE_GAME_BUILD"),
-    Option("full", "--full", "CLANFORGE_FULL", False),
-    Option("force", "--force", "CLANFORGE_FORCE", False),
-    Option("max_failed_machines", "--max-failed-machines", "CLANFORGE_MAX_FAILED_MACHINES", 0),
-    Option("diff_id", "--diff-id", "CLANFORGE_DIFF_ID"),
-    Option("version_id", "--version-id", "CLANFORGE_VERSION_ID"),
-    Option("skip_update", "--skip-update", "CLANFORGE_SKIP_UPDATE", False),
-    Option("skip_diff", "--skip-diff", "CLANFORGE_SKIP_DIFF", False),
-    Option("skip_version", "--skip-version", "CLANFORGE_SKIP_VERSION", False),
-    Option("skip_install", "--skip-install", "CLANFORGE_SKIP_INSTALL", False),
-    Option("install_at", "--install-at", "CLANFORGE_INSTALL_AT", "now"),
-    Option("disable_timeout", "--disable-timeout", "CLANFORGE_DISABLE_TIMEOUT"),
-    Option("disable_percentage", "--disable-percentage", "CLANFORGE_DISABLE_PERCENTAGE"),
-    Option("game_id", "--game-id", "CLANFORGE_GAME_ID"),
-    Option("on_empty_diff", "--on-empty-diff", "CLANFORGE_ON_EMPTY_DIFF", "reject"),
-    Option("on_locked", "--on-locked", "CLANFORGE_ON_LOCKED", "fail"),
-    Option("reject_on_abort", "--reject-on-abort", "CLANFORGE_REJECT_ON_ABORT", False),
-)
-# ``update_id`` (one) and ``update_ids`` (a list) are both accepted in YAML.
-YAML_KEYS = frozenset({option.key for option in (*OPTIONS, *DEPLOY_OPTIONS)} | {"update_id"})
-CONFIG_ENV = "CLANFORGE_CONFIG"
 
-# Credentials are only ever read from the environment (or files it names).
-ACCESS_KEY_ENV = "CLANFORGE_ACCESS_KEY"
-SECRET_KEY_ENV = "CLANFORGE_SECRET_KEY"
-TOKEN_ENV = "CLANFORGE_TOKEN"
+# The option table and the value parsers live in gate.options; they are named here too, where
+# the settings are read, for the modules that import them from here.
+__all__ = [
+    "ACCESS_KEY_ENV",
+    "CONFIG_ENV",
+    "CREDENTIALS_HINT",
+    "DEFAULT_API_URL",
+    "DEPLOY_OPTIONS",
+    "JOB_KINDS",
+    "MAX_ID_DIGITS",
+    "MAX_JOB_IDS",
+    "OPTIONS",
+    "SECRET_KEY_ENV",
+    "TOKEN_ENV",
+    "YAML_KEYS",
+    "Credentials",
+    "Option",
+    "Settings",
+    "ascii_digits",
+    "is_loopback",
+    "load_credentials",
+    "load_settings",
+    "lookup",
+    "parse_account_service_id",
+    "parse_api_url",
+    "parse_bool",
+    "parse_job_id",
+    "parse_job_ids",
+    "parse_job_kind",
+    "read_config_values",
+    "read_source_url",
+    "result_file_hint",
+    "shown",
+    "summarise_ids",
+    "unexpanded_variable_hint",
+    "verbosity_of",
+]
+
 CREDENTIAL_WORDS = ("access_key", "secret_key", "token", "password", "secret", "auth", "credentials")
-CREDENTIALS_HINT = (
-    f"set {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} (Basic auth) or {TOKEN_ENV} (Bearer) in the "
-    f"environment, or {ACCESS_KEY_ENV}_FILE/{SECRET_KEY_ENV}_FILE/{TOKEN_ENV}_FILE naming files "
-    "that hold them"
-)
-
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|h|m|s)")
-_PLAIN_NUMBER = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -135,7 +125,6 @@ class Settings:
     min_poll_interval: float
     request_timeout: float
     result_file: str | None
-    verbosity: int
     credentials: Credentials = field(repr=False)
     junit_file: str | None = None
     dotenv_file: str | None = None
@@ -146,189 +135,6 @@ class Settings:
     def update_id(self) -> int:
         """The first (often the only) job id."""
         return self.update_ids[0]
-
-
-def parse_duration(value: object, setting: str) -> float:
-    """A number of seconds, or a string like ``500ms``, ``90s``, ``15m``, ``1h30m``."""
-    seconds: float | None = None
-    if isinstance(value, bool):
-        seconds = None
-    elif isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        text = value.strip().lower()
-        if _PLAIN_NUMBER.fullmatch(text):
-            seconds = float(text)
-        elif text and _DURATION_PART.sub("", text) == "":
-            seconds = sum(
-                float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text)
-            )
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(
-            f"{setting}: {shown(value)} is not a duration; use seconds (e.g. 90 or 0.5) "
-            "or a string like 500ms, 90s, 15m, 1h30m"
-        )
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """``3m10s``-style, for messages."""
-    if seconds < 10 and seconds != int(seconds):
-        return f"{seconds:.1f}s"
-    total = round(seconds)
-    hours, rest = divmod(total, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m{secs:02d}s"
-    if minutes:
-        return f"{minutes}m{secs:02d}s"
-    return f"{secs}s"
-
-
-_CI_VARIABLE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
-
-
-def unexpanded_variable_hint(value: object) -> str:
-    """For a value that is still a ``$NAME`` reference: what to check, else nothing.
-
-    GitLab and Jenkins leave a reference to an undefined variable as it is, so a ``$UPDATE_ID``
-    whose job did not hand it on reaches the gate verbatim.
-    """
-    if isinstance(value, str) and _CI_VARIABLE.search(value):
-        return (
-            "; it looks like a CI variable that was not set: check that the job that makes it runs "
-            "in an earlier stage (or is in needs:) and hands it on in its dotenv report"
-        )
-    return ""
-
-
-# An id is at most this many ASCII digits (``str.isdigit`` also takes superscripts and the
-# digits of other scripts, which ``int`` would read as another number or refuse).
-MAX_ID_DIGITS = 20
-MAX_JOB_IDS = 1000
-_ID_TEXT = re.compile(rf"[0-9]{{1,{MAX_ID_DIGITS}}}")
-
-
-def shown(value: object, limit: int = 60) -> str:
-    """A value for a message: its repr, cut short so one bad setting cannot flood a log."""
-    text = repr(value) if not isinstance(value, str) or len(value) <= 4 * limit else repr(value[: 4 * limit])
-    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
-
-
-def ascii_digits(value: object) -> str | None:
-    """The text of a whole number given as an int or a string of ASCII digits, else None."""
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        return None
-    text = str(value).strip()
-    return text if _ID_TEXT.fullmatch(text) else None
-
-
-def parse_job_id(value: object, setting: str) -> int:
-    """A positive whole number of at most 20 ASCII digits, given as a number or a string."""
-    text = ascii_digits(value)
-    if text is None or int(text) <= 0:
-        raise ConfigError(
-            f"{setting}: {shown(value)} is not a job id; it must be a positive whole number "
-            f"(ASCII digits, at most {MAX_ID_DIGITS})" + unexpanded_variable_hint(value)
-        )
-    return int(text)
-
-
-def summarise_ids(ids: Sequence[int], limit: int = 5) -> str:
-    """Ids for a message: all of them when few, else the first few and how many more."""
-    if len(ids) <= limit:
-        return ",".join(str(i) for i in ids)
-    return ",".join(str(i) for i in ids[:limit]) + f",... ({len(ids) - limit} more)"
-
-
-def parse_job_ids(value: object, setting: str = "update_id") -> tuple[int, ...]:
-    """One id, a comma-separated string of ids, or a list of them; duplicates dropped."""
-    items: list[object] = []
-    for item in value if isinstance(value, (list, tuple)) else [value]:
-        if isinstance(item, str):
-            items.extend(part for part in item.split(",") if part.strip())
-        else:
-            items.append(item)
-        if len(items) > MAX_JOB_IDS:
-            break
-    if not items:
-        raise ConfigError(f"{setting}: no job id given")
-    ids = tuple(dict.fromkeys(parse_job_id(item, setting) for item in items))
-    if len(ids) > MAX_JOB_IDS:
-        raise ConfigError(f"{setting}: more than {MAX_JOB_IDS} job ids; split them over several runs")
-    return ids
-
-
-def parse_bool(value: object, setting: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{setting}: {shown(value)} is not true or false")
-
-
-def parse_job_kind(value: object) -> str:
-    text = str(value).strip().lower()
-    if text not in JOB_KINDS:
-        raise ConfigError(f"job: {shown(value)} is not a job kind; use one of {', '.join(JOB_KINDS)}")
-    return text
-
-
-def parse_account_service_id(value: object) -> str:
-    text = ascii_digits(value)
-    if text is None:
-        raise ConfigError(
-            f"account_service_id: {shown(value)} is not an account service id (ASID); it must be a "
-            "whole number, as shown on the Clanforge dashboard" + unexpanded_variable_hint(value)
-        )
-    return text
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` is this machine (localhost or a loopback address)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def _has_userinfo(text: str) -> bool:
-    """Whether a URL-like text holds ``user[:password]@`` before its host, whatever its scheme."""
-    rest = text.split("://", 1)[1] if "://" in text else text
-    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
-    return "@" in authority
-
-
-def parse_api_url(value: object) -> str:
-    """https, or http on a loopback host (a local simulator); path prefix kept, no trailing slash."""
-    text = str(value).strip() if isinstance(value, str) else ""
-    # Checked before anything echoes the value: the password must not reach a log.
-    if _has_userinfo(text):
-        raise ConfigError(
-            "api_url: must not hold credentials (user:password@ before the host); the value is not "
-            f"shown; {CREDENTIALS_HINT}"
-        )
-    parts = urlsplit(text)
-    host = parts.hostname or ""
-    if parts.scheme not in ("http", "https") or not host:
-        raise ConfigError(f"api_url: {shown(value)} is not an http(s) URL; e.g. {DEFAULT_API_URL}")
-    if parts.query or parts.fragment:
-        raise ConfigError(f"api_url: {shown(text)} must not have a query or fragment")
-    if parts.scheme == "http" and not is_loopback(host):
-        raise ConfigError(
-            f"api_url: {shown(text)} is plain http; use https (http is allowed only for loopback hosts "
-            "such as 127.0.0.1 or localhost)"
-        )
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ConfigError(f"api_url: {shown(text)} has a bad port") from exc
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 # A settings file is a few hundred bytes; a secret a few dozen. Anything far larger is a mistake
@@ -498,22 +304,6 @@ def verbosity_of(args: argparse.Namespace) -> int:
     return 1 if getattr(args, "verbose", False) else 0
 
 
-_PARSERS: dict[str, Callable[[Any], Any]] = {
-    "update_ids": lambda v: parse_job_ids(v, "update_id"),
-    "job": parse_job_kind,
-    "fail_fast": lambda v: parse_bool(v, "fail_fast"),
-    "account_service_id": parse_account_service_id,
-    "api_url": parse_api_url,
-    "timeout": lambda v: parse_duration(v, "timeout"),
-    "poll_interval": lambda v: parse_duration(v, "poll_interval"),
-    "min_poll_interval": lambda v: parse_duration(v, "min_poll_interval"),
-    "request_timeout": lambda v: parse_duration(v, "request_timeout"),
-    "result_file": lambda v: str(v),
-    "junit_file": lambda v: str(v),
-    "dotenv_file": lambda v: str(v),
-}
-
-
 def read_config_values(args: argparse.Namespace, env: Mapping[str, str]) -> dict[str, Any]:
     """The YAML file's settings, if one is named (``update_id`` folded into ``update_ids``)."""
     path = config_path(args, env)
@@ -554,7 +344,7 @@ def load_settings(
                 )
             values[option.key] = None
             continue
-        values[option.key] = _PARSERS[option.key](raw)
+        values[option.key] = option.parse(raw)
     # An unset minimum follows the interval down (``--poll-interval 0.5s`` alone works);
     # only two explicit values that contradict each other are an error.
     if values["min_poll_interval"] > values["poll_interval"] and not _is_set(
@@ -567,7 +357,6 @@ def load_settings(
             f"poll_interval ({format_duration(values['poll_interval'])}); lower it or raise poll_interval"
         )
     return Settings(
-        verbosity=verbosity_of(args),
         credentials=load_credentials(env),
         **values,
     )

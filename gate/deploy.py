@@ -23,12 +23,10 @@ from gate.config import (
     URL_ENV,
     Settings,
     ascii_digits,
-    format_duration,
     lookup,
     parse_bool,
     parse_job_id,
     read_source_url,
-    shown,
 )
 from gate.deploy_options import (
     InstallAt,
@@ -40,6 +38,7 @@ from gate.deploy_options import (
     parse_install_at,
     parse_percentage,
 )
+from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.errors import (
     ApiError,
@@ -48,6 +47,7 @@ from gate.errors import (
     GateError,
     TimedOut,
     TransientError,
+    shown,
 )
 from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
 from gate.install import (

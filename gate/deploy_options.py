@@ -6,7 +6,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from gate.config import format_duration, parse_duration
+from gate.durations import format_duration, parse_duration
 from gate.errors import ConfigError
 
 

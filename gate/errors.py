@@ -48,3 +48,9 @@ class Cancelled(BaseException):
 
 class TimedOut(Exception):
     """The overall deadline passed before the job reached a final state."""
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """A value for a message: its repr, cut short so one bad setting cannot flood a log."""
+    text = repr(value) if not isinstance(value, str) or len(value) <= 4 * limit else repr(value[: 4 * limit])
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"

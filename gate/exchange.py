@@ -22,7 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from gate.config import format_duration, is_loopback
+from gate.config import is_loopback
+from gate.durations import format_duration
 from gate.errors import ApiError, MalformedResponse, TransientError
 
 # A status answer is under 2 KB; anything past this is not one.

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
-from gate.config import Settings, format_duration, summarise_ids
+from gate.config import Settings, summarise_ids
+from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.errors import ApiError, TimedOut, UnknownJob
 from gate.job import JobStatus, Verdict, classify, state_label

@@ -10,8 +10,7 @@ from typing import Any
 
 import yaml
 
-from gate.config import shown
-from gate.errors import ConfigError
+from gate.errors import ConfigError, shown
 
 
 class _SettingsLoader(yaml.SafeLoader):

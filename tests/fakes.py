@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Credentials of the end-to-end runs against the simulator: made up, and easy to search for in output.
+# The one set of fake credentials of the tests: made up, and easy to search for in output.
 ASID = "31337"
 ACCESS = "e2e-access-7d1f"
 SECRET = "e2e-secret-5be0c9a1d2"
@@ -33,6 +33,43 @@ class FakeClock:
     def advance(self, seconds: float) -> None:
         self.wall += seconds
         self.mono += seconds
+
+
+class Recorder:
+    """A reporter that records every call: ``lines`` as (kind, text) for one reporter's view, and
+    ``calls`` as (name, kind, ...), which several recorders can share to show the order."""
+
+    def __init__(self, name: str = "recorder", calls: list[tuple[str, ...]] | None = None) -> None:
+        self.name = name
+        self.calls: list[tuple[str, ...]] = [] if calls is None else calls
+        self.lines: list[tuple[str, str]] = []
+
+    def _note(self, kind: str, text: str, *parts: str) -> None:
+        if kind != "begin":
+            self.lines.append((kind, text))
+        self.calls.append((self.name, kind, *(parts or (text,))))
+
+    def begin(self, update_id: int) -> None:
+        self._note("begin", str(update_id))
+
+    def progress(self, message: str) -> None:
+        self._note("progress", message)
+
+    def debug(self, message: str) -> None:
+        self._note("debug", message)
+
+    def warning(self, message: str) -> None:
+        self._note("warning", message)
+
+    def created(self, kind: str, job_id: int) -> None:
+        self._note("created", f"{kind} {job_id}", kind, str(job_id))
+
+    def end(self, result: Any) -> None:
+        self._note("end", result.message)
+
+    def text(self, kind: str = "progress") -> str:
+        """Every line of one kind, one per line."""
+        return "\n".join(m for k, m in self.lines if k == kind)
 
 
 def job_body(
@@ -102,3 +139,22 @@ def load_benchmark(filename: str) -> Any:
     sys.modules[name] = module  # dataclasses in the script look their module up here
     spec.loader.exec_module(module)
     return module
+
+
+def make_settings(**fields: Any) -> Any:
+    """Valid ``Settings`` for one update (1234) on https://api.test, fields overridable."""
+    from gate.config import Credentials, Settings
+
+    values: dict[str, Any] = {
+        "update_ids": (1234,),
+        "account_service_id": "77",
+        "api_url": "https://api.test",
+        "timeout": 60.0,
+        "poll_interval": 10.0,
+        "min_poll_interval": 1.0,
+        "request_timeout": 10.0,
+        "result_file": None,
+        "credentials": Credentials("basic", user="AKEY", secret="SKEY"),
+    }
+    values.update(fields)
+    return Settings(**values)

@@ -20,8 +20,8 @@ import yaml
 
 from gate import __version__
 from gate.cli import COMMANDS, build_parser
-from gate.config import DEPLOY_OPTIONS, OPTIONS
 from gate.inputs import default_text, input_env
+from gate.options import DEPLOY_OPTIONS, OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))

@@ -20,13 +20,11 @@ import pytest
 import requests_mock as rm
 
 from gate.cli import main
-from tests.fakes import FakeClock, job_body
+from tests.fakes import ACCESS, SECRET, TOKEN, FakeClock, job_body
 
 API = "https://api.test"
 URL = f"{API}/cfp/v1/imageupdate/1234/status"
-ACCESS, SECRET = "AK-visible-id", "sk-Very-Secret-Value-42"
 BASIC = base64.b64encode(f"{ACCESS}:{SECRET}".encode()).decode()
-TOKEN = "tok-Bearer-Secret-99"
 ENV = {
     "CLANFORGE_ACCESS_KEY": ACCESS,
     "CLANFORGE_SECRET_KEY": SECRET,
@@ -211,8 +209,11 @@ def test_secret_not_in_config_error_output(tmp_path: Path) -> None:
 
 class _Handler(BaseHTTPRequestHandler):
     hang = 0.0
+    # Set when a request has arrived: from then on it is in flight (and hangs, if ``hang``).
+    received = threading.Event()
 
     def do_GET(self) -> None:
+        self.received.set()
         if self.hang:
             time.sleep(self.hang)
         body = json.dumps(job_body(4, "Running", progress=30)).encode()
@@ -236,8 +237,10 @@ def slow_server() -> Iterator[ThreadingHTTPServer]:
     server.shutdown()
     server.server_close()
     _Handler.hang = 0.0
+    _Handler.received.clear()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 @pytest.mark.parametrize("where", ["mid-sleep", "mid-request"])
 def test_signal_stops_within_a_second(
@@ -264,7 +267,8 @@ def test_signal_stops_within_a_second(
             line = proc.stdout.readline()  # the first status line: now it sleeps
             assert "Running 30%" in line
         else:
-            time.sleep(1.5)  # the request is in flight on the hanging server
+            # The hanging server has the request: it is in flight.
+            assert _Handler.received.wait(timeout=10), "the gate never sent its request"
         sent = time.monotonic()
         proc.send_signal(sig)
         _out, err = proc.communicate(timeout=max(1, deadline - time.monotonic()))

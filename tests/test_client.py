@@ -10,57 +10,13 @@ import requests
 import requests_mock as rm
 
 from gate.client import JobRef, StatusClient, retry_after_seconds
-from gate.config import Credentials, Settings
+from gate.config import Credentials
 from gate.errors import ApiError, CredentialsRejected, GateError, TimedOut, UnknownJob
 from gate.report import Reporter
-from gate.result import Result
-from tests.fakes import FakeClock, job_body
+from tests.fakes import FakeClock, Recorder, job_body, make_settings
 
 URL = "https://api.test/cfp/v1/imageupdate/1234/status"
 JOB = JobRef("imageupdate", 1234)
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.lines: list[tuple[str, str]] = []
-
-    def begin(self, update_id: int) -> None:
-        pass
-
-    def progress(self, message: str) -> None:
-        self.lines.append(("progress", message))
-
-    def debug(self, message: str) -> None:
-        self.lines.append(("debug", message))
-
-    def warning(self, message: str) -> None:
-        self.lines.append(("warning", message))
-
-    def created(self, kind: str, job_id: int) -> None:
-        self.lines.append(("created", f"{kind} {job_id}"))
-
-    def end(self, result: Result) -> None:
-        self.lines.append(("end", result.message))
-
-    def text(self, kind: str = "progress") -> str:
-        return "\n".join(m for k, m in self.lines if k == kind)
-
-
-def make_settings(**kw: Any) -> Settings:
-    base: dict[str, Any] = {
-        "update_ids": (1234,),
-        "account_service_id": "77",
-        "api_url": "https://api.test",
-        "timeout": 60.0,
-        "poll_interval": 10.0,
-        "min_poll_interval": 1.0,
-        "request_timeout": 10.0,
-        "result_file": None,
-        "verbosity": 0,
-        "credentials": Credentials("basic", user="AKEY", secret="SKEY"),
-    }
-    base.update(kw)
-    return Settings(**base)
 
 
 def make_client(clock: FakeClock, reporter: Reporter | None = None, **kw: Any) -> StatusClient:

@@ -11,12 +11,12 @@ import pytest
 from gate.cli import build_parser
 from gate.config import (
     Credentials,
-    format_duration,
     load_credentials,
     load_settings,
     parse_api_url,
-    parse_duration,
+    verbosity_of,
 )
+from gate.durations import format_duration, parse_duration
 from gate.errors import ConfigError
 
 BASIC = {"CLANFORGE_ACCESS_KEY": "AKEY-0001", "CLANFORGE_SECRET_KEY": "SKEY-0001"}
@@ -71,7 +71,7 @@ def test_defaults() -> None:
     s = settings()
     assert s.api_url == "https://api.multiplay.co.uk"
     assert (s.timeout, s.poll_interval, s.min_poll_interval, s.request_timeout) == (1800, 10, 1, 10)
-    assert s.result_file is None and s.verbosity == 0
+    assert s.result_file is None
 
 
 def test_precedence_flag_env_yaml_default(tmp_path: Path) -> None:
@@ -252,7 +252,8 @@ def test_credentials_on_command_line_refused(flag: str) -> None:
 
 
 def test_verbosity_flags() -> None:
-    assert settings(("--quiet",)).verbosity == -1
-    assert settings(("-v",)).verbosity == 1
+    assert verbosity_of(args("--update-id", "1", "--quiet")) == -1
+    assert verbosity_of(args("--update-id", "1", "-v")) == 1
+    assert verbosity_of(args("--update-id", "1")) == 0
     with pytest.raises(ConfigError):
         args("--quiet", "--verbose")

@@ -255,7 +255,6 @@ def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) 
         min_poll_interval=1.0,
         request_timeout=10.0,
         result_file=None,
-        verbosity=0,
         credentials=Credentials("bearer", secret="t"),
     )
 

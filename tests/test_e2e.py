@@ -32,6 +32,9 @@ from gate.sim import (
 )
 from tests.fakes import ACCESS, ASID, SECRET, TOKEN
 
+# Real processes and a real server in real time: left out of the quick run (-m "not e2e").
+pytestmark = pytest.mark.e2e
+
 ROOT = Path(__file__).resolve().parent.parent
 BASIC = base64.b64encode(f"{ACCESS}:{SECRET}".encode()).decode()
 SECRETS = (ACCESS, SECRET, TOKEN, BASIC)

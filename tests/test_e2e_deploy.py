@@ -28,6 +28,9 @@ from gate.sim import (
 )
 from tests.test_e2e import ASID, ROOT, Run, assert_no_secret, basic_env
 
+# Real processes and a real server in real time: left out of the quick run (-m "not e2e").
+pytestmark = pytest.mark.e2e
+
 # A job takes this long; the gate polls at most a second apart: the whole chain runs in ~7 s.
 DURATION = 1.2
 UPDATE, DIFF, VERSION = (FIRST_CREATED_ID[k] for k in ("imageupdate", "imagediff", "imageversion"))

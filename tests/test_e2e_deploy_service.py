@@ -38,6 +38,9 @@ from tests.test_e2e import ROOT, assert_no_secret, basic_env
 from tests.test_e2e_deploy import finish, gate_argv
 from tests.test_github import parse_output_file
 
+# Real processes and a real server in real time: left out of the quick run (-m "not e2e").
+pytestmark = pytest.mark.e2e
+
 DURATION = 10.0
 UPDATE, DIFF, VERSION = (FIRST_CREATED_ID[k] for k in ("imageupdate", "imagediff", "imageversion"))
 IMAGE = IMAGE_BY_DEPLOY_SCENARIO

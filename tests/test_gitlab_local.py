@@ -23,7 +23,7 @@ import pytest
 from gate.sim import Simulator, SimulatorCredentials
 from tests.fakes import ACCESS, SECRET, TOKEN
 
-pytestmark = pytest.mark.gitlab_local
+pytestmark = [pytest.mark.gitlab_local, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = ROOT / "tests" / "gitlab" / "pipeline.yml"

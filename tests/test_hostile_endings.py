@@ -110,6 +110,7 @@ def _catches(pid: int, sig: int) -> bool:
     return bool(int(caught, 16) & (1 << (sig - 1)))
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc to see when a handler is in")
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
 def test_a_signal_at_the_first_moment_the_process_can_catch_it(tmp_path: Path, sig: int, code: int) -> None:

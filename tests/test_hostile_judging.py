@@ -48,7 +48,6 @@ def client(clock: FakeClock, **kw: Any) -> StatusClient:
         "min_poll_interval": 1.0,
         "request_timeout": 10.0,
         "result_file": None,
-        "verbosity": 0,
         "credentials": Credentials("basic", user="access-key-1", secret="secret-key-1"),
         **kw,
     }

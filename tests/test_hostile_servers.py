@@ -18,6 +18,9 @@ import pytest
 from gate.cli import main
 from tests.fakes import load_benchmark
 
+# Real servers on the real clock: left out of the quick run (-m "not e2e").
+pytestmark = pytest.mark.e2e
+
 hostile = load_benchmark("hostile.py")
 TIMEOUT = 2.0
 

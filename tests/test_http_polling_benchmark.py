@@ -17,6 +17,9 @@ import pytest
 from gate.sim import Scenario, final_offset
 from tests.fakes import load_benchmark
 
+# Real servers on the real clock: left out of the quick run (-m "not e2e").
+pytestmark = pytest.mark.e2e
+
 bench = load_benchmark("http_polling.py")
 
 

@@ -17,9 +17,8 @@ from gate.cli import main
 from gate.client import JobRef, StatusClient
 from gate.ending import Outcome
 from gate.waiter import Waiter
-from tests.fakes import FakeClock, job_body
+from tests.fakes import FakeClock, Recorder, job_body, make_settings
 from tests.test_cli import ENV
-from tests.test_client import Recorder, make_settings
 from tests.test_github import parse_output_file
 from tests.test_gitlab import parse_dotenv
 

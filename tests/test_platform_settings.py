@@ -1,5 +1,5 @@
 """The GitLab component and the Jenkins step offer every setting of the CLI, under its variable and
-with its default: both are checked against the CLI's option table (gate.config.OPTIONS and
+with its default: both are checked against the CLI's option table (gate.options.OPTIONS and
 DEPLOY_OPTIONS, and the parser built from it), so a setting added to the CLI fails here until the
 wrappers offer it."""
 
@@ -15,7 +15,7 @@ import yaml
 
 from gate import __version__
 from gate.cli import COMMANDS, build_parser
-from gate.config import DEPLOY_OPTIONS, OPTIONS, Option
+from gate.options import DEPLOY_OPTIONS, OPTIONS, Option
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPONENT = ROOT / "templates" / "clanforge-gate.yml"

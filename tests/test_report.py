@@ -6,31 +6,7 @@ import io
 
 from gate.report import FanOut, Redactor
 from gate.report.console import ConsoleReporter
-from gate.result import Result
-
-
-class Recorder:
-    def __init__(self, name: str, calls: list[tuple[str, ...]]) -> None:
-        self.name = name
-        self.calls = calls
-
-    def begin(self, update_id: int) -> None:
-        self.calls.append((self.name, "begin", str(update_id)))
-
-    def progress(self, message: str) -> None:
-        self.calls.append((self.name, "progress", message))
-
-    def debug(self, message: str) -> None:
-        self.calls.append((self.name, "debug", message))
-
-    def warning(self, message: str) -> None:
-        self.calls.append((self.name, "warning", message))
-
-    def created(self, kind: str, job_id: int) -> None:
-        self.calls.append((self.name, "created", kind, str(job_id)))
-
-    def end(self, result: Result) -> None:
-        self.calls.append((self.name, "end", result.message))
+from tests.fakes import Recorder
 
 
 def test_fan_out_announces_a_created_job_to_each_reporter_in_order() -> None:

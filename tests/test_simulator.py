@@ -32,10 +32,9 @@ from gate.sim import (
     scenario_table_text,
     status_body,
 )
+from tests.fakes import ACCESS, ASID, SECRET, TOKEN
 
 DURATION = 10.0
-ASID = "777"
-ACCESS, SECRET, TOKEN = "unit-access", "unit-secret-value", "unit-token-value"
 
 
 def basic(access: str, secret: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from gate.config import format_duration
+from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.report.naming import job_label
 from gate.result import Result

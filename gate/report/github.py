@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from gate.config import format_duration
+from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.kinds import WAITABLE, JobKind
 from gate.report.files import append_text

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TextIO
 
-from gate.config import format_duration
+from gate.durations import format_duration
 from gate.report.dotenv import DotenvReporter, one_line
 from gate.report.naming import waiting_header
 from gate.result import Result

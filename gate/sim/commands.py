@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
-from gate.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, TOKEN_ENV, format_duration, parse_duration
+from gate.config import ACCESS_KEY_ENV, SECRET_KEY_ENV, TOKEN_ENV
+from gate.durations import format_duration, parse_duration
 from gate.errors import Cancelled, ConfigError
 from gate.sim.credentials import (
     DEMO_ACCOUNT_SERVICE_ID,
@@ -55,7 +56,7 @@ class CommandContext(Protocol):
 
 
 class WaitRunner(Protocol):
-    """Runs the ``wait`` command (``gate.cli.run_wait``); returns its exit code."""
+    """Runs the ``wait`` command (``gate.cli.run_gate``); returns its exit code."""
 
     def __call__(
         self, args: argparse.Namespace, env: Mapping[str, str], *, stdout: TextIO, stderr: TextIO
@@ -69,7 +70,6 @@ class GateHooks:
     prog: str
     parse_args: Callable[[list[str]], argparse.Namespace]
     run_wait: WaitRunner
-    exit_code_for: Callable[[BaseException], int]
 
 
 def _scenario(text: str) -> Scenario:
@@ -134,11 +134,6 @@ def add_commands(commands: Any) -> None:
     loudness.add_argument("--verbose", "-v", action="store_true", help="print each request and answer")
 
 
-def _fail(gate: GateHooks, command: str, message: str, stderr: TextIO) -> int:
-    print(f"{gate.prog} {command}: {message}", file=stderr, flush=True)
-    return gate.exit_code_for(ConfigError(message))
-
-
 def _gate_environment(env: Mapping[str, str], credentials: SimulatorCredentials) -> dict[str, str]:
     """The caller's environment without its Clanforge settings, plus the simulator's credentials."""
     clean = {key: value for key, value in env.items() if not key.startswith("CLANFORGE_")}
@@ -155,14 +150,10 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks)
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
 
     scenario: Scenario = args.scenario
-    try:
-        duration = parse_duration(args.duration, "--duration")
-        if duration <= 0:
-            raise ConfigError("--duration must be more than 0s")
-        poll_interval = parse_duration(args.poll_interval, "--poll-interval")
-        timeout = parse_duration(args.timeout, "--timeout") if args.timeout else duration + DEMO_SPARE_SECONDS
-    except ConfigError as exc:
-        return _fail(gate, "demo", str(exc), stderr)
+    # A setting that does not parse raises ConfigError: the CLI ends the command with it.
+    duration = parse_duration(args.duration, "--duration")
+    poll_interval = parse_duration(args.poll_interval, "--poll-interval")
+    timeout = parse_duration(args.timeout, "--timeout") if args.timeout else duration + DEMO_SPARE_SECONDS
     credentials = SimulatorCredentials.demo()
     simulator = Simulator(
         duration=duration,
@@ -250,13 +241,8 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHo
     from gate.sim.server import Simulator
 
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
-    try:
-        duration = parse_duration(args.duration, "--duration")
-        slow = parse_duration(args.slow_delay, "--slow-delay")
-        if duration <= 0:
-            raise ConfigError("--duration must be more than 0s")
-    except ConfigError as exc:
-        return _fail(gate, "simulate", str(exc), stderr)
+    duration = parse_duration(args.duration, "--duration")
+    slow = parse_duration(args.slow_delay, "--slow-delay")
 
     def log(line: str) -> None:
         print(line, file=stdout, flush=True)
@@ -274,7 +260,7 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHo
             log=None if args.quiet else log,
         )
     except ValueError as exc:
-        return _fail(gate, "simulate", f"{exc}; pass --allow-non-loopback to listen there anyway", stderr)
+        raise ConfigError(f"{exc}; pass --allow-non-loopback to listen there anyway") from None
     credentials = simulator.credentials
     if not credentials.is_demo and credentials.token is not None and credentials.access_key is not None:
         print(
@@ -286,13 +272,10 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHo
     try:
         url = simulator.bind()
     except (OSError, OverflowError) as exc:
-        return _fail(
-            gate,
-            "simulate",
+        raise ConfigError(
             f"cannot listen on {args.host} port {args.port} ({getattr(exc, 'strerror', None) or exc}); "
-            "choose another --port (0 picks a free one)",
-            stderr,
-        )
+            "choose another --port (0 picks a free one)"
+        ) from None
     _print_banner(simulator, url, stdout)
     try:
         simulator.serve_forever()
