@@ -18,6 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from gate.errors import ConfigError
+from gate.kinds import WAITABLE, JobKind
 
 DEFAULT_API_URL = "https://api.multiplay.co.uk"
 
@@ -32,7 +33,7 @@ class Option:
     default: Any = None
 
 
-JOB_KINDS = ("imageupdate", "imagediff", "imageversion")
+JOB_KINDS = tuple(kind.value for kind in WAITABLE)
 
 OPTIONS: tuple[Option, ...] = (
     Option("update_ids", "--update-id", "CLANFORGE_UPDATE_ID"),
@@ -139,7 +140,7 @@ class Settings:
     credentials: Credentials = field(repr=False)
     junit_file: str | None = None
     dotenv_file: str | None = None
-    job: str = "imageupdate"
+    job: JobKind = JobKind.IMAGE_UPDATE
     fail_fast: bool = False
 
     @property
@@ -270,11 +271,13 @@ def parse_bool(value: object, setting: str) -> bool:
     raise ConfigError(f"{setting}: {shown(value)} is not true or false")
 
 
-def parse_job_kind(value: object) -> str:
-    text = str(value).strip().lower()
-    if text not in JOB_KINDS:
-        raise ConfigError(f"job: {shown(value)} is not a job kind; use one of {', '.join(JOB_KINDS)}")
-    return text
+def parse_job_kind(value: object) -> JobKind:
+    try:
+        return JobKind.parse(str(value))
+    except ValueError:
+        raise ConfigError(
+            f"job: {shown(value)} is not a job kind; use one of {', '.join(JOB_KINDS)}"
+        ) from None
 
 
 def parse_account_service_id(value: object) -> str:

@@ -41,6 +41,7 @@ from gate.deploy_options import (
     parse_percentage,
 )
 from gate.ending import Outcome
+from gate.ending import exit_code as ending_exit_code
 from gate.errors import (
     ApiError,
     Cancelled,
@@ -60,19 +61,19 @@ from gate.install import (
     parse_install_jobs,
     readings_text,
 )
+from gate.kinds import WAITABLE, JobKind
 from gate.report import Reporter
-from gate.result import EXIT_CODES, Call, JobResult, Result
+from gate.result import Call, JobResult, Result
 from gate.source_url import encode_source_url, mask_source_url
 from gate.waiter import Waiter
 
-ID_FIELDS = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "imageversionid"}
-RESUME_FLAGS = {"imageupdate": "--update-id", "imagediff": "--diff-id", "imageversion": "--version-id"}
 LOCKED = re.compile(r"locked by diffid:?\s*([0-9]{1,20})", re.IGNORECASE)
-INSTALL_KIND = "imageinstall"
 # The state of a deploy whose diff changed nothing (the ``state`` output and CLANFORGE_STATE).
 NOTHING_CHANGED = "nothing changed"
 # ``reinstall`` of a diff reject: 0, so rejecting restarts nothing.
 REJECT_REINSTALL = "0"
+# The account's unfinished install jobs, one of the fleet install's two readings.
+INSTALL_STATUS_PATH = f"/cfp/v1/{JobKind.FLEET_INSTALL.value}/status"
 
 
 class ImageLocked(GateError):
@@ -234,7 +235,7 @@ class Deployer:
     reporter: Reporter
     rng: random.Random = field(default_factory=random.Random)
     jobs: list[JobResult] = field(default_factory=list)
-    created: dict[str, int] = field(default_factory=dict)
+    created: dict[JobKind, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
 
@@ -251,7 +252,7 @@ class Deployer:
         # Set when an empty diff is to be published as a full version (--on-empty-diff publish).
         self.publish_full = False
         # The kind of job whose create was under way when a signal came, if any.
-        self.creating: str | None = None
+        self.creating: JobKind | None = None
 
     @property
     def label(self) -> str:
@@ -267,14 +268,14 @@ class Deployer:
 
     # -- create ----------------------------------------------------------------------------------
 
-    def resume_command(self, next_kind: str | None = None) -> str:
+    def resume_command(self, next_kind: JobKind | None = None) -> str:
         """The command that picks the chain up from the ids known so far (see ``resume_command``)."""
         return resume_command(self.deploy, self.created, next_kind)
 
-    def create(self, kind: str, params: dict[str, str]) -> int:
-        label = f"{kind} create"
+    def create(self, kind: JobKind, params: dict[str, str]) -> int:
+        label = f"{kind.value} create"
         try:
-            body = self.send(label, f"/cfp/v1/{kind}/create", params)
+            body = self.send(label, kind.create_path(), params)
         except Cancelled:
             # The request may have reached the API: the job may exist without our knowing its id.
             self.creating = kind
@@ -284,7 +285,7 @@ class Deployer:
             raise CreateUncertain(
                 f"{label} for image {self.deploy.image_id} got no clear answer ({exc}); the job may have "
                 "started anyway: check the image in the Clanforge dashboard before running again, "
-                f"then resume with '{self.resume_command(kind)} {RESUME_FLAGS[kind]} <id>' if it started"
+                f"then resume with '{self.resume_command(kind)} {kind.resume_flag} <id>' if it started"
             ) from exc
         except ApiError as exc:
             locked = LOCKED.search(str(exc))
@@ -293,30 +294,30 @@ class Deployer:
                 self.advice_given = True
                 raise ImageLocked(
                     f"image {self.deploy.image_id} is locked by diff {diff}: that diff was neither "
-                    f"published nor rejected; publish it with '{self.resume_command('imageversion')} "
+                    f"published nor rejected; publish it with '{self.resume_command(JobKind.IMAGE_VERSION)} "
                     f"--diff-id {diff}', or reject it: run again with --on-locked reject --game-id "
                     "<game id> (or reject it in the Clanforge dashboard)"
                 ) from exc
             raise
-        value = body.get(ID_FIELDS[kind])
+        value = body.get(kind.id_field)
         text = ascii_digits(value)
         if text is None or int(text) <= 0:
             self.advice_given = True
             said = api_text(shown(value), self.client.masker)
             raise CreateUncertain(
-                f"{label} answered without a {ID_FIELDS[kind]} ({said}); "
+                f"{label} answered without a {kind.id_field} ({said}); "
                 "the job may have started: "
                 "check the image in the Clanforge dashboard before running again"
             )
         job_id = int(text)
         self.created[kind] = job_id
-        self.reporter.progress(f"{JobRef(kind, job_id).label}: started; to resume: {self.resume_command()}")
+        self.reporter.progress(f"{kind.label(job_id)}: started; to resume: {self.resume_command()}")
         self.reporter.created(kind, job_id)
         return job_id
 
     # -- wait ------------------------------------------------------------------------------------
 
-    def wait(self, kind: str, job_id: int) -> JobResult:
+    def wait(self, kind: JobKind, job_id: int) -> JobResult:
         # The waiter's own hints (``wait --job <kind> --update-id <id>``) must name this kind.
         self.current = Waiter(
             self.client,
@@ -337,13 +338,13 @@ class Deployer:
     def watch_install(self) -> JobResult:
         """Watch the fleet install of the version until both readings prove it done (see gate.install)."""
         image_id = self.deploy.image_id
-        version_id = self.created.get("imageversion") or self.deploy.version_id
+        version_id = self.created.get(JobKind.IMAGE_VERSION) or self.deploy.version_id
         assert image_id is not None and version_id is not None
-        label = f"image {image_id} install"
+        label = JobKind.FLEET_INSTALL.label(image_id)
         path = f"/cfp/v2/project/{self.settings.account_service_id}/image/{image_id}/status"
         # Like every other step's, the install's time is its own, not the chain's so far.
         self.install_started = self.clock.monotonic()
-        created_here = "imageversion" in self.created
+        created_here = JobKind.IMAGE_VERSION in self.created
         evidence = Evidence()
         counts: FleetCounts | None = None
         jobs: InstallJobs | None = None
@@ -355,7 +356,7 @@ class Deployer:
                 counts = self.client.read(label, path, {}, self.deadline, parse_fleet_counts)
                 jobs = self.client.read(
                     label,
-                    "/cfp/v1/imageinstall/status",
+                    INSTALL_STATUS_PATH,
                     {},
                     self.deadline,
                     lambda body: parse_install_jobs(body, version_id),
@@ -417,7 +418,8 @@ class Deployer:
         return self._install_result(
             Outcome.TIMED_OUT,
             f"{label}: timed out after {format_duration(self.elapsed())} "
-            f"({readings_text(counts, jobs, named=True)}{extra}); {why}: {self.resume_command(INSTALL_KIND)}",
+            f"({readings_text(counts, jobs, named=True)}{extra}); {why}: "
+            f"{self.resume_command(JobKind.FLEET_INSTALL)}",
             counts,
             polls_before,
         )
@@ -427,7 +429,7 @@ class Deployer:
     ) -> JobResult:
         total = counts.pending + counts.failed + counts.completed if counts else 0
         job = JobResult(
-            kind=INSTALL_KIND,
+            kind=JobKind.FLEET_INSTALL,
             job_id=self.deploy.image_id or 0,
             outcome=outcome,
             message=message,
@@ -441,20 +443,22 @@ class Deployer:
 
     # -- the chain -------------------------------------------------------------------------------
 
-    def steps(self) -> list[tuple[str, Callable[[], JobResult | None]]]:
+    def steps(self) -> list[tuple[JobKind, Callable[[], JobResult | None]]]:
         d = self.deploy
         return [
-            ("imagelock", self.check_lock),
+            (JobKind.IMAGE_OPTIONS, self.check_lock),
             (
-                "imageupdate",
-                lambda: self._job_step("imageupdate", d.update_id, d.skip_update, self._update_params),
+                JobKind.IMAGE_UPDATE,
+                lambda: self._job_step(JobKind.IMAGE_UPDATE, d.update_id, d.skip_update, self._update_params),
             ),
-            ("imagediff", self._diff_step),
+            (JobKind.IMAGE_DIFF, self._diff_step),
             (
-                "imageversion",
-                lambda: self._job_step("imageversion", d.version_id, d.skip_version, self._version_params),
+                JobKind.IMAGE_VERSION,
+                lambda: self._job_step(
+                    JobKind.IMAGE_VERSION, d.version_id, d.skip_version, self._version_params
+                ),
             ),
-            (INSTALL_KIND, self._install_step),
+            (JobKind.FLEET_INSTALL, self._install_step),
         ]
 
     def _update_params(self) -> dict[str, str]:
@@ -470,7 +474,7 @@ class Deployer:
 
     def _version_params(self, *, now: float | None = None) -> dict[str, str]:
         d = self.deploy
-        diff = self.created.get("imagediff") or d.diff_id
+        diff = self.created.get(JobKind.IMAGE_DIFF) or d.diff_id
         params = {"diffid": str(diff), "restart": "1" if d.restart else "0"}
         if d.game_build:
             params["game_build"] = d.game_build
@@ -488,7 +492,7 @@ class Deployer:
         return params
 
     def _job_step(
-        self, kind: str, given: int | None, skip: bool, params: Callable[[], dict[str, str]]
+        self, kind: JobKind, given: int | None, skip: bool, params: Callable[[], dict[str, str]]
     ) -> JobResult | None:
         if given is None and skip:
             return None
@@ -516,43 +520,43 @@ class Deployer:
             if d.on_locked is OnLocked.REJECT:
                 calls.append(
                     Call(
-                        describe_call(
-                            "/cfp/v1/imagediff/<locking diff>/reject", {"reinstall": REJECT_REINSTALL}
-                        ),
+                        describe_call(reject_path("<locking diff>"), {"reinstall": REJECT_REINSTALL}),
                         "only if a diff locks the image (--on-locked reject)",
                     )
                 )
         if d.update_id is None and not d.skip_update:
             calls.append(
-                Call(describe_call("/cfp/v1/imageupdate/create", self._update_params()), "create, once")
+                Call(describe_call(JobKind.IMAGE_UPDATE.create_path(), self._update_params()), "create, once")
             )
         if d.diff_id is None and not d.skip_diff:
-            calls.append(Call(describe_call("/cfp/v1/imagediff/create", self._diff_params()), "create, once"))
+            calls.append(
+                Call(describe_call(JobKind.IMAGE_DIFF.create_path(), self._diff_params()), "create, once")
+            )
         diff = "<new diff id>" if d.diff_id is None else str(d.diff_id)
         if d.version_id is None and not d.skip_version:
             calls.append(
                 Call(
-                    describe_call(f"/cfp/v1/imagediff/{diff}/status", {"diff_info": "1"}),
+                    describe_call(f"/cfp/v1/{JobKind.IMAGE_DIFF.value}/{diff}/status", {"diff_info": "1"}),
                     "read: did it change anything",
                 )
             )
             calls.append(
                 Call(
-                    describe_call(f"/cfp/v1/imagediff/{diff}/reject", {"reinstall": REJECT_REINSTALL}),
+                    describe_call(reject_path(diff), {"reinstall": REJECT_REINSTALL}),
                     "only if the diff changes nothing (--on-empty-diff reject, the default)",
                 )
             )
             params = {**self._version_params(), "diffid": diff}
             if "install_at" in params and d.install_at.mode is InstallMode.NOW:
                 params["install_at"] = "<unix time of the create>"
-            calls.append(Call(describe_call("/cfp/v1/imageversion/create", params), "create, once"))
+            calls.append(Call(describe_call(JobKind.IMAGE_VERSION.create_path(), params), "create, once"))
         if d.watches_install:
             asid = self.settings.account_service_id or "<account service id>"
             version = "<new version id>" if d.version_id is None else str(d.version_id)
             calls.append(
                 Call(
                     describe_call(f"/cfp/v2/project/{asid}/image/{d.image_id}/status", {})
-                    + f" and GET /cfp/v1/imageinstall/status (target_imageversionid {version})",
+                    + f" and GET {INSTALL_STATUS_PATH} (target_imageversionid {version})",
                     "read, until the install is proven",
                 )
             )
@@ -570,18 +574,18 @@ class Deployer:
         except (GateError, TransientError, TimedOut) as exc:
             self.calls.append(Call(request, f"error: {exc}"))
             raise
-        ids = [f"{key} {body[key]}" for key in ("updateid", "diffid", "imageversionid") if key in body]
+        ids = [f"{k.id_field} {body[k.id_field]}" for k in WAITABLE if k.id_field in body]
         self.calls.append(Call(request, "ok" + (f": {', '.join(ids)}" if ids else "")))
         return body
 
     def reject_diff(self, diff_id: int, why: str) -> str | None:
         """Reject ``diff_id`` (``reinstall=0``, so nothing restarts); None when done, else the refusal."""
-        label = f"imagediff {diff_id} reject"
+        label = f"{JobKind.IMAGE_DIFF.value} {diff_id} reject"
         try:
-            self.send(label, f"/cfp/v1/imagediff/{diff_id}/reject", {"reinstall": REJECT_REINSTALL})
+            self.send(label, reject_path(diff_id), {"reinstall": REJECT_REINSTALL})
         except (GateError, TransientError, TimedOut) as exc:
             return str(exc)
-        self.reporter.progress(f"{JobRef('imagediff', diff_id).label}: rejected ({why})")
+        self.reporter.progress(f"{JobKind.IMAGE_DIFF.label(diff_id)}: rejected ({why})")
         return None
 
     def read_lock(self) -> ImageLock:
@@ -607,7 +611,7 @@ class Deployer:
             lock = self.read_lock()
         except TimedOut as exc:
             return self._step_timed_out(
-                f"image {d.image_id} options", str(exc), "imageoptions", d.image_id or 0
+                JobKind.IMAGE_OPTIONS.label(d.image_id), str(exc), JobKind.IMAGE_OPTIONS, d.image_id or 0
             )
         self.reporter.progress(f"image {d.image_id}: {lock.text}")
         ours = (lock.diff_id is not None and lock.diff_id == d.diff_id) or (
@@ -623,24 +627,24 @@ class Deployer:
                     return None
                 raise ImageLocked(
                     f"image {d.image_id} is locked by diff {lock.diff_id} and its reject was refused "
-                    f"({refused}); publish it with '{self.resume_command('imageversion')} --diff-id "
+                    f"({refused}); publish it with '{self.resume_command(JobKind.IMAGE_VERSION)} --diff-id "
                     f"{lock.diff_id}', or reject it in the Clanforge dashboard once it has ended"
                 )
             raise ImageLocked(
                 f"image {d.image_id} is locked by diff {lock.diff_id}: that diff was neither published "
                 f"nor rejected; nothing was created; publish it with "
-                f"'{self.resume_command('imageversion')} --diff-id {lock.diff_id}', or reject it: run "
+                f"'{self.resume_command(JobKind.IMAGE_VERSION)} --diff-id {lock.diff_id}', or reject it: run "
                 "again with --on-locked reject"
             )
         raise ImageLocked(
             f"image {d.image_id} is locked by update {lock.update_id}: nothing was created; follow it "
-            f"with '{self.resume_command('imageupdate')} --update-id {lock.update_id}', or wait for it to "
-            "end and run again (--on-locked reject never rejects an update)"
+            f"with '{self.resume_command(JobKind.IMAGE_UPDATE)} --update-id {lock.update_id}', or wait "
+            "for it to end and run again (--on-locked reject never rejects an update)"
         )
 
     def _diff_step(self) -> JobResult | None:
         d = self.deploy
-        job = self._job_step("imagediff", d.diff_id, d.skip_diff, self._diff_params)
+        job = self._job_step(JobKind.IMAGE_DIFF, d.diff_id, d.skip_diff, self._diff_params)
         if job is None or job.outcome is not Outcome.SUCCEEDED:
             return job
         if d.version_id is not None or d.skip_version:
@@ -648,13 +652,13 @@ class Deployer:
         try:
             changes = self.client.read(
                 f"{job.label} info",
-                f"/cfp/v1/imagediff/{job.job_id}/status",
+                job.kind.status_path(job.job_id),
                 {"diff_info": "1"},
                 self.deadline,
                 diff_changes,
             )
         except TimedOut as exc:
-            return self._step_timed_out(f"{job.label} info", str(exc), "imagediff", job.job_id)
+            return self._step_timed_out(f"{job.label} info", str(exc), JobKind.IMAGE_DIFF, job.job_id)
         if changes is DiffChanges.UNKNOWN:
             self.reporter.progress(
                 f"{job.label}: its info lists no files, so whether it changed anything is unknown; the "
@@ -666,7 +670,7 @@ class Deployer:
 
     def _empty_diff(self, diff_id: int) -> None:
         d = self.deploy
-        label = JobRef("imagediff", diff_id).label
+        label = JobKind.IMAGE_DIFF.label(diff_id)
         if d.on_empty_diff is OnEmptyDiff.PUBLISH:
             self.publish_full = True
             self.reporter.progress(
@@ -679,7 +683,7 @@ class Deployer:
             raise GateError(
                 f"{label}: no file changed, and its reject was refused ({refused}); the image stays "
                 f"locked by it: reject it in the Clanforge dashboard, or publish a full version with "
-                f"'{self.resume_command('imageversion')} --diff-id {diff_id} --on-empty-diff publish'"
+                f"'{self.resume_command(JobKind.IMAGE_VERSION)} --diff-id {diff_id} --on-empty-diff publish'"
             )
         self.ended = self.result(
             Outcome.SUCCEEDED,
@@ -702,7 +706,7 @@ class Deployer:
             return None
         return self.watch_install()
 
-    def _step_timed_out(self, label: str, detail: str, kind: str, job_id: int) -> JobResult:
+    def _step_timed_out(self, label: str, detail: str, kind: JobKind, job_id: int) -> JobResult:
         """A read between the jobs (the lock, the diff's info) that the deadline cut short."""
         return JobResult(
             kind=kind,
@@ -714,13 +718,13 @@ class Deployer:
 
     def _reject_on_abort(self) -> None:
         """After a cancel or a timeout between the diff and the version: reject the diff made here."""
-        diff_id = self.created.get("imagediff")
-        if not self.deploy.reject_on_abort or diff_id is None or "imageversion" in self.created:
+        diff_id = self.created.get(JobKind.IMAGE_DIFF)
+        if not self.deploy.reject_on_abort or diff_id is None or JobKind.IMAGE_VERSION in self.created:
             return
         refused = self.reject_diff(diff_id, "the deploy was cut short before its version; --reject-on-abort")
         if refused is not None:
             self.warnings.append(
-                f"{JobRef('imagediff', diff_id).label}: reject on abort refused ({refused}); the image stays "
+                f"{JobKind.IMAGE_DIFF.label(diff_id)}: reject on abort refused ({refused}); the image stays "
                 "locked by it: reject it in the Clanforge dashboard once it has ended"
             )
 
@@ -747,7 +751,7 @@ class Deployer:
         return Result(
             update_id=None,
             outcome=outcome,
-            exit_code=EXIT_CODES[outcome] if exit_code is None else exit_code,
+            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_name=state_name,
             polls=self.client.requests_made,
@@ -768,7 +772,7 @@ class Deployer:
         listed = {(job.kind, job.job_id) for job in self.jobs}
         for kind, job_id in self.created.items():
             if (kind, job_id) not in listed:
-                label = JobRef(kind, job_id).label
+                label = kind.label(job_id)
                 self.jobs.append(
                     JobResult(
                         kind, job_id, outcome, f"{label}: started; may still be running", elapsed_seconds=0.0
@@ -780,9 +784,9 @@ class Deployer:
             kind = self.creating
             return self.result(
                 outcome,
-                f"{message}; the {kind} create had been sent and may have started: check the image "
+                f"{message}; the {kind.value} create had been sent and may have started: check the image "
                 f"in the Clanforge dashboard before running again, then resume with "
-                f"'{self.resume_command(kind)} {RESUME_FLAGS[kind]} <id>' if it started, or "
+                f"'{self.resume_command(kind)} {kind.resume_flag} <id>' if it started, or "
                 f"'{self.resume_command()}' if it did not",
                 exit_code,
             )
@@ -791,7 +795,7 @@ class Deployer:
         return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)
 
 
-STEPS = (*RESUME_FLAGS, INSTALL_KIND)
+STEPS: tuple[JobKind, ...] = (*WAITABLE, JobKind.FLEET_INSTALL)
 
 
 @dataclass(frozen=True)
@@ -806,7 +810,7 @@ class ResumeSetting:
 
     key: str
     flag: str
-    needed_by: tuple[str, ...]
+    needed_by: tuple[JobKind, ...]
     style: str = "value"
     skip_value: object = None
 
@@ -815,18 +819,20 @@ class ResumeSetting:
 RESUME_SETTINGS: tuple[ResumeSetting, ...] = (
     ResumeSetting("image_id", "--image-id", STEPS),
     ResumeSetting("machine_id", "--machine-id", STEPS),
-    ResumeSetting("desc", "--desc", ("imageupdate",)),
-    ResumeSetting("url", "--url", ("imageupdate",), "variable"),
-    ResumeSetting("game_build", "--game-build", ("imageversion",)),
-    ResumeSetting("full", "--full", ("imageversion",), "switch"),
-    ResumeSetting("force", "--force", ("imageversion",), "switch"),
+    ResumeSetting("desc", "--desc", (JobKind.IMAGE_UPDATE,)),
+    ResumeSetting("url", "--url", (JobKind.IMAGE_UPDATE,), "variable"),
+    ResumeSetting("game_build", "--game-build", (JobKind.IMAGE_VERSION,)),
+    ResumeSetting("full", "--full", (JobKind.IMAGE_VERSION,), "switch"),
+    ResumeSetting("force", "--force", (JobKind.IMAGE_VERSION,), "switch"),
     # Always carried when given: the version step refuses to start without the choice.
     ResumeSetting("restart", "--restart", STEPS, "restart"),
-    ResumeSetting("max_failed_machines", "--max-failed-machines", (INSTALL_KIND,), skip_value=0),
+    ResumeSetting("max_failed_machines", "--max-failed-machines", (JobKind.FLEET_INSTALL,), skip_value=0),
 )
 
 
-def resume_command(deploy: DeploySettings, created: Mapping[str, int], next_kind: str | None = None) -> str:
+def resume_command(
+    deploy: DeploySettings, created: Mapping[JobKind, int], next_kind: JobKind | None = None
+) -> str:
     """The command that continues a deploy from the ids known so far, never starting a job anew.
 
     Pure. Each job with an id is waited on again by that id; a job without one is skipped when
@@ -834,28 +840,28 @@ def resume_command(deploy: DeploySettings, created: Mapping[str, int], next_kind
     created otherwise. Only the settings the remaining creates and the install need are carried;
     the source URL is named by its variable, never written out.
     """
-    ids: dict[str, int | None] = {
-        "imageupdate": deploy.update_id,
-        "imagediff": deploy.diff_id,
-        "imageversion": deploy.version_id,
+    ids: dict[JobKind, int | None] = {
+        JobKind.IMAGE_UPDATE: deploy.update_id,
+        JobKind.IMAGE_DIFF: deploy.diff_id,
+        JobKind.IMAGE_VERSION: deploy.version_id,
     }
     ids.update({kind: job_id for kind, job_id in created.items() if kind in ids})
     skipped = {
-        "imageupdate": deploy.skip_update,
-        "imagediff": deploy.skip_diff,
-        "imageversion": deploy.skip_version,
-        INSTALL_KIND: deploy.skip_install,
+        JobKind.IMAGE_UPDATE: deploy.skip_update,
+        JobKind.IMAGE_DIFF: deploy.skip_diff,
+        JobKind.IMAGE_VERSION: deploy.skip_version,
+        JobKind.FLEET_INSTALL: deploy.skip_install,
     }
-    known = [kind for kind in RESUME_FLAGS if ids[kind]] + ([next_kind] if next_kind else [])
+    known = [kind for kind in WAITABLE if ids[kind]] + ([next_kind] if next_kind else [])
     last_known = max((STEPS.index(kind) for kind in known), default=-1)
     parts: list[str] = []
     # The steps still to do something: a create (no id yet) or the install.
-    todo: set[str] = set()
+    todo: set[JobKind] = set()
     for index, kind in enumerate(STEPS):
-        if kind in RESUME_FLAGS and ids[kind]:
-            parts.append(f"{RESUME_FLAGS[kind]} {ids[kind]}")
+        if kind in WAITABLE and ids[kind]:
+            parts.append(f"{kind.resume_flag} {ids[kind]}")
         elif kind != next_kind and (skipped[kind] or index < last_known):
-            parts.append(f"--skip-{kind.removeprefix('image')}")
+            parts.append(f"--skip-{kind.value.removeprefix('image')}")
         else:
             todo.add(kind)
     first: list[str] = []
@@ -916,3 +922,8 @@ def describe_call(path: str, params: Mapping[str, str]) -> str:
     shown = {k: mask_source_url(v) if k == "url" else v for k, v in params.items()}
     query = "&".join(f"{k}={v}" for k, v in shown.items())
     return f"GET {path}" + (f"?{query}" if query else "")
+
+
+def reject_path(diff: object) -> str:
+    """The reject endpoint of one image diff."""
+    return f"/cfp/v1/{JobKind.IMAGE_DIFF.value}/{diff}/reject"

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gate.ending import ExitCode, Outcome, exit_code
-from gate.job import job_label
+from gate.kinds import JobKind
 from gate.ownership import hand_over, make_dirs
 
 # The exit codes of each outcome, from the one mapping in gate.ending.
@@ -23,7 +23,7 @@ EXIT_SIGTERM = int(ExitCode.SIGTERM)
 class JobResult:
     """What happened to one job of a run."""
 
-    kind: str
+    kind: JobKind
     job_id: int
     outcome: Outcome
     message: str
@@ -35,9 +35,16 @@ class JobResult:
     polls: int = 0
     elapsed_seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        # A kind given by its API name (``"imagediff"``) is the same kind; it serialises as that
+        # name. A name the gate does not know (a hand-made result) is kept as given.
+        object.__setattr__(self, "kind", JobKind.known(self.kind))
+
     @property
     def label(self) -> str:
-        return job_label(self.kind, self.job_id)
+        if isinstance(self.kind, JobKind):
+            return self.kind.label(self.job_id)
+        return f"{self.kind} {self.job_id}"
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,12 @@ class Result:
         data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
         data["calls"] = [asdict(call) for call in self.calls]
         data["jobs"] = [
-            {**asdict(job), "outcome": job.outcome.value, "elapsed_seconds": round(job.elapsed_seconds, 3)}
+            {
+                **asdict(job),
+                "kind": str(job.kind),
+                "outcome": job.outcome.value,
+                "elapsed_seconds": round(job.elapsed_seconds, 3),
+            }
             for job in self.jobs
         ]
         return data

@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import Settings, format_duration, summarise_ids
-from gate.ending import Outcome
+from gate.ending import OUTCOME_PRIORITY, Outcome, worst
+from gate.ending import exit_code as ending_exit_code
 from gate.errors import ApiError, TimedOut, UnknownJob
 from gate.job import JobStatus, Verdict, classify, state_label
+from gate.kinds import JobKind
 from gate.report import Reporter
-from gate.result import EXIT_CODES, JobResult, Result
+from gate.result import JobResult, Result
 from gate.schedule import Observation, PollPolicy, next_delay
 
 HEARTBEAT_SECONDS = 60.0
@@ -32,8 +34,6 @@ HEARTBEAT_SECONDS = 60.0
 STUCK_TURNS = 2
 # Longest spacing forced between two requests for different jobs.
 MAX_REQUEST_GAP = 0.25
-# Which outcome speaks for a run of several jobs: the first one present in this order.
-OUTCOME_PRIORITY = (Outcome.ERROR, Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED, Outcome.SUCCEEDED)
 
 
 def describe(job: JobRef, status: JobStatus, now: float, elapsed: float) -> str:
@@ -131,7 +131,8 @@ class Waiter:
     def label(self) -> str:
         if len(self.jobs) == 1:
             return self.jobs[0].label
-        noun = "updates" if self.jobs[0].kind == "imageupdate" else f"{self.jobs[0].kind} jobs"
+        kind = self.jobs[0].kind
+        noun = "updates" if kind is JobKind.IMAGE_UPDATE else f"{kind.value} jobs"
         return f"{len(self.jobs)} {noun}"
 
     def elapsed(self) -> float:
@@ -149,7 +150,8 @@ class Waiter:
         return summarise_ids([t.job.job_id for t in trackers], limit=10)
 
     def _resume_hint(self, open_jobs: Sequence[Tracker]) -> str:
-        flag = "" if self.settings.job == "imageupdate" else f"--job {self.settings.job} "
+        kind = self.settings.job
+        flag = "" if kind is JobKind.IMAGE_UPDATE else f"--job {kind.value} "
         return f"wait again with {flag}--update-id {self._ids(open_jobs)} or raise --timeout"
 
     # -- ending ----------------------------------------------------------------------------------
@@ -160,14 +162,14 @@ class Waiter:
         """The run's result; an explicit outcome (a cut-short run) overrides the jobs' own."""
         jobs = tuple(t.to_result() for t in self.trackers)
         if outcome is None:
-            outcome = next(o for o in OUTCOME_PRIORITY if any(j.outcome is o for j in jobs))
+            outcome = worst(j.outcome for j in jobs)
         if message is None:
             message = self._summary_message(jobs, outcome)
         single = jobs[0] if len(jobs) == 1 else None
         return Result(
             update_id=single.job_id if single else None,
             outcome=outcome,
-            exit_code=EXIT_CODES[outcome] if exit_code is None else exit_code,
+            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_id=single.state_id if single else None,
             state_name=single.state_name if single else None,
@@ -177,7 +179,7 @@ class Waiter:
             polls=self.client.requests_made,
             elapsed_seconds=self.elapsed(),
             warnings=tuple(self.warnings),
-            job_kind=self.jobs[0].kind,
+            job_kind=self.jobs[0].kind.value,
             jobs=jobs,
         )
 

@@ -135,7 +135,7 @@ def test_the_deploy_table_has_a_row_per_step_and_a_total() -> None:
     assert set(lines[1]) == {"-", " "}
     assert re.split(r"\s{2,}", lines[2]) == [
         "1",
-        "update 30001",
+        "image update 30001",
         "succeeded",
         "Complete (5)",
         "100%",
@@ -143,7 +143,7 @@ def test_the_deploy_table_has_a_row_per_step_and_a_total() -> None:
         "3s",
     ]
     assert re.split(r"\s{2,}", lines[3]) == [
-        "2", "imagediff 40001", "failed", "Failed (6)", "62%", "3", "1m15s",
+        "2", "image diff 40001", "failed", "Failed (6)", "62%", "3", "1m15s",
         "diff failed: the new files could not be compared",
     ]  # fmt: skip
     assert lines[4] == "deploy: failed (exit code 1), 2 steps, 7 requests in all, 1m18s"
