@@ -1,7 +1,8 @@
-"""The last step of a deploy: watch the fleet install of the version until it is proven done.
+"""The last step of a deploy: the fleet install of the version, as a poller of the wait loop.
 
-The judging is pure and lives in ``gate.install``; this is the shell that reads the image status
-and the account's install jobs, tells the reporter what changed, and ends in a ``JobResult``.
+The judging is pure and lives in ``gate.install``; this reads the image status and the account's
+install jobs, tells the reporter what changed, and says when the install is proven done. The
+schedule, the deadline and the last poll before it are the wait loop's (``gate.waiter``).
 """
 
 from __future__ import annotations
@@ -9,13 +10,13 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from gate.client import StatusClient
 from gate.clock import Clock
 from gate.config import Settings, format_duration
 from gate.deploy.calls import INSTALL_STATUS_PATH, image_status_path
 from gate.ending import Outcome
-from gate.errors import TimedOut
 from gate.install import (
     Evidence,
     FleetCounts,
@@ -29,11 +30,15 @@ from gate.install import (
 from gate.kinds import JobKind
 from gate.report import Reporter
 from gate.result import JobResult
+from gate.waiter import Ending
 
 
 @dataclass
 class FleetInstall:
-    """The watch of one version's fleet install; ``run`` polls until both readings prove it done."""
+    """The watch of one version's fleet install: a ``gate.waiter.Poller``."""
+
+    # Every error ends the deploy (the install is its last step): none is this poller's own.
+    own_errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     client: StatusClient
     settings: Settings
@@ -44,7 +49,6 @@ class FleetInstall:
     version_id: int
     created_here: bool
     max_failed_machines: int
-    deadline: float
     # The deploy's own clock start (timeouts name the whole deploy's time) and its resume command.
     chain_started: float
     resume: Callable[[], str]
@@ -53,69 +57,52 @@ class FleetInstall:
     def __post_init__(self) -> None:
         self.label = JobKind.FLEET_INSTALL.label(self.image_id)
         self.path = image_status_path(self.settings.account_service_id, self.image_id)
-        # Like every other step's, the install's time is its own, not the chain's so far.
-        self.started = self.clock.monotonic()
-        self.polls_before = self.client.requests_made
         self.evidence = Evidence()
         self.counts: FleetCounts | None = None
         self.jobs: InstallJobs | None = None
-        self.verdict: Verdict | None = None
         self.shown = ""
         self.told: set[Verdict] = set()
 
     def chain_elapsed(self) -> float:
         return self.clock.monotonic() - self.chain_started
 
-    def poll(self) -> None:
-        """Read both, judge them, and tell what changed; TimedOut when the deadline cuts a read short."""
+    def poll(self, until: float) -> None:
+        """Read both; TimedOut when ``until`` cuts a read short."""
         version_id = self.version_id
-        self.counts = self.client.read(self.label, self.path, {}, self.deadline, parse_fleet_counts)
+        self.counts = self.client.read(self.label, self.path, {}, until, parse_fleet_counts)
         self.jobs = self.client.read(
-            self.label,
-            INSTALL_STATUS_PATH,
-            {},
-            self.deadline,
-            lambda body: parse_install_jobs(body, version_id),
+            self.label, INSTALL_STATUS_PATH, {}, until, lambda body: parse_install_jobs(body, version_id)
         )
-        self.evidence = self.evidence.seen(self.counts, self.jobs)
-        self.verdict = judge(self.counts, self.jobs, self.evidence, created_here=self.created_here)
-        readings = readings_text(self.counts, self.jobs)
+
+    def done(self, elapsed: float, polls: int) -> Ending | None:
+        """Judge both readings and tell what changed; the ending once the install is proven done."""
+        counts, jobs = self.counts, self.jobs
+        assert counts is not None and jobs is not None
+        self.evidence = self.evidence.seen(counts, jobs)
+        verdict = judge(counts, jobs, self.evidence, created_here=self.created_here)
+        readings = readings_text(counts, jobs)
         if readings != self.shown:
-            self.reporter.progress(
-                f"{self.label}: {readings} · {format_duration(self.chain_elapsed())} elapsed"
-            )
+            elapsed_text = format_duration(self.chain_elapsed())
+            self.reporter.progress(f"{self.label}: {readings} · {elapsed_text} elapsed")
             self.shown = readings
-        if self.verdict in (Verdict.UNMARKED, Verdict.NOT_PROVEN) and self.verdict not in self.told:
-            self.told.add(self.verdict)
-            self.reporter.progress(
-                f"{self.label}: {_unproven_text(self.verdict, version_id)}; still watching"
-            )
+        if verdict is Verdict.DONE:
+            return self.finished(counts)
+        if verdict in (Verdict.UNMARKED, Verdict.NOT_PROVEN) and verdict not in self.told:
+            self.told.add(verdict)
+            unproven = _unproven_text(verdict, self.version_id)
+            self.reporter.progress(f"{self.label}: {unproven}; still watching")
+        return None
 
-    @property
-    def done(self) -> bool:
-        return self.verdict is Verdict.DONE
+    def next_delay(self) -> float:
+        return self.settings.poll_interval * self.rng.uniform(0.9, 1.0)
 
-    def run(self) -> JobResult:
-        """Poll until the install is proven done or the deadline passes."""
-        while True:
-            try:
-                self.poll()
-            except TimedOut as exc:
-                return self.timed_out(str(exc))
-            if self.done:
-                return self.finished()
-            remaining = self.deadline - self.clock.monotonic()
-            if remaining <= 0:
-                return self.timed_out()
-            delay = self.settings.poll_interval * self.rng.uniform(0.9, 1.0)
-            self.clock.sleep(min(delay, remaining))
+    def last_seen(self) -> str:
+        return readings_text(self.counts, self.jobs)
 
-    def finished(self) -> JobResult:
-        counts = self.counts
-        assert counts is not None
+    def finished(self, counts: FleetCounts) -> Ending:
         failed = counts.failed
         if failed > self.max_failed_machines:
-            return self.result(
+            return (
                 Outcome.FAILED,
                 f"{self.label}: {failed} machines failed to install, more than max_failed_machines="
                 f"{self.max_failed_machines} ({counts.text})",
@@ -123,12 +110,12 @@ class FleetInstall:
         if failed:
             self.warnings.append(f"{self.label}: {failed} disabled machines could not install")
             self.reporter.warning(self.warnings[-1])
-        return self.result(
+        return (
             Outcome.SUCCEEDED,
             f"{self.label}: done ({counts.text}; no install job left for version {self.version_id})",
         )
 
-    def timed_out(self, detail: str = "") -> JobResult:
+    def timed_out(self, elapsed: float, detail: str) -> str:
         extra = f"; {detail}" if detail else ""
         if not self.evidence.started:
             why = (
@@ -137,13 +124,12 @@ class FleetInstall:
             )
         else:
             why = "machines may still be installing"
-        return self.result(
-            Outcome.TIMED_OUT,
+        return (
             f"{self.label}: timed out after {format_duration(self.chain_elapsed())} "
-            f"({readings_text(self.counts, self.jobs, named=True)}{extra}); {why}: {self.resume()}",
+            f"({readings_text(self.counts, self.jobs, named=True)}{extra}); {why}: {self.resume()}"
         )
 
-    def result(self, outcome: Outcome, message: str) -> JobResult:
+    def result(self, outcome: Outcome, message: str, polls: int, elapsed: float) -> JobResult:
         counts = self.counts
         total = counts.pending + counts.failed + counts.completed if counts else 0
         return JobResult(
@@ -153,8 +139,8 @@ class FleetInstall:
             message=message,
             state_name=counts.text if counts else None,
             progress=round(100 * (counts.completed + counts.failed) / total) if counts and total else None,
-            polls=self.client.requests_made - self.polls_before,
-            elapsed_seconds=self.clock.monotonic() - self.started,
+            polls=polls,
+            elapsed_seconds=elapsed,
         )
 
 
