@@ -75,7 +75,7 @@ class Result:
     polls: int = 0
     elapsed_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
-    job_kind: str = "imageupdate"
+    job_kind: str = JobKind.IMAGE_UPDATE.value
     jobs: tuple[JobResult, ...] = ()
     calls: tuple[Call, ...] = ()
 

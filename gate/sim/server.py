@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from gate.kinds import WAITABLE
+from gate.kinds import WAITABLE, JobKind
 from gate.sim.account import Account, JobPlan
 from gate.sim.bodies import error_body
 from gate.sim.create_api import create_routes
@@ -196,7 +196,7 @@ class Simulator:
         self,
         job_id: int,
         *,
-        kind: str = "imageupdate",
+        kind: str = JobKind.IMAGE_UPDATE,
         scenario: Scenario | None = None,
         duration: float | None = None,
         origin: float | None = None,
