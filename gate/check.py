@@ -18,14 +18,16 @@ from gate.deploy import Deployer, DeploySettings
 from gate.deploy_options import OnLocked
 from gate.durations import format_duration
 from gate.ending import Outcome
+from gate.ending import exit_code as ending_exit_code
 from gate.errors import GateError, TimedOut
 from gate.image_state import ImageLock
 from gate.install import FleetCounts, parse_fleet_counts
+from gate.kinds import JobKind
 from gate.report import Reporter
-from gate.result import EXIT_CODES, Call, Result
+from gate.result import Call, Result
 
 # The harmless authenticated read: the account's unfinished install jobs (GET, changes nothing).
-PROBE_PATH = "/cfp/v1/imageinstall/status"
+PROBE_PATH = f"/cfp/v1/{JobKind.FLEET_INSTALL.value}/status"
 
 
 def _install_count(body: Mapping[str, Any]) -> int:
@@ -128,7 +130,7 @@ class Checker:
         return Result(
             update_id=None,
             outcome=outcome,
-            exit_code=EXIT_CODES[outcome] if exit_code is None else exit_code,
+            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_name="ready" if outcome is Outcome.SUCCEEDED else "not ready",
             polls=self.client.requests_made,

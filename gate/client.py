@@ -31,7 +31,8 @@ from gate.errors import (
     UnknownJob,
 )
 from gate.exchange import ACCEPT_ENCODING, Answer, exchange
-from gate.job import NO_ROWS, JobStatus, check_api_error, check_job_id, job_label, parse_status
+from gate.job import NO_ROWS, JobStatus, check_api_error, check_job_id, parse_status
+from gate.kinds import JobKind
 from gate.redact import Masker
 from gate.report import Reporter
 
@@ -133,14 +134,22 @@ def _describe_body(answer: Answer) -> str:
 
 @dataclass(frozen=True)
 class JobRef:
-    """Which job to ask about: its kind (the path segment) and its id."""
+    """Which job to ask about: its kind and its id."""
 
-    kind: str
+    kind: JobKind
     job_id: int
+
+    def __post_init__(self) -> None:
+        # A kind given by its API name (``"imagediff"``) is the same kind.
+        object.__setattr__(self, "kind", JobKind.of(self.kind))
 
     @property
     def label(self) -> str:
-        return job_label(self.kind, self.job_id)
+        return self.kind.label(self.job_id)
+
+    @property
+    def status_path(self) -> str:
+        return self.kind.status_path(self.job_id)
 
 
 class StatusClient:
@@ -168,9 +177,6 @@ class StatusClient:
         self.masker = masker or Masker(settings.credentials.secrets())
         self.session.auth = _HostBoundAuth(settings.credentials, urlsplit(settings.api_url).netloc)
         self.session.verify = True
-
-    def status_url(self, job: JobRef) -> str:
-        return f"{self.settings.api_url}/cfp/v1/{job.kind}/{job.job_id}/status"
 
     # -- one request ---------------------------------------------------------------------------
 
@@ -260,9 +266,7 @@ class StatusClient:
         return max(0.05, min(self.settings.request_timeout, remaining))
 
     def _get_once(self, job: JobRef, deadline: float) -> JobStatus:
-        body = self.request_json(
-            job.label, f"/cfp/v1/{job.kind}/{job.job_id}/status", {}, self._timeout_until(deadline)
-        )
+        body = self.request_json(job.label, job.status_path, {}, self._timeout_until(deadline))
         checked = self._checked(job.label, body)
         try:
             check_job_id(checked, job.kind, job.job_id)

@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from gate.durations import format_duration
 from gate.errors import ConfigError, shown
+from gate.kinds import JobKind
 from gate.options import (
     ACCESS_KEY_ENV,
     CONFIG_ENV,
@@ -128,7 +129,7 @@ class Settings:
     credentials: Credentials = field(repr=False)
     junit_file: str | None = None
     dotenv_file: str | None = None
-    job: str = "imageupdate"
+    job: JobKind = JobKind.IMAGE_UPDATE
     fail_fast: bool = False
 
     @property

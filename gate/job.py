@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gate.errors import ApiError, MalformedResponse, UnknownJob
+from gate.kinds import WAITABLE, JobKind
 
 
 class State(enum.IntEnum):
@@ -73,11 +74,6 @@ class Classification:
     warning: str | None = None
 
 
-def job_label(kind: str, job_id: int) -> str:
-    """How messages name a job: ``update 1234`` for image updates, ``imagediff 55`` otherwise."""
-    return f"update {job_id}" if kind == "imageupdate" else f"{kind} {job_id}"
-
-
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -89,8 +85,8 @@ _INTEGER_TEXT = re.compile(r"-?[0-9]{1,20}")
 # The forms a JSON flag takes in the wild; anything else is not a flag we can read.
 _TRUE_FLAGS = frozenset({"true", "1", "yes"})
 _FALSE_FLAGS = frozenset({"false", "0", "no", ""})
-# The field that names the job, per kind; ``jobid`` names it too when present.
-ID_FIELDS = {"imageupdate": "updateid", "imagediff": "diffid", "imageversion": "imageversionid"}
+# The fields that name a job in an answer (its kind's own, and ``jobid`` for any kind).
+ID_FIELDS = tuple(kind.id_field for kind in WAITABLE)
 
 
 def _int_field(body: Mapping[str, object], key: str, *, optional: bool) -> int | None:
@@ -171,11 +167,11 @@ def check_api_error(body: object) -> Mapping[str, object]:
     return body
 
 
-def check_job_id(body: Mapping[str, object], kind: str, job_id: int) -> None:
+def check_job_id(body: Mapping[str, object], kind: JobKind | str, job_id: int) -> None:
     """An answer that names a job must name the one asked about (a proxy's cache, a mixed-up
     backend); otherwise it is malformed, never a verdict on this job."""
-    for key in (ID_FIELDS.get(kind), "jobid"):
-        if key is None or body.get(key) is None:
+    for key in (JobKind.of(kind).id_field, "jobid"):
+        if not key or body.get(key) is None:
             continue
         named = _int_field(body, key, optional=False)
         if named != job_id:
@@ -208,7 +204,7 @@ def parse_status(body: object) -> JobStatus:
         updated=_int_field(fields, "jobupdated", optional=True) or 0,
         start=_int_field(fields, "jobstart", optional=True),
         job_id=next(
-            (_int_field(fields, key, optional=True) for key in ID_FIELDS.values() if key in fields),
+            (_int_field(fields, key, optional=True) for key in ID_FIELDS if key in fields),
             None,
         ),
     )

@@ -52,6 +52,9 @@ class JobKind(str, enum.Enum):
     # The fleet install of an image: no job id of its own (it is named by the image) and no
     # create call; it is watched through the image status and the account's install jobs.
     FLEET_INSTALL = ("imageinstall", "fleet install", "", "", "", "")
+    # The read of an image's lock before a deploy creates anything: not a job, but a step of the
+    # deploy that the deadline can cut short, listed in its result under this name.
+    IMAGE_OPTIONS = ("imageoptions", "image options", "", "", "", "")
 
     def __str__(self) -> str:
         return str.__str__(self)
@@ -59,12 +62,14 @@ class JobKind(str, enum.Enum):
     @property
     def has_job_id(self) -> bool:
         """Whether the kind is a job with an id of its own (not the fleet install)."""
-        return self is not JobKind.FLEET_INSTALL
+        return bool(self.id_field)
 
     def label(self, job_id: int | None) -> str:
         """The one way a job is named, in messages and reports alike: ``image diff 55``."""
         if self is JobKind.FLEET_INSTALL:
             return "fleet install" if job_id is None else f"image {job_id} install"
+        if self is JobKind.IMAGE_OPTIONS:
+            return "image options" if job_id is None else f"image {job_id} options"
         return self.noun if job_id is None else f"{self.noun} {job_id}"
 
     def status_path(self, job_id: int) -> str:
@@ -74,6 +79,17 @@ class JobKind(str, enum.Enum):
     def create_path(self) -> str:
         """The create endpoint of this kind (a GET that starts a job: never retried)."""
         return f"/cfp/v1/{self.value}/create"
+
+    @classmethod
+    def of(cls, kind: str) -> JobKind:
+        """The kind of any API name (``imageinstall`` too); the kind itself when given one."""
+        return cls._value2member_map_[str.__str__(kind)]  # type: ignore[return-value]
+
+    @classmethod
+    def known(cls, kind: str) -> JobKind | str:
+        """The kind of an API name the gate knows; any other name unchanged."""
+        found = cls._value2member_map_.get(str.__str__(kind))
+        return found if isinstance(found, JobKind) else kind
 
     @classmethod
     def parse(cls, text: str) -> JobKind:

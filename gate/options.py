@@ -16,6 +16,7 @@ from urllib.parse import urlsplit, urlunsplit
 from gate import deploy_options as deploy
 from gate.durations import parse_duration
 from gate.errors import ConfigError, shown
+from gate.kinds import WAITABLE, JobKind
 
 
 class Form(str, enum.Enum):
@@ -55,7 +56,7 @@ class Option:
 DEFAULT_API_URL = "https://api.multiplay.co.uk"
 
 
-JOB_KINDS = ("imageupdate", "imagediff", "imageversion")
+JOB_KINDS = tuple(kind.value for kind in WAITABLE)
 
 CONFIG_ENV = "CLANFORGE_CONFIG"
 
@@ -149,11 +150,13 @@ def parse_bool(value: object, setting: str) -> bool:
     raise ConfigError(f"{setting}: {shown(value)} is not true or false")
 
 
-def parse_job_kind(value: object) -> str:
-    text = str(value).strip().lower()
-    if text not in JOB_KINDS:
-        raise ConfigError(f"job: {shown(value)} is not a job kind; use one of {', '.join(JOB_KINDS)}")
-    return text
+def parse_job_kind(value: object) -> JobKind:
+    try:
+        return JobKind.parse(str(value))
+    except ValueError:
+        raise ConfigError(
+            f"job: {shown(value)} is not a job kind; use one of {', '.join(JOB_KINDS)}"
+        ) from None
 
 
 def parse_account_service_id(value: object) -> str:
@@ -243,7 +246,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("update_ids", "--update-id", "CLANFORGE_UPDATE_ID",
            help="job id to wait for (digits); repeat it or use commas to wait for several",
            parse=lambda value: parse_job_ids(value, "update_id"), form=Form.REPEAT),
-    Option("job", "--job", "CLANFORGE_JOB", "imageupdate",
+    Option("job", "--job", "CLANFORGE_JOB", JobKind.IMAGE_UPDATE.value,
            help="job kind: imageupdate (default), imagediff or imageversion",
            parse=lambda value: parse_job_kind(value), commands=_WAIT_ONLY),
     Option("account_service_id", "--account-service-id", "CLANFORGE_ACCOUNT_SERVICE_ID",

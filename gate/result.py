@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from gate.ending import ExitCode, Outcome, exit_code
-from gate.job import job_label
+from gate.kinds import JobKind
 
 # The exit codes of each outcome, from the one mapping in gate.ending.
 EXIT_CODES: dict[Outcome, int] = {o: int(exit_code(o)) for o in Outcome if o is not Outcome.CANCELLED}
@@ -18,7 +18,7 @@ EXIT_SIGTERM = int(ExitCode.SIGTERM)
 class JobResult:
     """What happened to one job of a run."""
 
-    kind: str
+    kind: JobKind
     job_id: int
     outcome: Outcome
     message: str
@@ -30,9 +30,16 @@ class JobResult:
     polls: int = 0
     elapsed_seconds: float = 0.0
 
+    def __post_init__(self) -> None:
+        # A kind given by its API name (``"imagediff"``) is the same kind; it serialises as that
+        # name. A name the gate does not know (a hand-made result) is kept as given.
+        object.__setattr__(self, "kind", JobKind.known(self.kind))
+
     @property
     def label(self) -> str:
-        return job_label(self.kind, self.job_id)
+        if isinstance(self.kind, JobKind):
+            return self.kind.label(self.job_id)
+        return f"{self.kind} {self.job_id}"
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ class Result:
     polls: int = 0
     elapsed_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
-    job_kind: str = "imageupdate"
+    job_kind: str = JobKind.IMAGE_UPDATE.value
     jobs: tuple[JobResult, ...] = ()
     calls: tuple[Call, ...] = ()
 
@@ -74,7 +81,12 @@ class Result:
         data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
         data["calls"] = [asdict(call) for call in self.calls]
         data["jobs"] = [
-            {**asdict(job), "outcome": job.outcome.value, "elapsed_seconds": round(job.elapsed_seconds, 3)}
+            {
+                **asdict(job),
+                "kind": str(job.kind),
+                "outcome": job.outcome.value,
+                "elapsed_seconds": round(job.elapsed_seconds, 3),
+            }
             for job in self.jobs
         ]
         return data

@@ -94,7 +94,7 @@ def test_final_line_of_a_success(requests_mock: rm.Mocker) -> None:
     requests_mock.get(URL, json=job_body(5, "Complete", progress=100))
     rc, out, _ = cli("--update-id", "1234")
     assert rc == 0
-    assert out.strip().splitlines()[-1].startswith("update 1234: succeeded (Complete)")
+    assert out.strip().splitlines()[-1].startswith("image update 1234: succeeded (Complete)")
 
 
 def test_quiet_prints_only_the_final_line(requests_mock: rm.Mocker) -> None:

@@ -92,10 +92,10 @@ def test_whole_chain(requests_mock: rm.Mocker, tmp_path: Path) -> None:
     assert install_at[0].isdigit() and 0 <= int(install_at[0]) - 1_800_000_000 < 600
     # Each created id is announced with the command to resume.
     assert (
-        "update 11: started; to resume: clanforge-gate deploy --image-id 5 --machine-id 9 --update-id 11"
-        in out
+        "image update 11: started; to resume: "
+        "clanforge-gate deploy --image-id 5 --machine-id 9 --update-id 11" in out
     )
-    assert "imagediff 22: started" in out and "imageversion 33: started" in out
+    assert "image diff 22: started" in out and "image version 33: started" in out
     data = json.loads(result_file.read_text())
     assert [(j["kind"], j["job_id"], j["outcome"]) for j in data["jobs"]] == [
         ("imageupdate", 11, "succeeded"), ("imagediff", 22, "succeeded"),
@@ -261,7 +261,7 @@ def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) 
     class SignalAfterDiffCreate(ConsoleReporter):
         def progress(self, message: str) -> None:
             super().progress(message)
-            if message.startswith("imagediff 22: started"):
+            if message.startswith("image diff 22: started"):
                 raise Cancelled(signal.SIGTERM)
 
     out = io.StringIO()

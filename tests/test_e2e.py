@@ -110,13 +110,15 @@ def gate(tmp_path: Path) -> Callable[..., Run]:
 
 
 def final_line(run: Run, update_id: int) -> str:
-    lines = [line for line in run.output.splitlines() if line.startswith(f"update {update_id}: ")]
+    lines = [line for line in run.output.splitlines() if line.startswith(f"image update {update_id}: ")]
     assert lines, run.output
     return lines[-1]
 
 
 def progress_lines(run: Run, update_id: int) -> list[str]:
-    return [line for line in run.output.splitlines() if re.match(rf"update {update_id}: \w+.* · ", line)]
+    return [
+        line for line in run.output.splitlines() if re.match(rf"image update {update_id}: \w+.* · ", line)
+    ]
 
 
 def test_success(simulator: Callable[..., Simulator], gate: Callable[..., Run]) -> None:
@@ -124,7 +126,7 @@ def test_success(simulator: Callable[..., Simulator], gate: Callable[..., Run]) 
     uid = ID_BY_SCENARIO[Scenario.SUCCESS]
     run = gate(sim, uid)
     assert run.code == 0, run.output
-    assert final_line(run, uid).startswith(f"update {uid}: succeeded (Complete)")
+    assert final_line(run, uid).startswith(f"image update {uid}: succeeded (Complete)")
     shown = progress_lines(run, uid)
     assert any("Running" in line and "eta" in line for line in shown)
     assert run.result["outcome"] == "succeeded" and run.result["state_id"] == 5
@@ -136,7 +138,7 @@ def test_failure(simulator: Callable[..., Simulator], gate: Callable[..., Run]) 
     uid = ID_BY_SCENARIO[Scenario.FAILURE]
     run = gate(sim, uid)
     assert run.code == 1, run.output
-    assert final_line(run, uid).startswith(f"update {uid}: failed after")
+    assert final_line(run, uid).startswith(f"image update {uid}: failed after")
     assert f"Failed: {FAILURE_MESSAGE}" in final_line(run, uid)
     assert run.result["job_error"] == FAILURE_MESSAGE and run.result["state_id"] == 6
     assert sim.request_count(uid) == run.result["polls"] >= 2
@@ -158,7 +160,7 @@ def test_stuck_times_out(simulator: Callable[..., Simulator], gate: Callable[...
     run = gate(sim, uid, timeout="2.5s")
     assert run.code == 2, run.output
     line = final_line(run, uid)
-    assert line.startswith(f"update {uid}: timed out after") and "may still be running" in line
+    assert line.startswith(f"image update {uid}: timed out after") and "may still be running" in line
     assert run.result["outcome"] == "timed_out" and run.result["state_name"] == "Running"
     # Polled on until the deadline, every 0.1-0.2s once the ETA had passed.
     assert sim.request_count(uid) == run.result["polls"] >= 6
@@ -176,7 +178,7 @@ def test_flaky_recovers_from_every_kind_of_fault(
     assert len(retries) == 5, run.output
     for expected in ("HTTP 503", "HTTP 502", "cannot connect", "not JSON", "not JSON"):
         assert any(expected in line for line in retries), expected
-    assert final_line(run, uid).startswith(f"update {uid}: succeeded")
+    assert final_line(run, uid).startswith(f"image update {uid}: succeeded")
     assert sim.request_count(uid) == run.result["polls"] >= 11
 
 
@@ -189,7 +191,7 @@ def test_rate_limited_honours_retry_after(
     assert run.code == 0, run.output
     retries = [line for line in run.output.splitlines() if "HTTP 429" in line and "retrying in 1s" in line]
     assert len(retries) == 2, run.output
-    assert final_line(run, uid).startswith(f"update {uid}: succeeded")
+    assert final_line(run, uid).startswith(f"image update {uid}: succeeded")
     assert sim.request_count(uid) == run.result["polls"] >= 4
 
 
@@ -201,7 +203,7 @@ def test_slow_answer_is_abandoned_and_retried(
     run = gate(sim, uid, "--request-timeout", "0.5s")
     assert run.code == 0, run.output
     assert sum("no answer within" in line for line in run.output.splitlines()) == 1, run.output
-    assert final_line(run, uid).startswith(f"update {uid}: succeeded")
+    assert final_line(run, uid).startswith(f"image update {uid}: succeeded")
     assert sim.request_count(uid) == run.result["polls"] >= 3
 
 
@@ -278,8 +280,8 @@ def test_demo_runs_the_gate_against_its_own_simulator() -> None:
     argv = [sys.executable, "-m", "gate", "demo", "--duration", "1.5s", "--poll-interval", "0.3s"]
     done = subprocess.run(argv, env=clean_env(), cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "update 1001: Running" in done.stdout
-    assert "update 1001: succeeded (Complete)" in done.stdout
+    assert "image update 1001: Running" in done.stdout
+    assert "image update 1001: succeeded (Complete)" in done.stdout
     assert "the gate exited 0 (as this scenario should)" in done.stdout
     demo = SimulatorCredentials.demo()
     encoded = base64.b64encode(f"{demo.access_key}:{demo.secret_key}".encode()).decode()
@@ -292,7 +294,7 @@ def test_demo_exits_with_the_gates_code() -> None:
     done = subprocess.run(argv, env=clean_env(), cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1, done.stdout + done.stderr
     lines = done.stdout.strip().splitlines()  # --quiet: the final line only
-    assert len(lines) == 1 and lines[0].startswith("update 1002: failed after"), done.stdout
+    assert len(lines) == 1 and lines[0].startswith("image update 1002: failed after"), done.stdout
     assert lines[0].endswith(f"Failed: {FAILURE_MESSAGE}")
 
 

@@ -94,9 +94,9 @@ def test_the_whole_chain(simulator: Callable[..., Simulator], deploy: Callable[.
     lines = run.stdout.splitlines()
     resume = f"clanforge-gate deploy --image-id {image} --machine-id 9"
     for label, ids in (
-        (f"update {UPDATE}", f"--update-id {UPDATE}"),
-        (f"imagediff {DIFF}", f"--update-id {UPDATE} --diff-id {DIFF}"),
-        (f"imageversion {VERSION}", f"--update-id {UPDATE} --diff-id {DIFF} --version-id {VERSION}"),
+        (f"image update {UPDATE}", f"--update-id {UPDATE}"),
+        (f"image diff {DIFF}", f"--update-id {UPDATE} --diff-id {DIFF}"),
+        (f"image version {VERSION}", f"--update-id {UPDATE} --diff-id {DIFF} --version-id {VERSION}"),
     ):
         started = next(i for i, line in enumerate(lines) if line.startswith(f"{label}: started"))
         # Announced at once: before the first status line of that job.
@@ -151,7 +151,7 @@ def test_failed_diff_stops_before_any_version(
     run = deploy(sim, "deploy", "--image-id", str(image), *CHAIN)
     assert run.code == 1, run.output
     final = run.stdout.strip().splitlines()[-1]
-    assert final.startswith(f"deploy of image {image}: stopped: imagediff {DIFF}: failed")
+    assert final.startswith(f"deploy of image {image}: stopped: image diff {DIFF}: failed")
     assert DIFF_FAILURE_MESSAGE in final
     assert sim.create_count("imageversion") == 0
     assert jobs(run) == [("imageupdate", UPDATE, "succeeded"), ("imagediff", DIFF, "failed")]
@@ -238,9 +238,9 @@ def test_sigterm_mid_chain_keeps_every_created_id(
         seen = []
         for line in proc.stdout:
             seen.append(line)
-            if line.startswith(f"imagediff {DIFF}: started"):
+            if line.startswith(f"image diff {DIFF}: started"):
                 break
-        assert seen and seen[-1].startswith(f"imagediff {DIFF}: started"), "".join(seen)
+        assert seen and seen[-1].startswith(f"image diff {DIFF}: started"), "".join(seen)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
     finally:

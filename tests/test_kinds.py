@@ -53,3 +53,17 @@ def test_parse_takes_the_waitable_kinds(text: str) -> None:
 def test_parse_refuses_anything_else(text: str) -> None:
     with pytest.raises(ValueError):
         JobKind.parse(text)
+
+
+def test_of_names_every_kind_and_known_keeps_a_foreign_name() -> None:
+    assert JobKind.of("imageinstall") is JobKind.FLEET_INSTALL
+    assert JobKind.of(JobKind.IMAGE_DIFF) is JobKind.IMAGE_DIFF
+    assert JobKind.known("imageversion") is JobKind.IMAGE_VERSION
+    assert JobKind.known("image:update;x#") == "image:update;x#"
+    with pytest.raises(KeyError):
+        JobKind.of("update")
+
+
+def test_the_lock_read_of_a_deploy_is_named_by_its_image() -> None:
+    assert JobKind.IMAGE_OPTIONS.label(5) == "image 5 options"
+    assert not JobKind.IMAGE_OPTIONS.has_job_id and JobKind.IMAGE_OPTIONS not in WAITABLE

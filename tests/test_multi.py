@@ -92,11 +92,13 @@ def test_unknown_id_among_several_is_an_error_but_others_are_followed(requests_m
     assert requests_mock.call_count == 3
 
 
-@pytest.mark.parametrize("kind", ["imagediff", "imageversion"])
-def test_other_job_kinds(requests_mock: rm.Mocker, kind: str) -> None:
+@pytest.mark.parametrize(
+    ("kind", "label"), [("imagediff", "image diff 55"), ("imageversion", "image version 55")]
+)
+def test_other_job_kinds(requests_mock: rm.Mocker, kind: str, label: str) -> None:
     requests_mock.get(url(55, kind), json=job_body(5, "Complete"))
     rc, out, _ = cli("--job", kind, "--update-id", "55")
-    assert rc == 0 and f"{kind} 55: succeeded" in out
+    assert rc == 0 and f"{label}: succeeded" in out
     assert cli("--update-id", "55", env={"CLANFORGE_JOB": kind})[0] == 0
 
 
@@ -140,7 +142,7 @@ def test_single_job_result_keeps_top_level_fields(requests_mock: rm.Mocker, cloc
     result = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder).run()
     assert (result.update_id, result.state_id, result.job_error) == (1234, 6, "x")
     assert result.jobs[0].job_id == 1234
-    assert JobRef("imagediff", 3).label == "imagediff 3"
+    assert JobRef("imagediff", 3).label == "image diff 3"
 
 
 def test_every_platform_output_reports_each_job(requests_mock: rm.Mocker, tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gate.kinds import WAITABLE, JobKind
 from gate.sim.bodies import status_body
 from gate.sim.scenarios import (
     IMAGE_BY_DEPLOY_SCENARIO,
@@ -25,14 +26,14 @@ from gate.sim.scenarios import (
 )
 from gate.sim.timeline import Phase, job_phase
 
-JOB_KINDS: tuple[str, ...] = ("imageupdate", "imagediff", "imageversion")
-ID_KEYS: Mapping[str, str] = {
-    "imageupdate": "updateid",
-    "imagediff": "diffid",
-    "imageversion": "imageversionid",
-}
+# The kinds of job the simulated API creates and reports on.
+JOB_KINDS: tuple[JobKind, ...] = WAITABLE
 # Jobs created through the simulator get ids from these, counting up, one range per kind.
-FIRST_CREATED_ID: Mapping[str, int] = {"imageupdate": 30001, "imagediff": 40001, "imageversion": 50001}
+FIRST_CREATED_ID: Mapping[JobKind, int] = {
+    JobKind.IMAGE_UPDATE: 30001,
+    JobKind.IMAGE_DIFF: 40001,
+    JobKind.IMAGE_VERSION: 50001,
+}
 SEEDED_IDS = frozenset({LOCKED_DIFF_ID, LOCKING_UPDATE_ID})
 
 
@@ -95,7 +96,7 @@ class Account:
         self.counts: dict[int, int] = {}
         self.endpoint_counts: dict[str, int] = {}
         self.created_jobs: dict[str, dict[int, CreatedJob]] = {kind: {} for kind in JOB_KINDS}
-        self.next_id = dict(FIRST_CREATED_ID)
+        self.next_id: dict[str, int] = {kind.value: first for kind, first in FIRST_CREATED_ID.items()}
         self.published: dict[int, CreatedJob] = {}
         self.unavailable_served: set[int] = set()
         self.published_diffs: set[int] = set()
@@ -106,13 +107,13 @@ class Account:
         """The complete, unpublished diff that locks the image of the image-locked scenario."""
         image = IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.IMAGE_LOCKED]
         origin = self.clock() - 2 * self.duration
-        self.created_jobs["imagediff"][LOCKED_DIFF_ID] = CreatedJob(
-            "imagediff", LOCKED_DIFF_ID, image, origin
+        self.created_jobs[JobKind.IMAGE_DIFF][LOCKED_DIFF_ID] = CreatedJob(
+            JobKind.IMAGE_DIFF, LOCKED_DIFF_ID, image, origin
         )
         # The update that holds the image of the update-locked scenario: it runs for ever.
         held = IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.UPDATE_LOCKED]
-        self.created_jobs["imageupdate"][LOCKING_UPDATE_ID] = CreatedJob(
-            "imageupdate", LOCKING_UPDATE_ID, held, origin, scenario=Scenario.STUCK
+        self.created_jobs[JobKind.IMAGE_UPDATE][LOCKING_UPDATE_ID] = CreatedJob(
+            JobKind.IMAGE_UPDATE, LOCKING_UPDATE_ID, held, origin, scenario=Scenario.STUCK
         )
 
     def reset(self) -> None:
@@ -207,7 +208,7 @@ class Account:
         return phase
 
     def created_body(self, job: CreatedJob, now: float) -> dict[str, object]:
-        return status_body(job.job_id, self.phase(job, now), job.origin, ID_KEYS[job.kind])
+        return status_body(job.job_id, self.phase(job, now), job.origin, JobKind.of(job.kind).id_field)
 
     # -- images
 
@@ -220,7 +221,7 @@ class Account:
         if deploy_scenario_for(image_id) is DeployScenario.UPDATE_LOCKED:
             return ("updateid", LOCKING_UPDATE_ID)
         settled = self.published_diffs | self.rejected_diffs
-        for diff in reversed(list(self.created_jobs["imagediff"].values())):
+        for diff in reversed(list(self.created_jobs[JobKind.IMAGE_DIFF].values())):
             if diff.image_id == image_id and diff.job_id not in settled:
                 return ("diffid", diff.job_id)
         return None

@@ -7,6 +7,7 @@ from functools import partial
 from typing import Any
 
 from gate.job import State
+from gate.kinds import JobKind
 from gate.sim.account import Account
 from gate.sim.bodies import STATE_NAMES, UNAVAILABLE_BODY, error_body
 from gate.sim.routing import MissingParameter, Request, Response, Route, flag_value, required_id
@@ -42,7 +43,7 @@ def create_update(account: Account, request: Request) -> Response:
         locked = locked_answer(account, image_id)
         if locked is not None:
             return locked
-        job = account.start_locked("imageupdate", image_id)
+        job = account.start_locked(JobKind.IMAGE_UPDATE, image_id)
         if scenario is DeployScenario.CREATE_UNAVAILABLE and image_id not in account.unavailable_served:
             # The proxy in front gave up, but the job had started: why a create is never retried.
             account.unavailable_served.add(image_id)
@@ -57,7 +58,7 @@ def create_diff(account: Account, request: Request) -> Response:
     failing = deploy_scenario_for(image_id) is DeployScenario.DIFF_FAILED
     details: dict[str, Any] = {"scenario": Scenario.FAILURE, "error": DIFF_FAILURE_MESSAGE} if failing else {}
     with account.lock:
-        diffs = account.created_jobs["imagediff"]
+        diffs = account.created_jobs[JobKind.IMAGE_DIFF]
         earlier = diffs.get(retry) if retry is not None else None
         if retry is not None and (earlier is None or earlier.image_id != image_id):
             return NOT_FOUND
@@ -69,7 +70,7 @@ def create_diff(account: Account, request: Request) -> Response:
             job = dataclasses.replace(earlier, origin=account.clock())
             diffs[job.job_id] = job
         else:
-            job = account.start_locked("imagediff", image_id, **details)
+            job = account.start_locked(JobKind.IMAGE_DIFF, image_id, **details)
     return Response.json(200, account.created_body(job, account.clock()))
 
 
@@ -90,7 +91,7 @@ def create_version(account: Account, request: Request) -> Response:
     diff_id, full, install_at = _version_options(request)
     now = account.clock()
     with account.lock:
-        diff = account.created_jobs["imagediff"].get(diff_id)
+        diff = account.created_jobs[JobKind.IMAGE_DIFF].get(diff_id)
         if diff is None:
             return NOT_FOUND
         if diff_id in account.rejected_diffs:
@@ -103,7 +104,7 @@ def create_version(account: Account, request: Request) -> Response:
             message = f"diff {diff_id} is {STATE_NAMES[state]}, not Complete: it cannot be published"
             return Response.json(400, error_body(message))
         job = account.start_locked(
-            "imageversion", diff.image_id, diff_id=diff_id, install_at=install_at, full=full
+            JobKind.IMAGE_VERSION, diff.image_id, diff_id=diff_id, install_at=install_at, full=full
         )
         account.published[diff.image_id] = job
         account.published_diffs.add(diff_id)
@@ -112,8 +113,12 @@ def create_version(account: Account, request: Request) -> Response:
 
 def create_routes(account: Account) -> list[Route]:
     """The create route of each job kind."""
-    handlers = {"imageupdate": create_update, "imagediff": create_diff, "imageversion": create_version}
+    handlers = {
+        JobKind.IMAGE_UPDATE: create_update,
+        JobKind.IMAGE_DIFF: create_diff,
+        JobKind.IMAGE_VERSION: create_version,
+    }
     return [
-        Route.of("GET", rf"/cfp/v1/{kind}/create", partial(handler, account), f"{kind}/create")
+        Route.of("GET", kind.create_path(), partial(handler, account), f"{kind.value}/create")
         for kind, handler in handlers.items()
     ]

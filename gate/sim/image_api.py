@@ -6,6 +6,7 @@ from collections.abc import Callable
 from functools import partial
 
 from gate.job import State
+from gate.kinds import JobKind
 from gate.sim.account import Account
 from gate.sim.bodies import STATE_NAMES, error_body, fleet_body, install_job
 from gate.sim.routing import Request, Response, Route, flag_value, required_id
@@ -79,7 +80,7 @@ def reject_diff(account: Account, request: Request) -> Response:
     flag_value(request.query, "reinstall", required=True)
     now = account.clock()
     with account.lock:
-        diff = account.created_jobs["imagediff"].get(diff_id)
+        diff = account.created_jobs[JobKind.IMAGE_DIFF].get(diff_id)
         if diff is None:
             return Response.json(404, error_body("No rows in result set"))
         if diff_id in account.published_diffs:

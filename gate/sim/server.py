@@ -14,7 +14,8 @@ from collections.abc import Callable, Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from gate.sim.account import ID_KEYS, Account, JobPlan
+from gate.kinds import WAITABLE, JobKind
+from gate.sim.account import Account, JobPlan
 from gate.sim.bodies import error_body
 from gate.sim.create_api import create_routes
 from gate.sim.credentials import (
@@ -172,7 +173,7 @@ class Simulator:
         return Response.json(405, error_body(f"method {method} not allowed on {path}"))
 
     def _check_access(self, request: Request) -> Response | None:
-        for key in ID_KEYS.values():
+        for key in (kind.id_field for kind in WAITABLE):
             if key in request.params:
                 self.account.count_request(int(request.params[key]))
         authorization = request.headers.get("authorization")
@@ -195,7 +196,7 @@ class Simulator:
         self,
         job_id: int,
         *,
-        kind: str = "imageupdate",
+        kind: str = JobKind.IMAGE_UPDATE,
         scenario: Scenario | None = None,
         duration: float | None = None,
         origin: float | None = None,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 
-from gate.sim.account import ID_KEYS, JOB_KINDS, Account
+from gate.kinds import JobKind
+from gate.sim.account import JOB_KINDS, Account
 from gate.sim.bodies import BAD_GATEWAY_PAGE, HTML_PAGE, UNAVAILABLE_BODY, diff_info, error_body, status_body
 from gate.sim.routing import Handler, Request, Response, Route
 from gate.sim.scenarios import API_ERROR_MESSAGE, scenario_for
@@ -41,7 +42,7 @@ def job_status(account: Account, kind: str, job_id: int) -> Response:
     if answer is not None:
         return answer
     phase = job_phase(scenario, now - job.origin, duration)
-    body = json.dumps(status_body(job_id, phase, job.origin, ID_KEYS[kind]))
+    body = json.dumps(status_body(job_id, phase, job.origin, JobKind.of(kind).id_field))
     if fault is Fault.TRUNCATED:
         return Response(200, body[: len(body) // 2].encode())
     if fault is Fault.SLOW:
@@ -51,9 +52,9 @@ def job_status(account: Account, kind: str, job_id: int) -> Response:
 
 def _status_handler(account: Account, kind: str) -> Handler:
     def handler(request: Request) -> Response:
-        job_id = int(request.params[ID_KEYS[kind]])
-        if kind == "imagediff" and request.query.get("diff_info") == "1":
-            diff = account.created_job("imagediff", job_id)
+        job_id = int(request.params[JobKind.of(kind).id_field])
+        if kind == JobKind.IMAGE_DIFF and request.query.get("diff_info") == "1":
+            diff = account.created_job(JobKind.IMAGE_DIFF, job_id)
             if diff is not None:
                 body = account.created_body(diff, account.clock())
                 return Response.json(200, {**body, "diff_info": diff_info(diff.image_id, diff.job_id)})
@@ -67,9 +68,9 @@ def status_routes(account: Account) -> list[Route]:
     return [
         Route.of(
             "GET",
-            rf"/cfp/v1/{kind}/(?P<{ID_KEYS[kind]}>\d+)/status",
+            rf"/cfp/v1/{kind.value}/(?P<{kind.id_field}>\d+)/status",
             _status_handler(account, kind),
-            f"{kind}/status",
+            f"{kind.value}/status",
         )
         for kind in JOB_KINDS
     ]
