@@ -262,3 +262,33 @@ def test_the_releasing_doc_names_what_the_release_produces() -> None:
         assert name in releasing, name
     for tag in ("X.Y.Z", "X.Y", "X"):
         assert f"clanforge-gate:{tag}" in releasing
+
+
+def test_the_wheel_ships_every_package_of_gate(tmp_path: Path) -> None:
+    """A subpackage missing from the wheel breaks the installed command and the image, not the
+    tests (they run from the checkout): build the wheel and look."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("clanforge_gate-*.whl")
+    shipped = {
+        name.rsplit("/", 1)[0] for name in zipfile.ZipFile(wheel).namelist() if name.endswith("/__init__.py")
+    }
+    packages = {str(init.parent.relative_to(ROOT)) for init in (ROOT / "gate").rglob("__init__.py")}
+    assert packages and packages <= shipped, f"not in the wheel: {sorted(packages - shipped)}"
