@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
 from gate.ending import ExitCode, Outcome, exit_code
 from gate.kinds import JobKind
+
+T = TypeVar("T")
 
 # The exit codes of each outcome, from the one mapping in gate.ending.
 EXIT_CODES: dict[Outcome, int] = {o: int(exit_code(o)) for o in Outcome if o is not Outcome.CANCELLED}
@@ -50,23 +52,33 @@ class Call:
     answer: str
 
 
+class _OneJobFact(Generic[T]):
+    """A fact of a run's one job, read as the run's own; None when the run has no single job."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, run: Result | None, owner: type | None = None) -> T | None:
+        job = run.single_job if run is not None else None
+        return None if job is None else cast("T | None", getattr(job, self.name))
+
+
 @dataclass(frozen=True)
 class Result:
     """What happened to a run, for people and for pipelines.
 
-    With one job, the top-level fields are that job's; with several, ``update_id`` and the state
-    fields are None and ``jobs`` holds each one.
+    The fields are the run's own facts. A run on one job (its ``update_id`` names that job) also
+    reports the job's state, progress, error and ETA at the top level; with several jobs, or none,
+    those are None and ``jobs`` holds each one.
     """
 
     update_id: int | None
     outcome: Outcome
     exit_code: int
     message: str
-    state_id: int | None = None
+    # The run's state in a word, where the run has one of its own ("ready", "nothing changed");
+    # else the one job's state name.
     state_name: str | None = None
-    progress: int | None = None
-    job_error: str | None = None
-    eta: int | None = None
     polls: int = 0
     elapsed_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
@@ -74,19 +86,42 @@ class Result:
     jobs: tuple[JobResult, ...] = ()
     calls: tuple[Call, ...] = ()
 
+    # The one job's facts, read through the run (None with several jobs or none).
+    state_id = _OneJobFact[int]()
+    progress = _OneJobFact[int]()
+    job_error = _OneJobFact[str]()
+    eta = _OneJobFact[int]()
+
+    @property
+    def single_job(self) -> JobResult | None:
+        """The run's one job, when it ran on exactly one and ``update_id`` names it."""
+        if len(self.jobs) == 1 and self.update_id is not None and self.jobs[0].job_id == self.update_id:
+            return self.jobs[0]
+        return None
+
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["outcome"] = self.outcome.value
-        data["warnings"] = list(self.warnings)
-        data["elapsed_seconds"] = round(self.elapsed_seconds, 3)
-        data["calls"] = [asdict(call) for call in self.calls]
-        data["jobs"] = [
-            {
-                **asdict(job),
-                "kind": str(job.kind),
-                "outcome": job.outcome.value,
-                "elapsed_seconds": round(job.elapsed_seconds, 3),
-            }
-            for job in self.jobs
-        ]
-        return data
+        return {
+            "update_id": self.update_id,
+            "outcome": self.outcome.value,
+            "exit_code": self.exit_code,
+            "message": self.message,
+            "state_id": self.state_id,
+            "state_name": self.state_name,
+            "progress": self.progress,
+            "job_error": self.job_error,
+            "eta": self.eta,
+            "polls": self.polls,
+            "elapsed_seconds": round(self.elapsed_seconds, 3),
+            "warnings": list(self.warnings),
+            "job_kind": self.job_kind,
+            "jobs": [
+                {
+                    **asdict(job),
+                    "kind": str(job.kind),
+                    "outcome": job.outcome.value,
+                    "elapsed_seconds": round(job.elapsed_seconds, 3),
+                }
+                for job in self.jobs
+            ],
+            "calls": [asdict(call) for call in self.calls],
+        }

@@ -106,8 +106,16 @@ def job_body(
 
 
 def make_result(outcome: Any = None, **fields: Any) -> Any:
-    """A one-job ``Result`` in the given outcome (default failed), fields overridable."""
-    from gate.result import EXIT_CODES, Outcome, Result
+    """A one-job ``Result`` in the given outcome (default failed), fields overridable.
+
+    The job's facts (state, progress, job error, ETA, requests, time) are given as keywords as
+    for a run on that job; they become the run's one job (a given one job takes those it leaves
+    unset). With several ``jobs``, or no ``update_id``, the job keywords are left out.
+    """
+    import dataclasses
+
+    from gate.kinds import JobKind
+    from gate.result import EXIT_CODES, JobResult, Outcome, Result
 
     outcome = outcome or Outcome.FAILED
     values: dict[str, Any] = {
@@ -122,6 +130,24 @@ def make_result(outcome: Any = None, **fields: Any) -> Any:
         "elapsed_seconds": 125.4,
     }
     values.update(fields)
+    job_facts = {key: values.pop(key, None) for key in ("state_id", "progress", "job_error", "eta")}
+    if "jobs" not in values and values["update_id"] is not None:
+        job = JobResult(
+            values.get("job_kind", JobKind.IMAGE_UPDATE.value),
+            values["update_id"],
+            outcome,
+            values["message"],
+            state_name=values["state_name"],
+            polls=values["polls"],
+            elapsed_seconds=values["elapsed_seconds"],
+            **job_facts,
+        )
+        values["jobs"] = (job,)
+    elif len(values.get("jobs", ())) == 1 and values["jobs"][0].job_id == values["update_id"]:
+        # A given one job takes the job facts it leaves unset from the keywords.
+        (job,) = values["jobs"]
+        unset = {key: value for key, value in job_facts.items() if getattr(job, key) is None}
+        values["jobs"] = (dataclasses.replace(job, **unset),)
     return Result(**values)
 
 

@@ -114,14 +114,11 @@ def _job_as_result(job: JobResult, run: Result) -> Result:
         # A cancelled job exits as the run did (130 or 143, by the signal).
         exit_code=run.exit_code if job.outcome is Outcome.CANCELLED else int(exit_code(job.outcome)),
         message=job.message,
-        state_id=job.state_id,
         state_name=job.state_name,
-        progress=job.progress,
-        job_error=job.job_error,
-        eta=job.eta,
         polls=job.polls,
         elapsed_seconds=job.elapsed_seconds,
         job_kind=job.kind,
+        jobs=(job,),
     )
 
 
