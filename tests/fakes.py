@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import io
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import requests_mock as rm
 
 # The one set of fake credentials of the tests: made up, and easy to search for in output.
 ASID = "31337"
@@ -184,3 +190,154 @@ def make_settings(**fields: Any) -> Any:
     }
     values.update(fields)
     return Settings(**values)
+
+
+# --- the command line in-process, over requests-mock -------------------------------------------
+
+API = "https://api.test"
+URL = f"{API}/cfp/v1/imageupdate/1234/status"
+ENV = {
+    "CLANFORGE_ACCESS_KEY": ACCESS,
+    "CLANFORGE_SECRET_KEY": SECRET,
+    "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
+    "CLANFORGE_API_URL": API,
+}
+
+
+def cli(
+    *argv: str, env: dict[str, str] | None = None, clock: FakeClock | None = None
+) -> tuple[int, str, str]:
+    from gate.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), env={**ENV, **(env or {})}, stdout=out, stderr=err, clock=clock or FakeClock())
+    return code, out.getvalue(), err.getvalue()
+
+
+# --- the deploy chain over requests-mock -------------------------------------------------------
+
+IMAGE = f"{API}/cfp/v2/project/77/image/5/status"
+INSTALLS = f"{API}/cfp/v1/imageinstall/status"
+# An install job of another image's version: it must never hold a deploy up.
+OTHER_INSTALL = {**job_body(3, "Queued"), "jobid": 7, "target_imageversionid": 99, "machine": 4}
+WATCH = ("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version", "--version-id", "33")
+BASE = ("deploy", "--image-id", "5", "--machine-id", "9", "--desc", "build 42", "--restart")
+
+
+def create_url(kind: str) -> str:
+    return f"{API}/cfp/v1/{kind}/create"
+
+
+def status_url(kind: str, job_id: int) -> str:
+    return f"{API}/cfp/v1/{kind}/{job_id}/status"
+
+
+def happy(m: rm.Mocker, *, failed_machines: int = 0) -> None:
+    m.get(create_url("imageupdate"), json={**job_body(1, "Created"), "updateid": 11})
+    m.get(status_url("imageupdate", 11), [{"json": job_body(4)}, {"json": job_body(5, "Complete")}])
+    m.get(create_url("imagediff"), json={**job_body(1, "Created"), "diffid": 22})
+    m.get(status_url("imagediff", 22), json=job_body(5, "Complete"))
+    m.get(create_url("imageversion"), json={**job_body(1, "Created"), "imageversionid": 33})
+    m.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
+    m.get(
+        IMAGE,
+        [
+            {"json": {"pending_machines": 3, "failed_machines": 0, "completed_machines": 1}},
+            {"json": {"pending_machines": 0, "failed_machines": failed_machines, "completed_machines": 4}},
+        ],
+    )
+    mine = {**job_body(4, "Running"), "jobid": 8, "target_imageversionid": 33, "machine": 1}
+    m.get(
+        INSTALLS,
+        [{"json": {"installs": [mine, OTHER_INSTALL]}}, {"json": {"installs": [OTHER_INSTALL]}}],
+    )
+
+
+# --- the simulator ------------------------------------------------------------------------------
+
+
+def basic(access: str, secret: str) -> str:
+    return "Basic " + base64.b64encode(f"{access}:{secret}".encode()).decode()
+
+
+class FakeTime:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# --- platform files read back as GitHub Actions and GitLab CI read them -------------------------
+
+
+def unescape_data(text: str) -> str:
+    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
+
+
+def unescape_property(text: str) -> str:
+    for escaped, raw in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ",")):
+        text = text.replace(escaped, raw)
+    return text.replace("%25", "%")
+
+
+COMMAND = re.compile(r"^::(?P<name>[A-Za-z-]+)(?: (?P<props>[^:]*))?::(?P<data>.*)$")
+
+
+def parse_command(line: str) -> tuple[str, dict[str, str], str]:
+    match = COMMAND.match(line)
+    assert match, f"not a workflow command: {line!r}"
+    props: dict[str, str] = {}
+    if match["props"]:
+        for pair in match["props"].split(","):
+            key, _, value = pair.partition("=")
+            props[key] = unescape_property(value)
+    return match["name"], props, unescape_data(match["data"])
+
+
+def parse_output_file(text: str) -> dict[str, str]:
+    """Read a GITHUB_OUTPUT file as the runner does: lines end at CR, LF or CRLF; a
+    ``name<<DELIM`` block runs to the line equal to DELIM; its lines are joined with LF."""
+    lines = re.split(r"\r\n|\r|\n", text)
+    if lines and lines[-1] == "":
+        lines.pop()
+    outputs: dict[str, str] = {}
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        index += 1
+        if not line:
+            continue
+        heredoc = line.find("<<")
+        equals = line.find("=")
+        if equals != -1 and (heredoc == -1 or equals < heredoc):
+            outputs[line[:equals]] = line[equals + 1 :]
+            continue
+        assert heredoc > 0, f"invalid line {line!r}"
+        name, delimiter = line[:heredoc], line[heredoc + 2 :]
+        body: list[str] = []
+        while True:
+            assert index < len(lines), f"matching delimiter not found for {name!r}"
+            current = lines[index]
+            index += 1
+            if current == delimiter:
+                break
+            body.append(current)
+        outputs[name] = "\n".join(body)
+    return outputs
+
+
+def parse_dotenv(text: str) -> dict[str, str]:
+    """GitLab's rules: one NAME=value per line, no blank lines, no comments, names of ASCII
+    letters, digits and underscores; the value is taken as is."""
+    assert text.endswith("\n")
+    variables: dict[str, str] = {}
+    for line in text[:-1].split("\n"):
+        name, sep, value = line.partition("=")
+        assert sep, f"not a variable line: {line!r}"
+        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name), name
+        assert "\r" not in value and not value.startswith(("'", '"')) and not value.endswith(("'", '"'))
+        assert " #" not in value and not value.startswith("#")
+        assert value == value.strip()
+        variables[name] = value
+    return variables

@@ -18,9 +18,7 @@ from gate.report.github import GitHubReporter
 from gate.report.gitlab import GitLabReporter
 from gate.report.junit import JUnitReporter
 from gate.report.platforms import platform_reporters
-from tests.fakes import job_body
-from tests.test_github import parse_command, parse_output_file
-from tests.test_gitlab import parse_dotenv
+from tests.fakes import job_body, parse_command, parse_dotenv, parse_output_file
 
 BASE_ENV = {
     "CLANFORGE_UPDATE_ID": "1234",

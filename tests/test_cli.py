@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import signal
@@ -19,26 +18,9 @@ from typing import Any
 import pytest
 import requests_mock as rm
 
-from gate.cli import main
-from tests.fakes import ACCESS, SECRET, TOKEN, FakeClock, job_body
+from tests.fakes import ACCESS, ENV, SECRET, TOKEN, URL, cli, job_body
 
-API = "https://api.test"
-URL = f"{API}/cfp/v1/imageupdate/1234/status"
 BASIC = base64.b64encode(f"{ACCESS}:{SECRET}".encode()).decode()
-ENV = {
-    "CLANFORGE_ACCESS_KEY": ACCESS,
-    "CLANFORGE_SECRET_KEY": SECRET,
-    "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
-    "CLANFORGE_API_URL": API,
-}
-
-
-def cli(
-    *argv: str, env: dict[str, str] | None = None, clock: FakeClock | None = None
-) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), env={**ENV, **(env or {})}, stdout=out, stderr=err, clock=clock or FakeClock())
-    return code, out.getvalue(), err.getvalue()
 
 
 def read_result(path: Path) -> dict[str, Any]:

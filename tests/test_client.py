@@ -13,9 +13,8 @@ from gate.client import JobRef, StatusClient, retry_after_seconds
 from gate.config import Credentials
 from gate.errors import ApiError, CredentialsRejected, GateError, TimedOut, UnknownJob
 from gate.report import Reporter
-from tests.fakes import FakeClock, Recorder, job_body, make_settings
+from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings
 
-URL = "https://api.test/cfp/v1/imageupdate/1234/status"
 JOB = JobRef("imageupdate", 1234)
 
 

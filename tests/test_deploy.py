@@ -12,60 +12,28 @@ import pytest
 import requests
 import requests_mock as rm
 
-from gate.cli import main
 from gate.client import StatusClient
 from gate.config import Credentials, Settings
 from gate.deploy import Deployer, DeploySettings
 from gate.ending import Outcome
 from gate.errors import Cancelled
 from gate.report.console import ConsoleReporter
-from tests.fakes import FakeClock, job_body
-from tests.test_cli import ENV
-from tests.test_github import parse_output_file
-from tests.test_gitlab import parse_dotenv
-
-API = "https://api.test"
-IMAGE = f"{API}/cfp/v2/project/77/image/5/status"
-INSTALLS = f"{API}/cfp/v1/imageinstall/status"
-# An install job of another image's version: it must never hold a deploy up.
-OTHER_INSTALL = {**job_body(3, "Queued"), "jobid": 7, "target_imageversionid": 99, "machine": 4}
-WATCH = ("deploy", "--image-id", "5", "--skip-update", "--skip-diff", "--skip-version", "--version-id", "33")
-BASE = ("deploy", "--image-id", "5", "--machine-id", "9", "--desc", "build 42", "--restart")
-
-
-def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), env={**ENV, **(env or {})}, stdout=out, stderr=err, clock=FakeClock())
-    return code, out.getvalue(), err.getvalue()
-
-
-def create_url(kind: str) -> str:
-    return f"{API}/cfp/v1/{kind}/create"
-
-
-def status_url(kind: str, job_id: int) -> str:
-    return f"{API}/cfp/v1/{kind}/{job_id}/status"
-
-
-def happy(m: rm.Mocker, *, failed_machines: int = 0) -> None:
-    m.get(create_url("imageupdate"), json={**job_body(1, "Created"), "updateid": 11})
-    m.get(status_url("imageupdate", 11), [{"json": job_body(4)}, {"json": job_body(5, "Complete")}])
-    m.get(create_url("imagediff"), json={**job_body(1, "Created"), "diffid": 22})
-    m.get(status_url("imagediff", 22), json=job_body(5, "Complete"))
-    m.get(create_url("imageversion"), json={**job_body(1, "Created"), "imageversionid": 33})
-    m.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
-    m.get(
-        IMAGE,
-        [
-            {"json": {"pending_machines": 3, "failed_machines": 0, "completed_machines": 1}},
-            {"json": {"pending_machines": 0, "failed_machines": failed_machines, "completed_machines": 4}},
-        ],
-    )
-    mine = {**job_body(4, "Running"), "jobid": 8, "target_imageversionid": 33, "machine": 1}
-    m.get(
-        INSTALLS,
-        [{"json": {"installs": [mine, OTHER_INSTALL]}}, {"json": {"installs": [OTHER_INSTALL]}}],
-    )
+from tests.fakes import (
+    API,
+    BASE,
+    IMAGE,
+    INSTALLS,
+    OTHER_INSTALL,
+    WATCH,
+    FakeClock,
+    cli,
+    create_url,
+    happy,
+    job_body,
+    parse_dotenv,
+    parse_output_file,
+    status_url,
+)
 
 
 def test_whole_chain(requests_mock: rm.Mocker, tmp_path: Path) -> None:

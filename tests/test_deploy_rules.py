@@ -22,7 +22,7 @@ from gate.errors import ConfigError, MalformedResponse
 from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
 from gate.install import Evidence, FleetCounts, InstallJobs, Verdict, judge, parse_install_jobs
 from gate.source_url import encode_source_url, mask_source_url, source_url_secrets
-from tests.test_deploy import BASE, cli, create_url, happy
+from tests.fakes import BASE, cli, create_url, happy
 
 EMPTY = FleetCounts(0, 0, 0)
 DONE = FleetCounts(0, 0, 10)

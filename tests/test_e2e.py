@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
@@ -30,43 +27,13 @@ from gate.sim import (
     Simulator,
     SimulatorCredentials,
 )
+from tests.e2e_support import BASIC, ROOT, Run, assert_no_secret, basic_env, clean_env
 from tests.fakes import ACCESS, ASID, SECRET, TOKEN
 
 # Real processes and a real server in real time: left out of the quick run (-m "not e2e").
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent
-BASIC = base64.b64encode(f"{ACCESS}:{SECRET}".encode()).decode()
-SECRETS = (ACCESS, SECRET, TOKEN, BASIC)
 FAST = ["--poll-interval", "0.2s", "--min-poll-interval", "0.1s", "--request-timeout", "2s"]
-
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    result: dict[str, Any]
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("CLANFORGE_")}
-    env.update(extra)
-    return env
-
-
-def basic_env() -> dict[str, str]:
-    return clean_env(CLANFORGE_ACCESS_KEY=ACCESS, CLANFORGE_SECRET_KEY=SECRET)
-
-
-def assert_no_secret(*texts: str) -> None:
-    for text in texts:
-        for secret in SECRETS:
-            assert secret not in text
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ file, and that no credential (nor its Basic encoding) shows in any output.
 
 from __future__ import annotations
 
-import json
 import shlex
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,7 +24,7 @@ from gate.sim import (
     DeployScenario,
     Simulator,
 )
-from tests.test_e2e import ASID, ROOT, Run, assert_no_secret, basic_env
+from tests.e2e_support import ROOT, Run, basic_env, finish, gate_argv
 
 # Real processes and a real server in real time: left out of the quick run (-m "not e2e").
 pytestmark = pytest.mark.e2e
@@ -36,25 +34,6 @@ DURATION = 1.2
 UPDATE, DIFF, VERSION = (FIRST_CREATED_ID[k] for k in ("imageupdate", "imagediff", "imageversion"))
 IMAGE = IMAGE_BY_DEPLOY_SCENARIO
 CHAIN = ("--machine-id", "9", "--desc", "build 42", "--restart")
-
-
-def gate_argv(sim: Simulator, result_file: Path, args: list[str], timeout: str) -> list[str]:
-    argv = [
-        sys.executable, "-m", "gate", *args,
-        "--account-service-id", ASID,
-        "--api-url", sim.base_url,
-        "--timeout", timeout,
-        "--poll-interval", "1s",
-        "--result-file", str(result_file),
-    ]  # fmt: skip
-    assert_no_secret(" ".join(argv))
-    return argv
-
-
-def finish(done_code: int, stdout: str, stderr: str, result_file: Path) -> Run:
-    raw = result_file.read_text(encoding="utf-8")
-    assert_no_secret(stdout, stderr, raw)
-    return Run(done_code, stdout, stderr, json.loads(raw))
 
 
 @pytest.fixture

@@ -33,10 +33,8 @@ from gate.sim import (
     DeployScenario,
     Simulator,
 )
-from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock
-from tests.test_e2e import ROOT, assert_no_secret, basic_env
-from tests.test_e2e_deploy import finish, gate_argv
-from tests.test_github import parse_output_file
+from tests.e2e_support import ROOT, assert_no_secret, basic_env, finish, gate_argv
+from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock, parse_output_file
 
 # Real processes and a real server in real time: left out of the quick run (-m "not e2e").
 pytestmark = pytest.mark.e2e

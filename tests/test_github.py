@@ -27,6 +27,7 @@ from gate.report.github import (
 )
 from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
+from tests.fakes import parse_command, parse_output_file, unescape_data, unescape_property
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,65 +37,6 @@ NASTY = "disk 100% full\r\nat ::step:: 3, <b>&amp;</b> | `x`\nlast line::error::
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
     result: Result = shared_make_result(outcome, **fields)
     return result
-
-
-# --- how the runner reads things back --------------------------------------------------------
-
-
-def unescape_data(text: str) -> str:
-    return text.replace("%0D", "\r").replace("%0A", "\n").replace("%25", "%")
-
-
-def unescape_property(text: str) -> str:
-    for escaped, raw in (("%0D", "\r"), ("%0A", "\n"), ("%3A", ":"), ("%2C", ",")):
-        text = text.replace(escaped, raw)
-    return text.replace("%25", "%")
-
-
-COMMAND = re.compile(r"^::(?P<name>[A-Za-z-]+)(?: (?P<props>[^:]*))?::(?P<data>.*)$")
-
-
-def parse_command(line: str) -> tuple[str, dict[str, str], str]:
-    match = COMMAND.match(line)
-    assert match, f"not a workflow command: {line!r}"
-    props: dict[str, str] = {}
-    if match["props"]:
-        for pair in match["props"].split(","):
-            key, _, value = pair.partition("=")
-            props[key] = unescape_property(value)
-    return match["name"], props, unescape_data(match["data"])
-
-
-def parse_output_file(text: str) -> dict[str, str]:
-    """Read a GITHUB_OUTPUT file as the runner does: lines end at CR, LF or CRLF; a
-    ``name<<DELIM`` block runs to the line equal to DELIM; its lines are joined with LF."""
-    lines = re.split(r"\r\n|\r|\n", text)
-    if lines and lines[-1] == "":
-        lines.pop()
-    outputs: dict[str, str] = {}
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        if not line:
-            continue
-        heredoc = line.find("<<")
-        equals = line.find("=")
-        if equals != -1 and (heredoc == -1 or equals < heredoc):
-            outputs[line[:equals]] = line[equals + 1 :]
-            continue
-        assert heredoc > 0, f"invalid line {line!r}"
-        name, delimiter = line[:heredoc], line[heredoc + 2 :]
-        body: list[str] = []
-        while True:
-            assert index < len(lines), f"matching delimiter not found for {name!r}"
-            current = lines[index]
-            index += 1
-            if current == delimiter:
-                break
-            body.append(current)
-        outputs[name] = "\n".join(body)
-    return outputs
 
 
 # --- escaping ----------------------------------------------------------------------------------

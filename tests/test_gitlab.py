@@ -16,6 +16,7 @@ from gate.report.dotenv import DOTENV_MAX_BYTES, DotenvReporter, dotenv_report, 
 from gate.report.gitlab import WARNING_LABEL, GitLabReporter, section_end, section_start
 from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
+from tests.fakes import parse_dotenv
 
 ESC = "\x1b[0K"
 
@@ -23,22 +24,6 @@ ESC = "\x1b[0K"
 def make_result(outcome: Outcome = Outcome.FAILED, **fields: object) -> Result:
     result: Result = shared_make_result(outcome, **{"elapsed_seconds": 61.0, **fields})
     return result
-
-
-def parse_dotenv(text: str) -> dict[str, str]:
-    """GitLab's rules: one NAME=value per line, no blank lines, no comments, names of ASCII
-    letters, digits and underscores; the value is taken as is."""
-    assert text.endswith("\n")
-    variables: dict[str, str] = {}
-    for line in text[:-1].split("\n"):
-        name, sep, value = line.partition("=")
-        assert sep, f"not a variable line: {line!r}"
-        assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name), name
-        assert "\r" not in value and not value.startswith(("'", '"')) and not value.endswith(("'", '"'))
-        assert " #" not in value and not value.startswith("#")
-        assert value == value.strip()
-        variables[name] = value
-    return variables
 
 
 def test_section_markers() -> None:

@@ -17,10 +17,7 @@ from gate.cli import main
 from gate.client import JobRef, StatusClient
 from gate.ending import Outcome
 from gate.waiter import Waiter
-from tests.fakes import FakeClock, Recorder, job_body, make_settings
-from tests.test_cli import ENV
-from tests.test_github import parse_output_file
-from tests.test_gitlab import parse_dotenv
+from tests.fakes import ENV, FakeClock, Recorder, job_body, make_settings, parse_dotenv, parse_output_file
 
 API = "https://api.test"
 

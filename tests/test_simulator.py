@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,13 +31,9 @@ from gate.sim import (
     scenario_table_text,
     status_body,
 )
-from tests.fakes import ACCESS, ASID, SECRET, TOKEN
+from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeTime, basic
 
 DURATION = 10.0
-
-
-def basic(access: str, secret: str) -> str:
-    return "Basic " + base64.b64encode(f"{access}:{secret}".encode()).decode()
 
 
 # --------------------------------------------------------------------------- scenario table
@@ -256,14 +251,6 @@ def test_only_loopback_unless_allowed() -> None:
 
 
 # --------------------------------------------------------------------------- over HTTP
-
-
-class FakeTime:
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

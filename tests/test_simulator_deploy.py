@@ -32,7 +32,7 @@ from gate.sim import (
     fleet_for,
     publish_gap,
 )
-from tests.test_simulator import ACCESS, ASID, SECRET, TOKEN, FakeTime, basic
+from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeTime, basic
 
 DURATION = 10.0
 MACHINE = "9"

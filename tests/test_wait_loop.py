@@ -15,8 +15,7 @@ from gate.errors import ApiError, TimedOut
 from gate.kinds import JobKind
 from gate.result import JobResult
 from gate.waiter import Ending, Waiter, WaitLoop
-from tests.fakes import FakeClock, job_body
-from tests.test_client import URL, Recorder, make_settings
+from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings
 
 
 class Counter:

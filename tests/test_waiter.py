@@ -10,8 +10,7 @@ import requests_mock as rm
 from gate.client import StatusClient
 from gate.ending import Outcome
 from gate.waiter import Waiter
-from tests.fakes import FakeClock, Recorder, job_body, make_settings
-from tests.test_client import URL
+from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings
 
 
 def run(
