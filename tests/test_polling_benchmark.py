@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 
@@ -39,11 +40,17 @@ def test_job_model_never_reports_the_end_early() -> None:
             assert job.updated_at(t, job.progress_at(t), eta) <= t
 
 
+@pytest.fixture(scope="module")
+def runs() -> dict[str, list[Any]]:
+    """Every strategy's run of every job, with its polls, simulated once for the module's checks."""
+    return {name: [strategy(job, True) for job in JOBS] for name, strategy in STRATEGIES.items()}
+
+
 @pytest.mark.parametrize("name", list(STRATEGIES))
-def test_every_end_is_detected_after_it_happens_and_requests_are_counted(name: str) -> None:
-    strategy = STRATEGIES[name]
-    for job in JOBS:
-        run = strategy(job, True)
+def test_every_end_is_detected_after_it_happens_and_requests_are_counted(
+    name: str, runs: dict[str, list[Any]]
+) -> None:
+    for job, run in zip(JOBS, runs[name], strict=True):
         polls = run.polls
         assert run.requests == len(polls)
         assert polls[0] == job.first_poll
@@ -56,10 +63,9 @@ def test_every_end_is_detected_after_it_happens_and_requests_are_counted(name: s
 
 
 @pytest.mark.parametrize("interval", [10.0, 30.0])
-def test_adaptive_polls_stay_within_the_policy(interval: float) -> None:
-    strategy = STRATEGIES[f"adaptive P={interval:.0f}s"]
-    for job in JOBS:
-        gaps = [b - a for a, b in itertools.pairwise(strategy(job, True).polls)]
+def test_adaptive_polls_stay_within_the_policy(interval: float, runs: dict[str, list[Any]]) -> None:
+    for run in runs[f"adaptive P={interval:.0f}s"]:
+        gaps = [b - a for a, b in itertools.pairwise(run.polls)]
         assert max(gaps) <= interval + 1e-9
         assert min(gaps) >= 1.0 - 1e-9
 
@@ -102,6 +108,8 @@ def test_quantile_is_nearest_rank() -> None:
     assert bench.quantile(list(range(1, 101)), 0.95) == 95
 
 
+# The benchmark's command itself, the whole of it as it runs for the report: end to end.
+@pytest.mark.e2e
 def test_command_prints_the_table_and_every_floor(capsys: pytest.CaptureFixture[str]) -> None:
     assert bench.main(["--jobs", "120", "--seed", "3", "--no-plot", "--report-only"]) == 0
     out = capsys.readouterr().out
@@ -119,6 +127,7 @@ def test_command_prints_the_table_and_every_floor(capsys: pytest.CaptureFixture[
     assert set(verdicts) <= {"PASS", "FAIL"}
 
 
+@pytest.mark.e2e
 def test_a_failing_floor_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bench, "SIGNAL_MEDIAN", -1.0)
     assert bench.main(["--jobs", "120", "--seed", "3", "--no-plot"]) == 1
