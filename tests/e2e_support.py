@@ -31,6 +31,11 @@ class Run:
     def output(self) -> str:
         return self.stdout + self.stderr
 
+    @property
+    def final(self) -> str:
+        """The run's last line of output."""
+        return self.output.strip().splitlines()[-1]
+
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("CLANFORGE_")}

@@ -12,7 +12,6 @@ import json
 import signal
 import subprocess
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from gate.sim import (
     Simulator,
 )
 from tests.e2e_support import ROOT, assert_no_secret, basic_env, finish, gate_argv
+from tests.e2e_support import Run as SupportRun
 from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock, parse_output_file
 
 # Real processes and a real server in real time: left out of the quick run (-m "not e2e").
@@ -46,20 +46,8 @@ CHAIN = ("--machine-id", "9", "--desc", "build 42", "--restart")
 BASIC_ENV = {"CLANFORGE_ACCESS_KEY": ACCESS, "CLANFORGE_SECRET_KEY": SECRET}
 
 
-@dataclass(frozen=True)
-class Run:
-    code: int
-    stdout: str
-    stderr: str
-    result: dict[str, Any]
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-    @property
-    def final(self) -> str:
-        return self.output.strip().splitlines()[-1]
+class Run(SupportRun):
+    """A run, with the state-changing calls it listed."""
 
     def calls(self) -> list[str]:
         return [call["request"].split("?")[0] for call in self.result["calls"]]
