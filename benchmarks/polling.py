@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from gate.job import JobStatus  # noqa: E402
+from gate.kinds import JobKind  # noqa: E402
 from gate.schedule import Observation, PollPolicy, next_delay  # noqa: E402
 
 # The job shapes, each a class of the report. (name, what it is)
@@ -506,7 +507,7 @@ class _SimClient:
 
 
 class _Quiet:
-    def begin(self, update_id: int) -> None: ...
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None: ...
     def progress(self, message: str) -> None: ...
     def warning(self, message: str) -> None: ...
 

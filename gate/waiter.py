@@ -379,9 +379,7 @@ class Waiter(WaitLoop):
     def label(self) -> str:
         if len(self.jobs) == 1:
             return self.jobs[0].label
-        kind = self.jobs[0].kind
-        noun = "updates" if kind is JobKind.IMAGE_UPDATE else f"{kind.value} jobs"
-        return f"{len(self.jobs)} {noun}"
+        return f"{len(self.jobs)} {self.jobs[0].kind.noun}s"
 
     def last_seen(self) -> str:
         if len(self.slots) == 1:
@@ -458,6 +456,6 @@ class Waiter(WaitLoop):
 
     def run(self) -> Result:
         """Wait for every job; return the result once all ended, one failed (fail-fast) or time ran out."""
-        self.reporter.begin(self.jobs[0].job_id)
+        self.reporter.begin(self.jobs[0].kind, [job.job_id for job in self.jobs])
         self.loop()
         return self.result()

@@ -8,7 +8,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     import requests_mock as rm
+
+    from gate.kinds import JobKind
 
 # The one set of fake credentials of the tests: made up, and easy to search for in output.
 ASID = "31337"
@@ -55,8 +59,8 @@ class Recorder:
             self.lines.append((kind, text))
         self.calls.append((self.name, kind, *(parts or (text,))))
 
-    def begin(self, update_id: int) -> None:
-        self._note("begin", str(update_id))
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
+        self._note("begin", kind.label(job_ids[0]) if len(job_ids) == 1 else f"{len(job_ids)} {kind.noun}s")
 
     def progress(self, message: str) -> None:
         self._note("progress", message)

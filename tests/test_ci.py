@@ -13,6 +13,7 @@ import requests_mock
 
 from gate import cli
 from gate.config import load_settings
+from gate.kinds import WAITABLE, JobKind
 from gate.report.dotenv import DotenvReporter
 from gate.report.github import GitHubReporter
 from gate.report.gitlab import GitLabReporter
@@ -198,3 +199,31 @@ def test_report_files_from_the_environment_still_serve_when_no_flag_names_them(t
     assert code == 3
     assert parse_dotenv((tmp_path / "gate.env").read_text(encoding="utf-8"))["CLANFORGE_EXIT_CODE"] == "3"
     assert (tmp_path / "j.xml").exists()
+
+
+@pytest.mark.parametrize("kind", WAITABLE, ids=lambda kind: kind.value)
+@pytest.mark.parametrize("ids", [[41], [41, 42]], ids=["one", "two"])
+def test_the_github_group_and_gitlab_section_name_the_kind_waited_on(
+    tmp_path: Path, kind: JobKind, ids: list[int]
+) -> None:
+    out = io.StringIO()
+    env = {
+        **BASE_ENV,
+        "CLANFORGE_UPDATE_ID": ",".join(map(str, ids)),
+        "CLANFORGE_JOB": kind.value,
+        "GITHUB_ACTIONS": "true",
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITLAB_CI": "true",
+    }
+    with requests_mock.Mocker() as mock:
+        for job_id in ids:
+            mock.get(f"http://127.0.0.1:9{kind.status_path(job_id)}", json=job_body(5, "Complete"))
+        code = cli.main([], env=env, stdout=out, stderr=io.StringIO())
+    assert code == 0
+    lines = out.getvalue().splitlines()
+    named = kind.label(ids[0]) if len(ids) == 1 else f"{len(ids)} Clanforge {kind.noun}s: 41, 42"
+    assert lines[0] == f"::group::Waiting for {'Clanforge ' if len(ids) == 1 else ''}{named}"
+    # The GitLab section opens under the same heading.
+    heading = lines[0].removeprefix("::group::")
+    assert f"[collapsed=true]\r\x1b[0K{heading}" in out.getvalue()
+    assert "image update" not in out.getvalue() or kind is JobKind.IMAGE_UPDATE

@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from gate.ending import Outcome
+from gate.kinds import JobKind
 from gate.report import FanOut
 from gate.report.console import ConsoleReporter
 from gate.report.github import (
@@ -170,7 +171,7 @@ def run_reporter(tmp_path: Path, result: Result, *, begin: bool = True) -> tuple
     output.write_text("previous=kept\n", encoding="utf-8")
     reporter = GitHubReporter(stream, output_path=str(output), summary_path=str(summary))
     if begin:
-        reporter.begin(1234)
+        reporter.begin(JobKind.IMAGE_UPDATE, [1234])
     reporter.progress("update 1234: Running 40%")
     reporter.warning("jobfailed=1 while Running: 50% odd\nsecond line")
     reporter.debug("update 1234: GET /status 200 (12ms)")
@@ -216,7 +217,7 @@ def test_an_unwritable_output_file_is_raised_after_the_summary_is_written(tmp_pa
     stream = io.StringIO()
     summary = tmp_path / "summary"
     reporter = GitHubReporter(stream, output_path=str(tmp_path), summary_path=str(summary))
-    reporter.begin(1234)
+    reporter.begin(JobKind.IMAGE_UPDATE, [1234])
     with pytest.raises(OSError):
         reporter.end(make_result())
     assert stream.getvalue().splitlines()[1] == "::endgroup::"
@@ -231,7 +232,7 @@ def test_group_wraps_the_console_log(tmp_path: Path) -> None:
             ConsoleReporter(stream, 0),
         ]
     )
-    reporter.begin(1234)
+    reporter.begin(JobKind.IMAGE_UPDATE, [1234])
     reporter.progress("update 1234: Running 40%")
     reporter.end(make_result(Outcome.SUCCEEDED, message="update 1234: succeeded"))
     lines = stream.getvalue().splitlines()
@@ -251,7 +252,7 @@ def test_a_created_job_sets_its_id_output_at_once(tmp_path: Path) -> None:
     output.write_text("previous=kept\n", encoding="utf-8")
     stream = io.StringIO()
     reporter = GitHubReporter(stream, output_path=str(output), summary_path=None)
-    reporter.begin(0)
+    reporter.begin(JobKind.IMAGE_UPDATE, [0])
     reporter.created("imageupdate", 11)
     assert parse_output_file(output.read_text(encoding="utf-8")) == {"previous": "kept", "update-id": "11"}
     reporter.created("imagediff", 22)

@@ -10,6 +10,7 @@ import pytest
 
 from gate import config
 from gate.ending import Outcome
+from gate.kinds import JobKind
 from gate.report import FanOut
 from gate.report.console import ConsoleReporter
 from gate.report.dotenv import DOTENV_MAX_BYTES, DotenvReporter, dotenv_report, dotenv_value, dotenv_variables
@@ -107,7 +108,7 @@ def test_reporter_writes_sections_and_dotenv_for_every_outcome(tmp_path: Path, o
     times = iter([1000.0, 1065.0])
     path = tmp_path / "out" / "gate.env"
     reporter = GitLabReporter(stream, dotenv_path=str(path), now=lambda: next(times))
-    reporter.begin(1234)
+    reporter.begin(JobKind.IMAGE_UPDATE, [1234])
     reporter.warning("unknown job state 9")
     reporter.warning("unknown job state 9")
     reporter.end(make_result(outcome))
@@ -134,7 +135,7 @@ def test_reporter_without_begin_writes_no_section(tmp_path: Path) -> None:
 def test_section_wraps_the_console_log() -> None:
     stream = io.StringIO()
     reporter = FanOut([GitLabReporter(stream, dotenv_path=None, now=lambda: 5.0), ConsoleReporter(stream, 0)])
-    reporter.begin(7)
+    reporter.begin(JobKind.IMAGE_UPDATE, [7])
     reporter.progress("update 7: Running 10%")
     reporter.end(make_result(Outcome.SUCCEEDED, message="update 7: succeeded"))
     assert stream.getvalue().split("\n") == [
@@ -159,7 +160,7 @@ def test_dotenv_reporter_raises_a_write_failure(tmp_path: Path) -> None:
 def test_a_created_job_is_in_the_dotenv_report_at_once(tmp_path: Path) -> None:
     path = tmp_path / "gate.env"
     reporter = GitLabReporter(io.StringIO(), dotenv_path=str(path), now=lambda: 1.0)
-    reporter.begin(0)
+    reporter.begin(JobKind.IMAGE_UPDATE, [0])
     reporter.created("imageupdate", 11)
     assert parse_dotenv(path.read_text(encoding="utf-8")) == {
         "CLANFORGE_GATE_UPDATE_ID": "11",
@@ -198,7 +199,7 @@ def test_a_wait_on_a_diff_is_not_reported_as_an_update() -> None:
 def test_an_unwritable_dotenv_at_create_time_warns_and_goes_on(tmp_path: Path) -> None:
     stream = io.StringIO()
     reporter = GitLabReporter(stream, dotenv_path=str(tmp_path), now=lambda: 1.0)
-    reporter.begin(0)
+    reporter.begin(JobKind.IMAGE_UPDATE, [0])
     reporter.created("imageupdate", 11)  # the path is a directory: cannot be written
     with pytest.raises(OSError):
         reporter.end(make_result())
@@ -235,7 +236,7 @@ def test_a_long_list_of_jobs_is_shortened_by_whole_items() -> None:
         JobResult("imageupdate", 1_000_000 + n, Outcome.TIMED_OUT, f"update {n}: timed out")
         for n in range(300)
     )
-    run = make_result(Outcome.TIMED_OUT, update_id=None, jobs=jobs, message="300 updates: 300 timed out")
+    run = make_result(Outcome.TIMED_OUT, update_id=None, jobs=jobs, message="300 image updates: 300 timed out")
     text = dotenv_report(run)
     assert len(text.encode("utf-8")) <= DOTENV_MAX_BYTES
     line = parse_dotenv(text)["CLANFORGE_JOBS"]

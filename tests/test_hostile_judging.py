@@ -4,6 +4,7 @@ state, its flags, its job id, its JSON, its numbers, and on how ids and redirect
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from gate.config import Credentials, Settings, load_settings, parse_job_id, pars
 from gate.errors import ApiError, ConfigError, MalformedResponse, TimedOut
 from gate.exchange import check_redirect
 from gate.job import Verdict, check_api_error, check_job_id, classify, parse_status
+from gate.kinds import JobKind
 from gate.result import Result
 from tests.fakes import FakeClock, job_body
 
@@ -26,7 +28,7 @@ class Quiet:
     def __init__(self) -> None:
         self.lines: list[str] = []
 
-    def begin(self, update_id: int) -> None: ...
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None: ...
     def progress(self, message: str) -> None:
         self.lines.append(message)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ import requests_mock as rm
 from gate.client import FIRST_RETRY_WAIT, MAX_ATTEMPTS_PER_MINUTE, JobRef, StatusClient
 from gate.config import Credentials, Settings
 from gate.errors import TimedOut
+from gate.kinds import JobKind
 from gate.result import Result
 from tests.fakes import FakeClock
 
@@ -17,7 +19,7 @@ URL = "https://api.test/cfp/v1/imageupdate/1234/status"
 
 
 class Silent:
-    def begin(self, update_id: int) -> None: ...
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None: ...
     def progress(self, message: str) -> None: ...
     def debug(self, message: str) -> None: ...
     def warning(self, message: str) -> None: ...

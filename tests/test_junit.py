@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gate.ending import Outcome
+from gate.kinds import JobKind
 from gate.report.junit import JUnitReporter, junit_xml, xml_text
 from gate.result import JobResult, Result
 from tests.fakes import make_result as shared_make_result
@@ -91,7 +92,7 @@ def test_several_updates_add_up() -> None:
 def test_reporter_writes_the_log_for_an_error_without_an_id(tmp_path: Path) -> None:
     path = tmp_path / "reports" / "junit.xml"
     reporter = JUnitReporter(str(path))
-    reporter.begin(1)
+    reporter.begin(JobKind.IMAGE_UPDATE, [1])
     reporter.progress("update 1: Queued")
     reporter.debug("GET /cfp/v1/... 200")
     reporter.warning("jobfailed=1")

@@ -48,7 +48,7 @@ def test_all_succeed(requests_mock: rm.Mocker, tmp_path: Path) -> None:
     assert [(j["job_id"], j["outcome"], j["polls"]) for j in data["jobs"]] == [
         (1, "succeeded", 2), (2, "succeeded", 3), (3, "succeeded", 4)
     ]  # fmt: skip
-    assert "3 updates: 3 succeeded" in out
+    assert "3 image updates: 3 succeeded" in out
     assert "update 2" in out and "outcome" in out  # the summary table
 
 

@@ -103,7 +103,7 @@ def test_runs_of_several_jobs_and_runs_without_a_job() -> None:
     # A configuration error knows no id yet.
     assert run_name(Result(None, Outcome.ERROR, 3, "bad", job_kind="imageversion")) == "image version"
     assert run_name(Result(None, Outcome.SUCCEEDED, 0, "ready", job_kind="check")) == "check"
-    assert waiting_header(1234) == "Waiting for Clanforge image update 1234"
+    assert waiting_header(JobKind.IMAGE_UPDATE, [1234]) == "Waiting for Clanforge image update 1234"
 
 
 def test_the_id_outputs_and_variables_keep_their_names() -> None:
@@ -129,3 +129,22 @@ def test_the_fleet_install_announces_no_id(tmp_path: Path) -> None:
     reporter = DotenvReporter(str(path))
     assert reporter.write_created("imageinstall", 5) is None
     assert "=5" not in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("kind", "ids", "header"),
+    [
+        (JobKind.IMAGE_DIFF, [22], "Waiting for Clanforge image diff 22"),
+        (JobKind.IMAGE_VERSION, [9], "Waiting for Clanforge image version 9"),
+        (JobKind.IMAGE_UPDATE, [1, 2, 3], "Waiting for 3 Clanforge image updates: 1, 2, 3"),
+        (
+            JobKind.IMAGE_DIFF,
+            list(range(100, 112)),
+            "Waiting for 12 Clanforge image diffs: 100, 101, 102, 103, 104 and 7 more",
+        ),
+    ],
+)
+def test_the_log_heading_names_the_kind_and_the_jobs_it_waits_on(
+    kind: JobKind, ids: list[int], header: str
+) -> None:
+    assert waiting_header(kind, ids) == header

@@ -11,6 +11,7 @@ from enum import Enum
 from typing import Any, Protocol
 
 from gate.apitext import clean
+from gate.kinds import JobKind
 from gate.redact import MASK, Masker
 from gate.result import Result
 
@@ -18,7 +19,7 @@ from gate.result import Result
 class Reporter(Protocol):
     """What every output is told of a run, in this order: begin, lines as they come, end."""
 
-    def begin(self, update_id: int) -> None:
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
         """The wait starts."""
 
     def progress(self, message: str) -> None:
@@ -48,8 +49,8 @@ class FanOut:
         for reporter in self.reporters:
             call(reporter)
 
-    def begin(self, update_id: int) -> None:
-        self._each(lambda reporter: reporter.begin(update_id))
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
+        self._each(lambda reporter: reporter.begin(kind, job_ids))
 
     def progress(self, message: str) -> None:
         self._each(lambda reporter: reporter.progress(message))
@@ -106,8 +107,8 @@ class Redactor:
             return replace(value, **changes)
         return value
 
-    def begin(self, update_id: int) -> None:
-        self.inner.begin(update_id)
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
+        self.inner.begin(kind, job_ids)
 
     def progress(self, message: str) -> None:
         self.inner.progress(self.redact(message))

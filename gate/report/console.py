@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TextIO
 
 from gate.durations import format_duration
 from gate.ending import Outcome
+from gate.kinds import JobKind
 from gate.report.naming import job_label
 from gate.result import Result
 
@@ -74,7 +76,7 @@ class ConsoleReporter:
         target = stream or self.stream
         print(line, file=target, flush=True)
 
-    def begin(self, update_id: int) -> None:
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
         pass
 
     def progress(self, message: str) -> None:

@@ -8,7 +8,7 @@ platform it is written when ``CLANFORGE_DOTENV_FILE`` is set. The formatters are
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from gate.kinds import WAITABLE, JobKind
 from gate.report.files import write_text_atomic
@@ -113,7 +113,7 @@ class DotenvReporter:
         self._path = path
         self._created: dict[JobKind, int] = {}
 
-    def begin(self, update_id: int) -> None:
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
         """Nothing to do before the end."""
 
     def progress(self, message: str) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from gate.durations import format_duration
@@ -295,9 +295,9 @@ class GitHubReporter:
         self._stream.write(line + "\n")
         self._stream.flush()
 
-    def begin(self, update_id: int) -> None:
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
         if not self._group_open:
-            self._print(workflow_command("group", waiting_header(update_id)))
+            self._print(workflow_command("group", waiting_header(kind, job_ids)))
             self._group_open = True
 
     def progress(self, message: str) -> None:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TextIO
 
 from gate.durations import format_duration
+from gate.kinds import JobKind
 from gate.report.dotenv import DotenvReporter, one_line
 from gate.report.naming import waiting_header
 from gate.result import Result
@@ -90,10 +91,10 @@ class GitLabReporter:
         self._stream.write(line + "\n")
         self._stream.flush()
 
-    def begin(self, update_id: int) -> None:
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
         if self._section is None:
-            self._section = f"clanforge_gate_{update_id}"
-            self._print(section_start(self._section, waiting_header(update_id), self._now()))
+            self._section = f"clanforge_gate_{job_ids[0] if job_ids else 0}"
+            self._print(section_start(self._section, waiting_header(kind, job_ids), self._now()))
 
     def progress(self, message: str) -> None:
         """The console reporter prints progress; the section around it is all this adds."""

@@ -15,6 +15,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
 from gate.ending import Outcome, exit_code
+from gate.kinds import JobKind
 from gate.report.files import write_text_atomic
 from gate.report.naming import failure_outside_jobs, per_job, run_name
 from gate.result import JobResult, Result
@@ -141,7 +142,7 @@ class JUnitReporter:
         self._path = path
         self._log: list[str] = []
 
-    def begin(self, update_id: int) -> None:
+    def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
         """Nothing to do before the first line."""
 
     def progress(self, message: str) -> None:

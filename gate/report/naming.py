@@ -7,7 +7,7 @@ Pure functions of a ``Result``. A job is always named by ``JobKind.label`` (``im
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from gate.ending import Outcome
 from gate.kinds import WAITABLE, JobKind
@@ -73,12 +73,23 @@ def run_name(result: Result) -> str:
     return own.label(result.update_id)
 
 
-def waiting_header(job_id: int) -> str:
+# How many ids a heading lists before it counts the rest.
+HEADER_IDS = 5
+
+
+def waiting_header(kind: JobKind, job_ids: Sequence[int]) -> str:
     """The heading over a run's progress log in a CI log (a GitHub group, a GitLab section).
 
-    The reporter protocol's ``begin`` gives the first job's id only, so the kind is the image update.
+    One job is named as everywhere else (``image diff 22``); several are counted, with their first
+    ids (a wait may be on up to a thousand).
     """
-    return f"Waiting for Clanforge {JobKind.IMAGE_UPDATE.label(job_id)}"
+    if len(job_ids) == 1:
+        return f"Waiting for Clanforge {kind.label(job_ids[0])}"
+    if not job_ids:
+        return f"Waiting for Clanforge {kind.noun}"
+    shown = ", ".join(str(job_id) for job_id in job_ids[:HEADER_IDS])
+    more = f" and {len(job_ids) - HEADER_IDS} more" if len(job_ids) > HEADER_IDS else ""
+    return f"Waiting for {len(job_ids)} Clanforge {kind.noun}s: {shown}{more}"
 
 
 def per_job(result: Result) -> bool:
