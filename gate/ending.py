@@ -12,13 +12,20 @@ from collections.abc import Iterable
 
 
 class Outcome(str, enum.Enum):
-    """How a job, or a whole run, ended."""
+    """How a job, or a whole run, ended; the value is what the outputs and the result file say."""
 
     SUCCEEDED = "succeeded"
+    """The job answered Complete (state 5, its name agreeing, no error): exit 0."""
     FAILED = "failed"
+    """The job ended badly (Failed or Squashed, Complete with an error of its own, or machines
+    that failed their install): exit 1."""
     TIMED_OUT = "timed_out"
+    """The deadline came first; the job may still be running: exit 2."""
     ERROR = "error"
+    """The gate could not tell (bad settings, credentials refused, an unknown id, a malformed
+    answer, the API down past the retries): exit 3."""
     CANCELLED = "cancelled"
+    """A signal stopped the run: exit 143 on SIGTERM, 130 otherwise."""
 
 
 class ExitCode(enum.IntEnum):

@@ -236,7 +236,9 @@ def test_a_long_list_of_jobs_is_shortened_by_whole_items() -> None:
         JobResult("imageupdate", 1_000_000 + n, Outcome.TIMED_OUT, f"update {n}: timed out")
         for n in range(300)
     )
-    run = make_result(Outcome.TIMED_OUT, update_id=None, jobs=jobs, message="300 image updates: 300 timed out")
+    run = make_result(
+        Outcome.TIMED_OUT, update_id=None, jobs=jobs, message="300 image updates: 300 timed out"
+    )
     text = dotenv_report(run)
     assert len(text.encode("utf-8")) <= DOTENV_MAX_BYTES
     line = parse_dotenv(text)["CLANFORGE_JOBS"]

@@ -70,22 +70,26 @@ class CreatedJob:
     full: bool = False
 
 
-class Account:
-    """Everything the simulated account remembers, and the settings every job follows."""
+@dataclass(frozen=True)
+class AccountRules:
+    """What every job of the simulated account follows unless a plan says otherwise; fixed when
+    the simulator starts."""
 
-    def __init__(
-        self,
-        *,
-        duration: float,
-        default_scenario: Scenario,
-        account_service_id: str,
-        slow_seconds: float,
-        clock: Callable[[], float],
-    ) -> None:
-        self.duration = duration
-        self.default_scenario = default_scenario
-        self.account_service_id = account_service_id
-        self.slow_seconds = slow_seconds
+    # How long a job takes, in seconds.
+    duration: float
+    # The scenario of an id that is in no table and has no plan.
+    default_scenario: Scenario
+    # The account service id requests must name.
+    account_service_id: str
+    # How long the answer of the slow scenario is held back, in seconds.
+    slow_seconds: float
+
+
+class Account:
+    """Everything the simulated account remembers; ``rules`` are what every job follows."""
+
+    def __init__(self, rules: AccountRules, clock: Callable[[], float]) -> None:
+        self.rules = rules
         self.clock = clock
         self.lock = threading.Lock()
         self.plans: dict[tuple[str, int], JobPlan] = {}
@@ -106,7 +110,7 @@ class Account:
     def _seed_locks(self) -> None:
         """The complete, unpublished diff that locks the image of the image-locked scenario."""
         image = IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.IMAGE_LOCKED]
-        origin = self.clock() - 2 * self.duration
+        origin = self.clock() - 2 * self.rules.duration
         self.created_jobs[JobKind.IMAGE_DIFF][LOCKED_DIFF_ID] = CreatedJob(
             JobKind.IMAGE_DIFF, LOCKED_DIFF_ID, image, origin
         )
@@ -202,7 +206,7 @@ class Account:
         return job
 
     def phase(self, job: CreatedJob, now: float) -> Phase:
-        phase = job_phase(job.scenario, now - job.origin, self.duration)
+        phase = job_phase(job.scenario, now - job.origin, self.rules.duration)
         if phase.error is not None and job.error is not None:
             phase = dataclasses.replace(phase, error=job.error)
         return phase
@@ -232,5 +236,5 @@ class Account:
         if version.install_at is None or scenario is DeployScenario.INSTALL_NEVER_STARTS:
             return None
         # The machines install once the version job has completed, and not before install_at.
-        start = max(version.origin + self.duration, version.install_at)
+        start = max(version.origin + self.rules.duration, version.install_at)
         return start + (UNMARKED_SECONDS if scenario is DeployScenario.FLEET_UNMARKED else 0.0)

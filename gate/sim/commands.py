@@ -208,9 +208,9 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
     credentials = simulator.credentials
     lines = [
         f"Clanforge simulator listening on {url}",
-        f"  jobs take {format_duration(simulator.duration)}; ids not in the table follow "
-        f"'{simulator.default_scenario.value}'",
-        f"  account service id: {simulator.account_service_id}",
+        f"  jobs take {format_duration(simulator.rules.duration)}; ids not in the table follow "
+        f"'{simulator.rules.default_scenario.value}'",
+        f"  account service id: {simulator.rules.account_service_id}",
         "  credentials: " + "\n               ".join(credentials.describe()),
         "",
         scenario_table_text(),
@@ -220,7 +220,9 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
         "",
         "Point the gate at it, in another terminal:",
     ]
-    exports = f"  export CLANFORGE_API_URL={url} CLANFORGE_ACCOUNT_SERVICE_ID={simulator.account_service_id}"
+    exports = (
+        f"  export CLANFORGE_API_URL={url} CLANFORGE_ACCOUNT_SERVICE_ID={simulator.rules.account_service_id}"
+    )
     if credentials.is_demo:
         pair = f"{ACCESS_KEY_ENV}={credentials.access_key} {SECRET_KEY_ENV}={credentials.secret_key}"
         exports += f" \\\n         {pair}"

@@ -16,7 +16,7 @@ from gate.sim.timeline import fleet_counts, fleet_for
 
 def image_status(account: Account, request: Request) -> Response:
     """Pending, failed and completed machines of the image's published version."""
-    if request.params["asid"] != account.account_service_id:
+    if request.params["asid"] != account.rules.account_service_id:
         return Response.json(403, error_body("forbidden"))
     image_id = int(request.params["imageid"])
     now = account.clock()
@@ -24,7 +24,7 @@ def image_status(account: Account, request: Request) -> Response:
         version = account.published.get(image_id)
     start = account.install_start(version) if version is not None else None
     elapsed = now - start if start is not None and now >= start else None
-    counts = fleet_counts(fleet_for(deploy_scenario_for(image_id)), elapsed, account.duration)
+    counts = fleet_counts(fleet_for(deploy_scenario_for(image_id)), elapsed, account.rules.duration)
     return Response.json(200, fleet_body(counts))
 
 
@@ -36,13 +36,13 @@ def install_status(account: Account, request: Request) -> Response:
     installs = [install_job(FOREIGN_VERSION_ID, FOREIGN_IMAGE_ID, 0, now - 3600, running=False)]
     for version in versions:
         start = account.install_start(version)
-        if start is None or now < version.origin + account.duration:
+        if start is None or now < version.origin + account.rules.duration:
             continue
         elapsed = now - start
         counts = fleet_counts(
             fleet_for(deploy_scenario_for(version.image_id)),
             elapsed if elapsed >= 0 else None,
-            account.duration,
+            account.rules.duration,
         )
         marked = counts != (0, 0, 0)
         waiting = counts[0] if marked else FLEET_SIZE

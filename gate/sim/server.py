@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from gate.kinds import WAITABLE, JobKind
-from gate.sim.account import Account, JobPlan
+from gate.sim.account import Account, AccountRules, JobPlan
 from gate.sim.bodies import error_body
 from gate.sim.create_api import create_routes
 from gate.sim.credentials import (
@@ -112,23 +112,20 @@ class Simulator:
             raise ValueError(f"duration must be positive, got {duration!r}")
         self.host = host
         self.port = port
-        self.duration = duration
-        self.default_scenario = default_scenario
         self.credentials = credentials if credentials is not None else credentials_from_env(os.environ)
-        self.account_service_id = (
-            account_service_id if account_service_id is not None else account_service_id_from_env(os.environ)
-        )
-        self.slow_seconds = slow_seconds
-        self.clock = clock
-        self.log = log
-        # The account reads these settings from here on; they are not meant to change after.
-        self.account = Account(
+        self.rules = AccountRules(
             duration=duration,
             default_scenario=default_scenario,
-            account_service_id=self.account_service_id,
+            account_service_id=(
+                account_service_id
+                if account_service_id is not None
+                else account_service_id_from_env(os.environ)
+            ),
             slow_seconds=slow_seconds,
-            clock=clock,
         )
+        self.clock = clock
+        self.log = log
+        self.account = Account(self.rules, clock)
         self.routes: list[Route] = [
             *status_routes(self.account),
             *create_routes(self.account),
@@ -186,7 +183,7 @@ class Simulator:
             return None
         if not asid:
             return Response.json(400, error_body("accountserviceid is required"))
-        if asid != self.account_service_id:
+        if asid != self.rules.account_service_id:
             return Response.json(403, error_body("forbidden"))
         return None
 

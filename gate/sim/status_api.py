@@ -35,8 +35,10 @@ def job_status(account: Account, kind: str, job_id: int) -> Response:
     if created is not None:
         return Response.json(200, account.created_body(created, now))
     plan, job, number = account.status_request(kind, job_id, now)
-    scenario = plan.scenario if plan.scenario is not None else scenario_for(job_id, account.default_scenario)
-    duration = plan.duration if plan.duration is not None else account.duration
+    scenario = (
+        plan.scenario if plan.scenario is not None else scenario_for(job_id, account.rules.default_scenario)
+    )
+    duration = plan.duration if plan.duration is not None else account.rules.duration
     fault = fault_for(scenario, number)
     answer = _FAULT_ANSWERS.get(fault) if fault is not None else None
     if answer is not None:
@@ -46,7 +48,7 @@ def job_status(account: Account, kind: str, job_id: int) -> Response:
     if fault is Fault.TRUNCATED:
         return Response(200, body[: len(body) // 2].encode())
     if fault is Fault.SLOW:
-        return Response(200, body.encode(), delay=account.slow_seconds)
+        return Response(200, body.encode(), delay=account.rules.slow_seconds)
     return Response(200, body.encode())
 
 
