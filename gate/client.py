@@ -317,7 +317,7 @@ class StatusClient:
     def _wait_strategy(self, deadline: float) -> Callable[[tenacity.RetryCallState], float]:
         cap = max(self.first_retry_wait, self.settings.poll_interval)
         backoff = tenacity.wait_exponential_jitter(
-            initial=self.first_retry_wait, max=cap, jitter=self.first_retry_wait
+            multiplier=self.first_retry_wait, max=cap, jitter=self.first_retry_wait
         )
 
         attempts: collections.deque[float] = collections.deque(maxlen=MAX_ATTEMPTS_PER_MINUTE)
