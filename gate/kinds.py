@@ -59,11 +59,6 @@ class JobKind(str, enum.Enum):
     def __str__(self) -> str:
         return str.__str__(self)
 
-    @property
-    def has_job_id(self) -> bool:
-        """Whether the kind is a job with an id of its own (not the fleet install)."""
-        return bool(self.id_field)
-
     def label(self, job_id: int | None) -> str:
         """The one way a job is named, in messages and reports alike: ``image diff 55``."""
         if self is JobKind.FLEET_INSTALL:

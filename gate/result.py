@@ -5,15 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from gate.ending import ExitCode, Outcome, exit_code
+from gate.ending import Outcome
 from gate.kinds import JobKind
 
 T = TypeVar("T")
-
-# The exit codes of each outcome, from the one mapping in gate.ending.
-EXIT_CODES: dict[Outcome, int] = {o: int(exit_code(o)) for o in Outcome if o is not Outcome.CANCELLED}
-EXIT_SIGINT = int(ExitCode.SIGINT)
-EXIT_SIGTERM = int(ExitCode.SIGTERM)
 
 
 @dataclass(frozen=True)

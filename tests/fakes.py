@@ -123,15 +123,17 @@ def make_result(outcome: Any = None, **fields: Any) -> Any:
     unset). With several ``jobs``, or no ``update_id``, the job keywords are left out.
     """
     import dataclasses
+    import signal
 
+    from gate.ending import exit_code
     from gate.kinds import JobKind
-    from gate.result import EXIT_CODES, JobResult, Outcome, Result
+    from gate.result import JobResult, Outcome, Result
 
     outcome = outcome or Outcome.FAILED
     values: dict[str, Any] = {
         "update_id": 1234,
         "outcome": outcome,
-        "exit_code": EXIT_CODES.get(outcome, 143),
+        "exit_code": int(exit_code(outcome, signal.SIGTERM)),
         "message": f"update 1234: {outcome.value}",
         "state_id": 6,
         "state_name": "Failed",

@@ -41,7 +41,7 @@ def test_paths_ids_flags_and_output_names() -> None:
         "CLANFORGE_GATE_DIFF_ID",
         "CLANFORGE_GATE_VERSION_ID",
     ]
-    assert not JobKind.FLEET_INSTALL.has_job_id and all(k.has_job_id for k in WAITABLE)
+    assert not JobKind.FLEET_INSTALL.id_field and all(k.id_field for k in WAITABLE)
 
 
 @pytest.mark.parametrize("text", ["imageupdate", " ImageDiff ", "IMAGEVERSION"])
@@ -66,4 +66,4 @@ def test_of_names_every_kind_and_known_keeps_a_foreign_name() -> None:
 
 def test_the_lock_read_of_a_deploy_is_named_by_its_image() -> None:
     assert JobKind.IMAGE_OPTIONS.label(5) == "image 5 options"
-    assert not JobKind.IMAGE_OPTIONS.has_job_id and JobKind.IMAGE_OPTIONS not in WAITABLE
+    assert not JobKind.IMAGE_OPTIONS.id_field and JobKind.IMAGE_OPTIONS not in WAITABLE
