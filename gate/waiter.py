@@ -322,7 +322,7 @@ class JobPoller:
             return (
                 Outcome.SUCCEEDED,
                 f"{self.label}: succeeded ({classification.reason}) after {format_duration(elapsed)}, "
-                f"{polls} requests",
+                f"{polls} request{'' if polls == 1 else 's'}",
             )
         if classification.verdict is Verdict.FAILED:
             return (

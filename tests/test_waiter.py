@@ -46,7 +46,12 @@ def test_walks_to_success(requests_mock: rm.Mocker, clock: FakeClock) -> None:
         "Complete 100%",
     ]
     assert "eta" in lines[2] and "elapsed" in lines[2]
-    assert "update 1234: succeeded" in result.message
+    assert "update 1234: succeeded" in result.message and result.message.endswith(", 5 requests")
+
+
+def test_one_request_is_counted_in_the_singular(requests_mock: rm.Mocker, clock: FakeClock) -> None:
+    result, _ = run(requests_mock, clock, [{"json": job_body(5, "Complete", progress=100)}])
+    assert result.message.endswith("after 0s, 1 request")
 
 
 def test_failed_job_carries_its_error(requests_mock: rm.Mocker, clock: FakeClock) -> None:

@@ -58,7 +58,8 @@ def deploy_table(result: Result) -> str:
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines.append(
         f"deploy: {result.outcome.value} (exit code {result.exit_code}), {len(result.jobs)} "
-        f"step{'s' if len(result.jobs) != 1 else ''}, {result.polls} requests in all, "
+        f"step{'s' if len(result.jobs) != 1 else ''}, {result.polls} "
+        f"request{'' if result.polls == 1 else 's'} in all, "
         f"{format_duration(result.elapsed_seconds)}"
     )
     return "\n".join(lines)
