@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -254,22 +254,8 @@ def test_only_loopback_unless_allowed() -> None:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def sim(fake_time: FakeTime) -> Iterator[Simulator]:
-    simulator = Simulator(
-        duration=DURATION,
-        credentials=SimulatorCredentials(ACCESS, SECRET, TOKEN, source="environment"),
-        account_service_id=ASID,
-        slow_seconds=0.5,
-        clock=fake_time,
-    )
-    simulator.start()
-    yield simulator
-    simulator.stop()
+def sim(simulator: Callable[..., Simulator], fake_time: FakeTime) -> Simulator:
+    return simulator(DURATION, slow_seconds=0.5, clock=fake_time)
 
 
 def get(

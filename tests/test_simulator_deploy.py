@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,6 @@ from gate.sim import (
     Fleet,
     Scenario,
     Simulator,
-    SimulatorCredentials,
     deploy_scenario_for,
     deploy_table_markdown,
     deploy_table_text,
@@ -108,21 +107,8 @@ def test_fleet_duration_must_be_positive() -> None:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def sim(fake_time: FakeTime) -> Iterator[Simulator]:
-    simulator = Simulator(
-        duration=DURATION,
-        credentials=SimulatorCredentials(ACCESS, SECRET, TOKEN, source="environment"),
-        account_service_id=ASID,
-        clock=fake_time,
-    )
-    simulator.start()
-    yield simulator
-    simulator.stop()
+def sim(simulator: Callable[..., Simulator], fake_time: FakeTime) -> Simulator:
+    return simulator(DURATION, clock=fake_time)
 
 
 def call(sim: Simulator, path: str, *, auth: str | None = None, **params: object) -> requests.Response:
