@@ -296,22 +296,27 @@ def test_unknown_diff_is_not_found(sim: Simulator) -> None:
     assert answer.status_code == 404 and answer.json()["error_message"] == "No rows in result set"
 
 
-def test_failed_machines(sim: Simulator, fake_time: FakeTime) -> None:
-    image = IMAGE[DeployScenario.MACHINES_FAILED]
+@pytest.mark.parametrize(
+    ("scenario", "waited", "pending_failed_completed"),
+    [
+        (DeployScenario.MACHINES_FAILED, 3 * DURATION, (0, 2, FLEET_SIZE - 2)),
+        # Stuck machines stay pending however long the fleet is watched.
+        (DeployScenario.INSTALL_STUCK, 100 * DURATION, (3, 0, FLEET_SIZE - 3)),
+    ],
+)
+def test_an_install_ends_as_its_scenario_says(
+    sim: Simulator,
+    fake_time: FakeTime,
+    scenario: DeployScenario,
+    waited: float,
+    pending_failed_completed: tuple[int, int, int],
+) -> None:
+    image = IMAGE[scenario]
     diff = create_diff(sim, image).json()["diffid"]
     fake_time.now += DURATION
     create_version(sim, diff)
-    fake_time.now += 3 * DURATION
-    assert counts(sim, image) == (0, 2, FLEET_SIZE - 2)
-
-
-def test_stuck_install(sim: Simulator, fake_time: FakeTime) -> None:
-    image = IMAGE[DeployScenario.INSTALL_STUCK]
-    diff = create_diff(sim, image).json()["diffid"]
-    fake_time.now += DURATION
-    create_version(sim, diff)
-    fake_time.now += 100 * DURATION
-    assert counts(sim, image)[0] == 3
+    fake_time.now += waited
+    assert counts(sim, image) == pending_failed_completed
 
 
 def test_first_update_create_unavailable_yet_started(sim: Simulator) -> None:
