@@ -16,12 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.sim import (
-    DIFF_FAILURE_MESSAGE,
-    LOCKED_DIFF_ID,
-    DeployScenario,
-    Simulator,
-)
+from gate.sim import DIFF_FAILURE_MESSAGE, LOCKED_DIFF_ID, DeployScenario, Simulator
 from tests.e2e_support import (
     CHAIN,
     DIFF,
