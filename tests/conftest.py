@@ -5,12 +5,18 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from gate.sim import Simulator, SimulatorCredentials
-from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock
+from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock, FakeTime
 
 
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    """The simulator's clock: a test moves ``now`` on by hand."""
+    return FakeTime()
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,5 @@
-"""What the end-to-end tests share: a run's facts, a clean environment, and the secret check."""
+"""What the end-to-end tests share: a run's facts, a clean environment, the secret check, and a
+deploy's ids and command line."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gate.sim import FIRST_CREATED_ID, IMAGE_BY_DEPLOY_SCENARIO
 from tests.fakes import ACCESS, ASID, SECRET, TOKEN
 
 if TYPE_CHECKING:
@@ -18,6 +20,12 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 BASIC = base64.b64encode(f"{ACCESS}:{SECRET}".encode()).decode()
 SECRETS = (ACCESS, SECRET, TOKEN, BASIC)
+
+# A deploy on a fresh simulator: the ids of the jobs it creates, the image of each deploy
+# scenario, and what follows ``deploy --image-id N`` on the command line.
+UPDATE, DIFF, VERSION = (FIRST_CREATED_ID[k] for k in ("imageupdate", "imagediff", "imageversion"))
+IMAGE = IMAGE_BY_DEPLOY_SCENARIO
+CHAIN = ("--machine-id", "9", "--desc", "build 42", "--restart")
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,11 @@ class Run:
     def final(self) -> str:
         """The run's last line of output."""
         return self.output.strip().splitlines()[-1]
+
+
+def jobs(run: Run) -> list[tuple[str, int, str]]:
+    """Each job of a run's result file: its kind, id and outcome."""
+    return [(job["kind"], job["job_id"], job["outcome"]) for job in run.result["jobs"]]
 
 
 def clean_env(**extra: str) -> dict[str, str]:

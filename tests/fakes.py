@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from pathlib import Path
 
     import requests_mock as rm
 
@@ -218,6 +219,25 @@ def cli(
     out, err = io.StringIO(), io.StringIO()
     code = main(list(argv), env={**ENV, **(env or {})}, stdout=out, stderr=err, clock=clock or FakeClock())
     return code, out.getvalue(), err.getvalue()
+
+
+# --- every output file at once ------------------------------------------------------------------
+
+# The variable that names each file the gate can write, and that file's name in a test's folder.
+OUTPUT_FILES = {
+    "GITHUB_OUTPUT": "output",
+    "GITHUB_STEP_SUMMARY": "summary",
+    "CLANFORGE_DOTENV_FILE": "gate.env",
+    "CLANFORGE_JUNIT_FILE": "junit.xml",
+    "CLANFORGE_RESULT_FILE": "result.json",
+}
+
+
+def every_output(folder: Path) -> dict[str, str]:
+    """The variables of a run under GitHub Actions and GitLab CI at once, writing every output file
+    into ``folder`` (named as in ``OUTPUT_FILES``)."""
+    files = {name: str(folder / file) for name, file in OUTPUT_FILES.items()}
+    return {"GITHUB_ACTIONS": "true", "GITLAB_CI": "true", **files}
 
 
 # --- the deploy chain over requests-mock -------------------------------------------------------

@@ -75,16 +75,7 @@ def github_env(tmp_path: Path) -> dict[str, str]:
 def test_cli_writes_github_outputs_on_success(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    body = {
-        "jobstateid": 5,
-        "jobstatename": "Complete",
-        "jobprogress": 100,
-        "jobfailed": 0,
-        "jobcreated": 1,
-        "jobupdated": 2,
-        "joberror": "",
-        "success": True,
-    }
+    body = job_body(5, "Complete", progress=100, error="")
     with requests_mock.Mocker() as mock:
         mock.get("http://127.0.0.1:9/cfp/v1/imageupdate/1234/status", json=body)
         code = run_cli(monkeypatch, {**BASE_ENV, **github_env(tmp_path)})
@@ -127,16 +118,7 @@ def test_cli_writes_every_file_on_a_configuration_error(
 
 def test_cli_under_gitlab_defaults_the_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    body = {
-        "jobstateid": 6,
-        "jobstatename": "Failed",
-        "jobprogress": 30,
-        "jobfailed": 1,
-        "jobcreated": 1,
-        "jobupdated": 2,
-        "joberror": "disk #3 full\nretry",
-        "success": True,
-    }
+    body = job_body(6, "Failed", progress=30, failed=1, error="disk #3 full\nretry")
     with requests_mock.Mocker() as mock:
         mock.get("http://127.0.0.1:9/cfp/v1/imageupdate/1234/status", json=body)
         code = run_cli(monkeypatch, {**BASE_ENV, "GITLAB_CI": "true"})

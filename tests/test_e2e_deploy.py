@@ -16,24 +16,26 @@ from pathlib import Path
 
 import pytest
 
-from gate.sim import (
-    DIFF_FAILURE_MESSAGE,
-    FIRST_CREATED_ID,
-    IMAGE_BY_DEPLOY_SCENARIO,
-    LOCKED_DIFF_ID,
-    DeployScenario,
-    Simulator,
+from gate.sim import DIFF_FAILURE_MESSAGE, LOCKED_DIFF_ID, DeployScenario, Simulator
+from tests.e2e_support import (
+    CHAIN,
+    DIFF,
+    IMAGE,
+    ROOT,
+    UPDATE,
+    VERSION,
+    Run,
+    basic_env,
+    finish,
+    gate_argv,
+    jobs,
 )
-from tests.e2e_support import ROOT, Run, basic_env, finish, gate_argv
 
 # Real processes and a real server in real time: left out of the quick run (-m "not e2e").
 pytestmark = pytest.mark.e2e
 
 # A job takes this long; the gate polls at most a second apart: the whole chain runs in ~7 s.
 DURATION = 1.2
-UPDATE, DIFF, VERSION = (FIRST_CREATED_ID[k] for k in ("imageupdate", "imagediff", "imageversion"))
-IMAGE = IMAGE_BY_DEPLOY_SCENARIO
-CHAIN = ("--machine-id", "9", "--desc", "build 42", "--restart")
 
 
 @pytest.fixture
@@ -50,10 +52,6 @@ def deploy(tmp_path: Path) -> Callable[..., Run]:
         return finish(done.returncode, done.stdout, done.stderr, result_file)
 
     return run
-
-
-def jobs(run: Run) -> list[tuple[str, int, str]]:
-    return [(job["kind"], job["job_id"], job["outcome"]) for job in run.result["jobs"]]
 
 
 def requests_served(sim: Simulator) -> int:

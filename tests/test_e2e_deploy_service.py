@@ -21,18 +21,27 @@ import requests
 from gate.cli import main
 from gate.errors import Cancelled
 from gate.sim import (
-    FIRST_CREATED_ID,
     FLEET_SIZE,
     FOREIGN_VERSION_ID,
     GAME_ID,
-    IMAGE_BY_DEPLOY_SCENARIO,
     LOCKED_DIFF_ID,
     LOCKING_UPDATE_ID,
     UNMARKED_SECONDS,
     DeployScenario,
     Simulator,
 )
-from tests.e2e_support import ROOT, assert_no_secret, basic_env, finish, gate_argv
+from tests.e2e_support import (
+    CHAIN,
+    DIFF,
+    IMAGE,
+    ROOT,
+    VERSION,
+    assert_no_secret,
+    basic_env,
+    finish,
+    gate_argv,
+    jobs,
+)
 from tests.e2e_support import Run as SupportRun
 from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock, parse_output_file
 
@@ -40,9 +49,6 @@ from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeClock, parse_output_fil
 pytestmark = pytest.mark.e2e
 
 DURATION = 10.0
-UPDATE, DIFF, VERSION = (FIRST_CREATED_ID[k] for k in ("imageupdate", "imagediff", "imageversion"))
-IMAGE = IMAGE_BY_DEPLOY_SCENARIO
-CHAIN = ("--machine-id", "9", "--desc", "build 42", "--restart")
 BASIC_ENV = {"CLANFORGE_ACCESS_KEY": ACCESS, "CLANFORGE_SECRET_KEY": SECRET}
 
 
@@ -89,10 +95,6 @@ def harness(simulator: Callable[..., Simulator], tmp_path: Path) -> Harness:
     clock = FakeClock()
     sim = simulator(DURATION, clock=clock.time)
     return Harness(sim, clock, tmp_path)
-
-
-def jobs(run: Run) -> list[tuple[str, int, str]]:
-    return [(job["kind"], job["job_id"], job["outcome"]) for job in run.result["jobs"]]
 
 
 # --------------------------------------------------------------------------- the install

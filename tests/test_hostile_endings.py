@@ -19,7 +19,7 @@ import requests_mock as rm
 from gate.cli import main
 from gate.deploy import DeploySettings, resume_command
 from gate.errors import Cancelled
-from tests.fakes import FakeClock, job_body
+from tests.fakes import OUTPUT_FILES, FakeClock, job_body
 
 API = "https://api.test"
 ENV = {
@@ -40,13 +40,7 @@ def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
 
 
 def _outputs(tmp_path: Path, broken: str) -> dict[str, str]:
-    paths = {
-        "GITHUB_OUTPUT": tmp_path / "output",
-        "GITHUB_STEP_SUMMARY": tmp_path / "summary",
-        "CLANFORGE_DOTENV_FILE": tmp_path / "gate.env",
-        "CLANFORGE_JUNIT_FILE": tmp_path / "junit.xml",
-        "CLANFORGE_RESULT_FILE": tmp_path / "result.json",
-    }
+    paths = {name: tmp_path / file for name, file in OUTPUT_FILES.items()}
     paths[broken].mkdir()  # a directory where a file should go
     return {"GITHUB_ACTIONS": "true", **{name: str(path) for name, path in paths.items()}}
 

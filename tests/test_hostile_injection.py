@@ -3,7 +3,6 @@ the CLI under GitHub Actions and GitLab CI with an API that tries to forge log c
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
@@ -13,10 +12,8 @@ import pytest
 import requests_mock as rm
 
 from gate.apitext import clean
-from gate.cli import main
-from tests.fakes import FakeClock, job_body
+from tests.fakes import URL, cli, every_output, job_body
 
-API = "https://api.test"
 ATTACKS = [
     "\n::error::forged",
     "::set-output name=outcome::succeeded",
@@ -59,31 +56,17 @@ OWN_COMMANDS = re.compile(r"^::(group|endgroup|debug|warning|error)( [^:]*)?::")
 def test_an_injecting_api_forges_no_log_command(
     requests_mock: rm.Mocker, tmp_path: Path, attack: str
 ) -> None:
-    url = f"{API}/cfp/v1/imageupdate/1234/status"
     requests_mock.get(
-        url,
+        URL,
         [
             {"status_code": 503, "text": json.dumps({"error_message": attack})},
             {"json": job_body(4, f"Running{attack}", update_id=1234)},
             {"json": job_body(6, "Failed", error=attack, update_id=1234)},
         ],
     )
-    env = {
-        "CLANFORGE_ACCESS_KEY": "access-key-1",
-        "CLANFORGE_SECRET_KEY": "secret-key-1",
-        "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
-        "CLANFORGE_API_URL": API,
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(tmp_path / "output"),
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-        "GITLAB_CI": "true",
-        "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env"),
-        "CLANFORGE_RESULT_FILE": str(tmp_path / "result.json"),
-    }
-    out, err = io.StringIO(), io.StringIO()
-    code = main(["--update-id", "1234", "--verbose"], env=env, stdout=out, stderr=err, clock=FakeClock())
+    code, out, err = cli("--update-id", "1234", "--verbose", env=every_output(tmp_path))
     assert code == 1
-    log = out.getvalue() + err.getvalue()
+    log = out + err
     for line in log.splitlines():
         if line.lstrip().startswith("::"):
             assert OWN_COMMANDS.match(line), line
@@ -107,23 +90,13 @@ def test_an_injecting_api_forges_no_log_command(
 def test_undecodable_bytes_are_a_malformed_answer_not_a_crash(
     requests_mock: rm.Mocker, tmp_path: Path, body: bytes
 ) -> None:
-    url = f"{API}/cfp/v1/imageupdate/1234/status"
     requests_mock.get(
-        url, [{"content": body, "status_code": 502, "reason": "Bad \udcff Gateway"}, {"content": body}]
+        URL, [{"content": body, "status_code": 502, "reason": "Bad \udcff Gateway"}, {"content": body}]
     )
-    env = {
-        "CLANFORGE_ACCESS_KEY": "access-key-1",
-        "CLANFORGE_SECRET_KEY": "secret-key-1",
-        "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
-        "CLANFORGE_API_URL": API,
-        "CLANFORGE_RESULT_FILE": str(tmp_path / "r.json"),
-    }
-    out, err = io.StringIO(), io.StringIO()
-    code = main(
-        ["--update-id", "1234", "--timeout", "20s"], env=env, stdout=out, stderr=err, clock=FakeClock()
-    )
+    env = {"CLANFORGE_RESULT_FILE": str(tmp_path / "r.json")}
+    code, out, err = cli("--update-id", "1234", "--timeout", "20s", env=env)
     assert code == 2
-    log = out.getvalue() + err.getvalue()
+    log = out + err
     assert "Traceback" not in log and "internal error" not in log
     assert "\x1b" not in log and "\udcff" not in log
     log.encode("utf-8")

@@ -24,7 +24,7 @@ from gate.config import load_credentials, parse_api_url
 from gate.errors import ConfigError
 from gate.redact import MASK, Masker
 from gate.source_url import encode_source_url
-from tests.fakes import FakeClock, job_body
+from tests.fakes import OUTPUT_FILES, FakeClock, every_output, job_body
 
 API = "https://api.test"
 ACCESS, SECRET = "AKIA-visible-7f3e", "sk+Very/Secret=Value&42<>\"'"
@@ -114,17 +114,7 @@ def _everything(secret_forms: str) -> dict[str, Any]:
 def test_an_echoing_api_leaks_nothing_into_any_output(
     requests_mock: rm.Mocker, tmp_path: Path, auth: str
 ) -> None:
-    env: dict[str, str] = {
-        "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
-        "CLANFORGE_API_URL": API,
-        "GITHUB_ACTIONS": "true",
-        "GITHUB_OUTPUT": str(tmp_path / "output"),
-        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
-        "GITLAB_CI": "true",
-        "CLANFORGE_DOTENV_FILE": str(tmp_path / "gate.env"),
-        "CLANFORGE_JUNIT_FILE": str(tmp_path / "junit.xml"),
-        "CLANFORGE_RESULT_FILE": str(tmp_path / "result.json"),
-    }
+    env = {"CLANFORGE_ACCOUNT_SERVICE_ID": "77", "CLANFORGE_API_URL": API, **every_output(tmp_path)}
     if auth == "basic":
         env |= {"CLANFORGE_ACCESS_KEY": ACCESS, "CLANFORGE_SECRET_KEY": SECRET}
         secrets = [SECRET, ACCESS, PAIR]
@@ -149,10 +139,7 @@ def test_an_echoing_api_leaks_nothing_into_any_output(
     outputs = {
         "stdout": out.getvalue(),
         "stderr": err.getvalue(),
-        **{
-            name: (tmp_path / name).read_text(encoding="utf-8")
-            for name in ("output", "summary", "gate.env", "junit.xml", "result.json")
-        },
+        **{name: (tmp_path / name).read_text(encoding="utf-8") for name in OUTPUT_FILES.values()},
     }
     for name, text in outputs.items():
         assert not leaks(text, secrets), (name, leaks(text, secrets), text[:2000])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ import requests
 from gate.job import State, Verdict, classify, parse_status
 from gate.sim import (
     API_ERROR_MESSAGE,
+    DEPLOY_SCENARIOS,
     FAILURE_MESSAGE,
     ID_BY_SCENARIO,
     SCENARIOS,
@@ -21,6 +22,8 @@ from gate.sim import (
     Simulator,
     SimulatorCredentials,
     credentials_from_env,
+    deploy_table_markdown,
+    deploy_table_text,
     fault_for,
     final_offset,
     is_loopback,
@@ -36,7 +39,7 @@ from tests.fakes import ACCESS, ASID, SECRET, TOKEN, FakeTime, basic
 DURATION = 10.0
 
 
-# --------------------------------------------------------------------------- scenario table
+# --------------------------------------------------------------------------- scenario tables
 
 
 def test_every_scenario_has_one_distinct_well_known_id() -> None:
@@ -60,11 +63,27 @@ def test_parse_scenario_accepts_table_names_and_lists_choices_otherwise() -> Non
         parse_scenario("explode")
 
 
-def test_tables_list_every_id() -> None:
-    text, markdown = scenario_table_text(), scenario_table_markdown()
-    for spec in SCENARIOS:
-        assert str(spec.update_id) in text and spec.scenario.value in text
-        assert f"| {spec.update_id} | `{spec.scenario.value}` | {spec.gate_exit} |" in markdown
+@pytest.mark.parametrize(
+    ("rows", "text", "markdown"),
+    [
+        pytest.param(
+            [(spec.update_id, spec.scenario.value, spec.gate_exit) for spec in SCENARIOS],
+            scenario_table_text(),
+            scenario_table_markdown(),
+            id="update-ids",
+        ),
+        pytest.param(
+            [(spec.image_id, spec.scenario.value, spec.gate_exit) for spec in DEPLOY_SCENARIOS],
+            deploy_table_text(),
+            deploy_table_markdown(),
+            id="deploy-images",
+        ),
+    ],
+)
+def test_tables_list_every_id(rows: list[tuple[int, str, int]], text: str, markdown: str) -> None:
+    for key, scenario, gate_exit in rows:
+        assert str(key) in text and scenario in text
+        assert f"| {key} | `{scenario}` | {gate_exit} |" in markdown
 
 
 # --------------------------------------------------------------------------- the job model
@@ -254,22 +273,8 @@ def test_only_loopback_unless_allowed() -> None:
 
 
 @pytest.fixture
-def fake_time() -> FakeTime:
-    return FakeTime()
-
-
-@pytest.fixture
-def sim(fake_time: FakeTime) -> Iterator[Simulator]:
-    simulator = Simulator(
-        duration=DURATION,
-        credentials=SimulatorCredentials(ACCESS, SECRET, TOKEN, source="environment"),
-        account_service_id=ASID,
-        slow_seconds=0.5,
-        clock=fake_time,
-    )
-    simulator.start()
-    yield simulator
-    simulator.stop()
+def sim(simulator: Callable[..., Simulator], fake_time: FakeTime) -> Simulator:
+    return simulator(DURATION, slow_seconds=0.5, clock=fake_time)
 
 
 def get(
