@@ -19,22 +19,7 @@ import requests_mock as rm
 from gate.cli import main
 from gate.deploy import DeploySettings, resume_command
 from gate.errors import Cancelled
-from tests.fakes import OUTPUT_FILES, FakeClock, job_body
-
-API = "https://api.test"
-ENV = {
-    "CLANFORGE_ACCESS_KEY": "access-key-1",
-    "CLANFORGE_SECRET_KEY": "secret-key-1",
-    "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
-    "CLANFORGE_API_URL": API,
-}
-
-
-def cli(*argv: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), env={**ENV, **(env or {})}, stdout=out, stderr=err, clock=FakeClock())
-    return code, out.getvalue(), err.getvalue()
-
+from tests.fakes import API, ENV, OUTPUT_FILES, cli, job_body
 
 # -- one output that cannot be written does not stop the others ---------------------------------------
 

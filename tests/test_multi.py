@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import random
@@ -13,25 +12,23 @@ from typing import Any
 import pytest
 import requests_mock as rm
 
-from gate.cli import main
 from gate.client import JobRef, StatusClient
 from gate.ending import Outcome
 from gate.waiter import Waiter
-from tests.fakes import ENV, FakeClock, Recorder, job_body, make_settings, parse_dotenv, parse_output_file
-
-API = "https://api.test"
+from tests.fakes import (
+    API,
+    FakeClock,
+    Recorder,
+    cli,
+    job_body,
+    make_settings,
+    parse_dotenv,
+    parse_output_file,
+)
 
 
 def url(job_id: int, kind: str = "imageupdate") -> str:
     return f"{API}/cfp/v1/{kind}/{job_id}/status"
-
-
-def cli(
-    *argv: str, env: dict[str, str] | None = None, clock: FakeClock | None = None
-) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), env={**ENV, **(env or {})}, stdout=out, stderr=err, clock=clock or FakeClock())
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_all_succeed(requests_mock: rm.Mocker, tmp_path: Path) -> None:
