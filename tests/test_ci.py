@@ -19,13 +19,13 @@ from gate.report.github import GitHubReporter
 from gate.report.gitlab import GitLabReporter
 from gate.report.junit import JUnitReporter
 from gate.report.platforms import platform_reporters
-from tests.fakes import job_body, parse_command, parse_dotenv, parse_output_file
+from tests.fakes import TOKEN, job_body, parse_command, parse_dotenv, parse_output_file
 
 BASE_ENV = {
     "CLANFORGE_UPDATE_ID": "1234",
     "CLANFORGE_ACCOUNT_SERVICE_ID": "5678",
     "CLANFORGE_API_URL": "http://127.0.0.1:9",
-    "CLANFORGE_TOKEN": "tok-secret-value",
+    "CLANFORGE_TOKEN": TOKEN,
 }
 
 
@@ -90,7 +90,7 @@ def test_cli_writes_github_outputs_on_success(
     root = ET.parse(tmp_path / "junit.xml").getroot()
     assert root.get("failures") == "0" and root.get("errors") == "0"
     for path in tmp_path.iterdir():
-        assert "tok-secret-value" not in path.read_text(encoding="utf-8")
+        assert TOKEN not in path.read_text(encoding="utf-8")
 
 
 def test_cli_writes_every_file_on_a_configuration_error(

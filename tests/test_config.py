@@ -18,8 +18,9 @@ from gate.config import (
 )
 from gate.durations import format_duration, parse_duration
 from gate.errors import ConfigError
+from tests.fakes import ACCESS, SECRET, TOKEN
 
-BASIC = {"CLANFORGE_ACCESS_KEY": "AKEY-0001", "CLANFORGE_SECRET_KEY": "SKEY-0001"}
+BASIC = {"CLANFORGE_ACCESS_KEY": ACCESS, "CLANFORGE_SECRET_KEY": SECRET}
 
 
 def args(*argv: str) -> argparse.Namespace:
@@ -198,20 +199,20 @@ def test_api_url_refused(url: str, match: str) -> None:
 def test_basic_and_bearer_credentials() -> None:
     basic = load_credentials(BASIC)
     assert basic.scheme == "basic"
-    assert basic.header() == "Basic QUtFWS0wMDAxOlNLRVktMDAwMQ=="
-    bearer = load_credentials({"CLANFORGE_TOKEN": "tok-0001"})
-    assert bearer.header() == "Bearer tok-0001"
+    assert basic.header() == "Basic ZTJlLWFjY2Vzcy03ZDFmOmUyZS1zZWNyZXQtNWJlMGM5YTFkMg=="  # ACCESS:SECRET
+    bearer = load_credentials({"CLANFORGE_TOKEN": TOKEN})
+    assert bearer.header() == f"Bearer {TOKEN}"
 
 
 def test_credentials_from_files(tmp_path: Path) -> None:
-    (tmp_path / "a").write_text("AKEY-0001\n")
-    (tmp_path / "s").write_text("SKEY-0001\n")
+    (tmp_path / "a").write_text(ACCESS + "\n")
+    (tmp_path / "s").write_text(SECRET + "\n")
     creds = load_credentials(
         {"CLANFORGE_ACCESS_KEY_FILE": str(tmp_path / "a"), "CLANFORGE_SECRET_KEY_FILE": str(tmp_path / "s")}
     )
-    assert creds.header() == "Basic QUtFWS0wMDAxOlNLRVktMDAwMQ=="
-    (tmp_path / "t").write_text("tok-0001\n")
-    assert load_credentials({"CLANFORGE_TOKEN_FILE": str(tmp_path / "t")}).header() == "Bearer tok-0001"
+    assert creds.header() == "Basic ZTJlLWFjY2Vzcy03ZDFmOmUyZS1zZWNyZXQtNWJlMGM5YTFkMg=="  # ACCESS:SECRET
+    (tmp_path / "t").write_text(TOKEN + "\n")
+    assert load_credentials({"CLANFORGE_TOKEN_FILE": str(tmp_path / "t")}).header() == f"Bearer {TOKEN}"
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from gate.errors import ConfigError, MalformedResponse
 from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
 from gate.install import Evidence, FleetCounts, InstallJobs, Verdict, judge, parse_install_jobs
 from gate.source_url import encode_source_url, mask_source_url, source_url_secrets
-from tests.fakes import BASE, cli, create_url, happy
+from tests.fakes import ACCESS, BASE, SECRET, TOKEN, cli, create_url, happy
 
 EMPTY = FleetCounts(0, 0, 0)
 DONE = FleetCounts(0, 0, 10)
@@ -145,27 +145,23 @@ def test_a_bad_new_setting_is_refused_before_anything_is_sent(requests_mock: rm.
 
 def test_a_bearer_token_makes_the_account_service_id_optional() -> None:
     args = argparse.Namespace(update_ids=["5"], api_url="https://api.multiplay.dev")
-    settings = load_settings(args, {"CLANFORGE_TOKEN": "token-for-tests-123"})
+    settings = load_settings(args, {"CLANFORGE_TOKEN": TOKEN})
     assert settings.account_service_id is None and settings.credentials.scheme == "bearer"
-    given = load_settings(
-        args, {"CLANFORGE_TOKEN": "token-for-tests-123", "CLANFORGE_ACCOUNT_SERVICE_ID": "77"}
-    )
+    given = load_settings(args, {"CLANFORGE_TOKEN": TOKEN, "CLANFORGE_ACCOUNT_SERVICE_ID": "77"})
     assert given.account_service_id == "77"
     with pytest.raises(ConfigError, match="account_service_id is required"):
-        load_settings(
-            args, {"CLANFORGE_ACCESS_KEY": "access-for-tests", "CLANFORGE_SECRET_KEY": "secret-for-tests"}
-        )
+        load_settings(args, {"CLANFORGE_ACCESS_KEY": ACCESS, "CLANFORGE_SECRET_KEY": SECRET})
 
 
 def test_a_bearer_wait_sends_no_account_service_id(requests_mock: rm.Mocker) -> None:
     requests_mock.get(
         "https://api.test/cfp/v1/imageupdate/5/status", json={"jobstateid": 5, "jobstatename": "Complete"}
     )
-    env = {"CLANFORGE_TOKEN": "token-for-tests-123", "CLANFORGE_ACCESS_KEY": "", "CLANFORGE_SECRET_KEY": ""}
+    env = {"CLANFORGE_TOKEN": TOKEN, "CLANFORGE_ACCESS_KEY": "", "CLANFORGE_SECRET_KEY": ""}
     rc, out, err = cli("wait", "--update-id", "5", env={**env, "CLANFORGE_ACCOUNT_SERVICE_ID": ""})
     assert rc == 0, out + err
     assert "accountserviceid" not in requests_mock.request_history[0].qs
-    assert requests_mock.request_history[0].headers["Authorization"] == "Bearer token-for-tests-123"
+    assert requests_mock.request_history[0].headers["Authorization"] == f"Bearer {TOKEN}"
 
 
 # --------------------------------------------------------------------------- the source URL

@@ -19,7 +19,7 @@ from gate.exchange import check_redirect
 from gate.job import Verdict, check_api_error, check_job_id, classify, parse_status
 from gate.kinds import JobKind
 from gate.result import Result
-from tests.fakes import FakeClock, job_body
+from tests.fakes import ACCESS, SECRET, FakeClock, job_body
 
 API = "https://api.test"
 
@@ -50,7 +50,7 @@ def client(clock: FakeClock, **kw: Any) -> StatusClient:
         "min_poll_interval": 1.0,
         "request_timeout": 10.0,
         "result_file": None,
-        "credentials": Credentials("basic", user="access-key-1", secret="secret-key-1"),
+        "credentials": Credentials("basic", user=ACCESS, secret=SECRET),
         **kw,
     }
     return StatusClient(Settings(**values), clock, Quiet())
@@ -229,7 +229,7 @@ def _settings_from_yaml(tmp_path: Path, text: str) -> Any:
     path = tmp_path / "gate.yml"
     path.write_text(text, encoding="utf-8")
     args: argparse.Namespace = build_parser().parse_args(["wait", "--config", str(path)])
-    env = {"CLANFORGE_ACCESS_KEY": "access-key-1", "CLANFORGE_SECRET_KEY": "secret-key-1"}
+    env = {"CLANFORGE_ACCESS_KEY": ACCESS, "CLANFORGE_SECRET_KEY": SECRET}
     return load_settings(args, env)
 
 

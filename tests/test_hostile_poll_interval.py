@@ -17,8 +17,8 @@ from tests.fakes import ACCESS, ASID, SECRET
 BASE_ENV = {
     "CLANFORGE_UPDATE_ID": "1",
     "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
-    "CLANFORGE_ACCESS_KEY": "access-key-1",
-    "CLANFORGE_SECRET_KEY": "secret-key-1",
+    "CLANFORGE_ACCESS_KEY": ACCESS,
+    "CLANFORGE_SECRET_KEY": SECRET,
 }
 
 

@@ -13,7 +13,7 @@ from gate.config import Credentials, Settings
 from gate.errors import TimedOut
 from gate.kinds import JobKind
 from gate.result import Result
-from tests.fakes import FakeClock
+from tests.fakes import ACCESS, SECRET, FakeClock
 
 URL = "https://api.test/cfp/v1/imageupdate/1234/status"
 
@@ -37,7 +37,7 @@ def client(clock: FakeClock, **kw: Any) -> StatusClient:
         min_poll_interval=1.0,
         request_timeout=10.0,
         result_file=None,
-        credentials=Credentials("basic", user="access-key-1", secret="secret-key-1"),
+        credentials=Credentials("basic", user=ACCESS, secret=SECRET),
     )
     return StatusClient(settings, clock, Silent(), **kw)
 

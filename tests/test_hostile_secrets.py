@@ -156,7 +156,7 @@ def test_an_echoing_api_leaks_nothing_into_any_output(
 )  # fmt: skip
 @pytest.mark.parametrize("variable", ["CLANFORGE_ACCESS_KEY", "CLANFORGE_SECRET_KEY", "CLANFORGE_TOKEN"])
 def test_a_credential_that_cannot_go_in_a_header_is_refused_by_name(variable: str, value: str) -> None:
-    env = {"CLANFORGE_ACCESS_KEY": "access-key-1", "CLANFORGE_SECRET_KEY": "secret-key-1"}
+    env = {"CLANFORGE_ACCESS_KEY": ACCESS, "CLANFORGE_SECRET_KEY": SECRET}
     if variable == "CLANFORGE_TOKEN":
         env = {}
     env[variable] = value
@@ -196,8 +196,8 @@ def test_an_api_url_with_userinfo_is_refused_without_echo(url: str) -> None:
 def test_an_api_url_with_userinfo_leaks_nowhere_through_the_cli(tmp_path: Path) -> None:
     out, err = io.StringIO(), io.StringIO()
     env = {
-        "CLANFORGE_ACCESS_KEY": "access-key-1",
-        "CLANFORGE_SECRET_KEY": "secret-key-1",
+        "CLANFORGE_ACCESS_KEY": ACCESS,
+        "CLANFORGE_SECRET_KEY": SECRET,
         "CLANFORGE_ACCOUNT_SERVICE_ID": "7",
         "CLANFORGE_RESULT_FILE": str(tmp_path / "r.json"),
     }
@@ -214,8 +214,8 @@ SOURCE = "s3://AKIDSOURCE99:source/secret+key@bucket/build.zip?token=tok-source-
 @pytest.mark.parametrize("via", ["flag", "env", "file"])
 def test_the_source_url_is_masked_everywhere(requests_mock: rm.Mocker, tmp_path: Path, via: str) -> None:
     env = {
-        "CLANFORGE_ACCESS_KEY": "access-key-1",
-        "CLANFORGE_SECRET_KEY": "secret-key-1",
+        "CLANFORGE_ACCESS_KEY": ACCESS,
+        "CLANFORGE_SECRET_KEY": SECRET,
         "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
         "CLANFORGE_API_URL": API,
         "CLANFORGE_RESULT_FILE": str(tmp_path / "result.json"),

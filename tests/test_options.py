@@ -13,8 +13,9 @@ from gate.deploy import load_deploy_settings
 from gate.errors import ConfigError
 from gate.options import DEPLOY_OPTIONS, OPTIONS, YAML_KEYS, Form, Option
 from gate.parser import build_parser
+from tests.fakes import ACCESS, SECRET
 
-ENV = {"CLANFORGE_ACCESS_KEY": "access-for-tests", "CLANFORGE_SECRET_KEY": "secret-for-tests"}
+ENV = {"CLANFORGE_ACCESS_KEY": ACCESS, "CLANFORGE_SECRET_KEY": SECRET}
 # Flags every run command has that are not settings of the table.
 NOT_SETTINGS = {"-h", "--help", "--config", "--quiet", "-q", "--verbose", "-v"}
 REFUSED = {"--access-key", "--secret-key", "--token", "--password"}

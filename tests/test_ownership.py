@@ -15,7 +15,7 @@ from gate.ownership import Owner, files_owned_by, hand_over, make_dirs, workspac
 from gate.report.files import append_text, write_text_atomic
 from gate.report.result_file import write_result_file
 from gate.result import Result
-from tests.fakes import FakeClock, job_body
+from tests.fakes import ACCESS, SECRET, FakeClock, job_body
 
 RUNNER = 1001
 
@@ -109,8 +109,8 @@ def test_the_cli_hands_its_files_to_the_workspace_owner_when_root(
     )
     env = {
         "GITHUB_WORKSPACE": str(workspace),
-        "CLANFORGE_ACCESS_KEY": "access-key-for-tests",
-        "CLANFORGE_SECRET_KEY": "secret-key-for-tests",
+        "CLANFORGE_ACCESS_KEY": ACCESS,
+        "CLANFORGE_SECRET_KEY": SECRET,
         "CLANFORGE_ACCOUNT_SERVICE_ID": "77",
         "CLANFORGE_API_URL": "https://api.test",
     }
