@@ -27,7 +27,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from gate.job import JobStatus  # noqa: E402
-from gate.schedule import Observation, PollPolicy, next_delay  # noqa: E402
+from gate.schedule import Observation, PollPolicy, Schedule, next_delay  # noqa: E402
 
 # The job shapes, each a class of the report. (name, what it is)
 SHAPES: tuple[tuple[str, str], ...] = (
@@ -239,22 +239,22 @@ def answer(job: SimJob, t: float) -> JobStatus:
 
 
 def adaptive(policy: PollPolicy, seed: int) -> Strategy:
-    """gate.schedule.next_delay, fed the statuses the job model gives."""
+    """gate.schedule's schedule (``Schedule``, as ``next_delay``), fed the statuses the job model gives."""
     rng = random.Random(seed)
 
     def run(job: SimJob, keep: bool) -> Run:
         t = job.first_poll
-        history: list[Observation] = []
+        schedule = Schedule(policy, rng)
         polls = [t]
         longest = 0.0
         while t < job.ends_at:
-            history.append(Observation(t, answer(job, t)))
-            delay = next_delay(history, t, policy, rng)
+            schedule.observe(Observation(t, answer(job, t)))
+            delay = schedule.next_delay(t)
             longest = max(longest, delay)
             t += delay
             if keep:
                 polls.append(t)
-        return Run(t - job.ends_at, len(history) + 1, tuple(polls) if keep else (), longest)
+        return Run(t - job.ends_at, len(schedule.history) + 1, tuple(polls) if keep else (), longest)
 
     return run
 
