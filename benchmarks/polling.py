@@ -222,10 +222,8 @@ def exponential(start: float = BACKOFF_START, cap: float = BACKOFF_CAP) -> Strat
     return run
 
 
-def answer(job: SimJob, t: float) -> JobStatus:
-    """What the status endpoint says about a running job at ``t``."""
-    progress = job.progress_at(t)
-    eta = job.eta_at(t)
+def running(progress: int, eta: int | None, created: int, updated: int) -> JobStatus:
+    """A status answer for a job still running: its progress, ETA, creation and last change."""
     return JobStatus(
         state_id=4,
         state_name="Running",
@@ -233,9 +231,16 @@ def answer(job: SimJob, t: float) -> JobStatus:
         eta=eta,
         failed=0,
         error=None,
-        created=math.floor(job.created),
-        updated=job.updated_at(t, progress, eta),
+        created=created,
+        updated=updated,
     )
+
+
+def answer(job: SimJob, t: float) -> JobStatus:
+    """What the status endpoint says about a running job at ``t``."""
+    progress = job.progress_at(t)
+    eta = job.eta_at(t)
+    return running(progress, eta, math.floor(job.created), job.updated_at(t, progress, eta))
 
 
 def adaptive(policy: PollPolicy, seed: int) -> Strategy:
@@ -582,7 +587,7 @@ def herd_spread(gates: int, interval: float, seed: int, with_eta: bool) -> float
         policy = PollPolicy(poll_interval=interval, min_poll_interval=1.0)
         t = created + 1.0 + rng.uniform(0, 0.05)
         history: list[Observation] = []
-        status = JobStatus(4, "Running", 0, eta, 0, None, math.floor(created), math.floor(created))
+        status = running(0, eta, math.floor(created), math.floor(created))
         while t < created + 10 * interval:
             history.append(Observation(t, status))
             t += next_delay(history, t, policy, rng)

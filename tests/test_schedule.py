@@ -12,23 +12,16 @@ import pytest
 
 from gate.job import JobStatus
 from gate.schedule import Observation, PollPolicy, next_delay
+from tests.fakes import load_benchmark
 
 T0 = 1_760_000_000.0
 EXACT = PollPolicy(poll_interval=10.0, min_poll_interval=1.0, jitter=0.0)
 JITTERED = PollPolicy(poll_interval=10.0, min_poll_interval=1.0, jitter=0.1)
+bench = load_benchmark("polling.py")  # its status answers of a running job
 
 
 def status(progress: int = 0, eta: int | None = None, updated: float = T0) -> JobStatus:
-    return JobStatus(
-        state_id=4,
-        state_name="Running",
-        progress=progress,
-        eta=eta,
-        failed=0,
-        error=None,
-        created=int(T0),
-        updated=int(updated),
-    )
+    return bench.running(progress, eta, int(T0), int(updated))
 
 
 def obs(at: float, progress: int = 0, eta: int | None = None, updated: float = T0) -> Observation:
