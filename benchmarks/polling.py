@@ -28,7 +28,7 @@ if str(ROOT) not in sys.path:
 
 from gate.job import JobStatus  # noqa: E402
 from gate.kinds import JobKind  # noqa: E402
-from gate.schedule import Observation, PollPolicy, next_delay  # noqa: E402
+from gate.schedule import Observation, PollPolicy, Schedule, next_delay  # noqa: E402
 
 # The job shapes, each a class of the report. (name, what it is)
 SHAPES: tuple[tuple[str, str], ...] = (
@@ -223,10 +223,8 @@ def exponential(start: float = BACKOFF_START, cap: float = BACKOFF_CAP) -> Strat
     return run
 
 
-def answer(job: SimJob, t: float) -> JobStatus:
-    """What the status endpoint says about a running job at ``t``."""
-    progress = job.progress_at(t)
-    eta = job.eta_at(t)
+def running(progress: int, eta: int | None, created: int, updated: int) -> JobStatus:
+    """A status answer for a job still running: its progress, ETA, creation and last change."""
     return JobStatus(
         state_id=4,
         state_name="Running",
@@ -234,28 +232,35 @@ def answer(job: SimJob, t: float) -> JobStatus:
         eta=eta,
         failed=0,
         error=None,
-        created=math.floor(job.created),
-        updated=job.updated_at(t, progress, eta),
+        created=created,
+        updated=updated,
     )
 
 
+def answer(job: SimJob, t: float) -> JobStatus:
+    """What the status endpoint says about a running job at ``t``."""
+    progress = job.progress_at(t)
+    eta = job.eta_at(t)
+    return running(progress, eta, math.floor(job.created), job.updated_at(t, progress, eta))
+
+
 def adaptive(policy: PollPolicy, seed: int) -> Strategy:
-    """gate.schedule.next_delay, fed the statuses the job model gives."""
+    """gate.schedule's schedule (``Schedule``, as ``next_delay``), fed the statuses the job model gives."""
     rng = random.Random(seed)
 
     def run(job: SimJob, keep: bool) -> Run:
         t = job.first_poll
-        history: list[Observation] = []
+        schedule = Schedule(policy, rng)
         polls = [t]
         longest = 0.0
         while t < job.ends_at:
-            history.append(Observation(t, answer(job, t)))
-            delay = next_delay(history, t, policy, rng)
+            schedule.observe(Observation(t, answer(job, t)))
+            delay = schedule.next_delay(t)
             longest = max(longest, delay)
             t += delay
             if keep:
                 polls.append(t)
-        return Run(t - job.ends_at, len(history) + 1, tuple(polls) if keep else (), longest)
+        return Run(t - job.ends_at, len(schedule.history) + 1, tuple(polls) if keep else (), longest)
 
     return run
 
@@ -583,7 +588,7 @@ def herd_spread(gates: int, interval: float, seed: int, with_eta: bool) -> float
         policy = PollPolicy(poll_interval=interval, min_poll_interval=1.0)
         t = created + 1.0 + rng.uniform(0, 0.05)
         history: list[Observation] = []
-        status = JobStatus(4, "Running", 0, eta, 0, None, math.floor(created), math.floor(created))
+        status = running(0, eta, math.floor(created), math.floor(created))
         while t < created + 10 * interval:
             history.append(Observation(t, status))
             t += next_delay(history, t, policy, rng)

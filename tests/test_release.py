@@ -264,6 +264,8 @@ def test_the_releasing_doc_names_what_the_release_produces() -> None:
         assert f"clanforge-gate:{tag}" in releasing
 
 
+# A real build of the wheel by pip in another process, as a release makes it: end to end (seconds).
+@pytest.mark.e2e
 def test_the_wheel_ships_every_package_of_gate(tmp_path: Path) -> None:
     """A subpackage missing from the wheel breaks the installed command and the image, not the
     tests (they run from the checkout): build the wheel from a clean copy of the sources and look."""

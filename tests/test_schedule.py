@@ -11,24 +11,17 @@ from collections.abc import Callable
 import pytest
 
 from gate.job import JobStatus
-from gate.schedule import Observation, PollPolicy, next_delay
+from gate.schedule import Observation, PollPolicy, Schedule, next_delay
+from tests.fakes import load_benchmark
 
 T0 = 1_760_000_000.0
 EXACT = PollPolicy(poll_interval=10.0, min_poll_interval=1.0, jitter=0.0)
 JITTERED = PollPolicy(poll_interval=10.0, min_poll_interval=1.0, jitter=0.1)
+bench = load_benchmark("polling.py")  # its status answers of a running job
 
 
 def status(progress: int = 0, eta: int | None = None, updated: float = T0) -> JobStatus:
-    return JobStatus(
-        state_id=4,
-        state_name="Running",
-        progress=progress,
-        eta=eta,
-        failed=0,
-        error=None,
-        created=int(T0),
-        updated=int(updated),
-    )
+    return bench.running(progress, eta, int(T0), int(updated))
 
 
 def obs(at: float, progress: int = 0, eta: int | None = None, updated: float = T0) -> Observation:
@@ -272,3 +265,26 @@ def test_delay_is_always_between_the_floor_and_the_interval() -> None:
         now = history[-1].at + rng.uniform(0, 0.3)
         delay = next_delay(history, now, policy, rng)
         assert min(policy.min_poll_interval, policy.poll_interval) <= delay <= policy.poll_interval
+
+
+def test_a_kept_schedule_decides_as_next_delay_on_any_answers() -> None:
+    # Schedule keeps the changes of progress and the fits through them from one answer to the
+    # next. Answers that no job model gives (progress going back, the job's start appearing late,
+    # ETAs coming and going) must not make it decide one delay differently.
+    rng = random.Random(7)
+    for run in range(40):
+        policy = PollPolicy(poll_interval=rng.choice([5.0, 10.0, 30.0]), min_poll_interval=1.0)
+        kept, fresh = Schedule(policy, random.Random(run)), random.Random(run)
+        history: list[Observation] = []
+        t, progress = T0 + rng.uniform(0, 5), 0
+        for _ in range(rng.randint(60, 160)):
+            progress = max(0, min(99, progress + rng.choice([0, 0, 1, 1, 2, 5, -3])))
+            eta = rng.choice([None, int(t + rng.uniform(-50, 900))])
+            start = rng.choice([None, int(T0 - rng.uniform(0, 30))]) if len(history) > 50 else None
+            answer = dataclasses.replace(status(progress, eta, t - rng.uniform(0, 8)), start=start)
+            observation = Observation(t, answer)
+            kept.observe(observation)
+            history.append(observation)
+            delay = next_delay(history, t, policy, fresh)
+            assert kept.next_delay(t) == delay
+            t += delay

@@ -22,16 +22,7 @@ def bent_job(duration: float, power: float) -> tuple[list[Observation], float]:
     def answer(t: float) -> JobStatus:
         progress = min(99, math.floor(100 * ((t - T0) / duration) ** power))
         changed = T0 + duration * (progress / 100) ** (1 / power) if progress else T0
-        return JobStatus(
-            state_id=4,
-            state_name="Running",
-            progress=progress,
-            eta=None,
-            failed=0,
-            error=None,
-            created=int(T0),
-            updated=math.floor(changed),
-        )
+        return bench.running(progress, None, int(T0), math.floor(changed))
 
     history: list[Observation] = []
     t = T0 + 1.3

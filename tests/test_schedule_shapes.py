@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 import statistics
 
 import pytest
 
-from gate.schedule import PollPolicy
+from gate.schedule import PROGRESS_WINDOW, Observation, PollPolicy, Schedule, next_delay
 from tests.fakes import load_benchmark
 
 bench = load_benchmark("polling.py")
@@ -86,6 +87,30 @@ def test_short_jobs_without_signal_are_seen_when_the_loop_sees_them() -> None:
         ours = bench.adaptive(PollPolicy(poll_interval=10.0, min_poll_interval=1.0), 1)(job, True)
         theirs = bench.fixed(10.0)(job, True)
         assert ours.polls[:2] == theirs.polls[:2]
+
+
+@pytest.mark.parametrize("interval", [10.0, 30.0])
+def test_a_kept_schedule_decides_every_delay_as_next_delay_does(interval: float) -> None:
+    # The replays use Schedule, which keeps the changes of progress and the fits through them
+    # between answers; the waiter asks next_delay, which works everything out each time. Not one
+    # delay may differ, on every shape, over long jobs whose oldest answers leave the view.
+    policy = PollPolicy(poll_interval=interval, min_poll_interval=1.0)
+    long_and_moving = 0
+    for index, job in enumerate(bench.make_jobs(48, 17)):
+        kept, fresh = Schedule(policy, random.Random(index)), random.Random(index)
+        history: list[Observation] = []
+        t, kept_delays, fresh_delays = job.first_poll, [], []
+        while t < job.ends_at:
+            observation = Observation(t, bench.answer(job, t))
+            kept.observe(observation)
+            history.append(observation)
+            kept_delays.append(kept.next_delay(t))
+            fresh_delays.append(next_delay(history, t, policy, fresh))
+            t += fresh_delays[-1]
+        assert kept_delays == fresh_delays
+        assert list(kept.history) == history
+        long_and_moving += job.progress_moves and len(history) > 2 * PROGRESS_WINDOW
+    assert long_and_moving >= 5
 
 
 @pytest.mark.parametrize("with_eta", [True, False])
