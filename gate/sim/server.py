@@ -29,6 +29,10 @@ from gate.sim.routing import Handler, MissingParameter, Request, Response, Route
 from gate.sim.scenarios import DEFAULT_DURATION, DEFAULT_SLOW_SECONDS, Scenario
 from gate.sim.status_api import status_routes
 
+# How often the serving loop looks for a stop, in seconds: a test that starts and stops a
+# simulator waits about this long, and an idle simulator wakes this often.
+STOP_NOTICED_WITHIN = 0.02
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -275,7 +279,7 @@ class Simulator:
         if self._thread is None:
             assert self._server is not None
             self._thread = threading.Thread(
-                target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+                target=self._server.serve_forever, kwargs={"poll_interval": STOP_NOTICED_WITHIN}, daemon=True
             )
             self._thread.start()
         return url
@@ -285,7 +289,7 @@ class Simulator:
         self.bind()
         assert self._server is not None
         try:
-            self._server.serve_forever(poll_interval=0.1)
+            self._server.serve_forever(poll_interval=STOP_NOTICED_WITHIN)
         finally:
             self._close()
 
