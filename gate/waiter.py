@@ -32,7 +32,7 @@ from gate.job import JobStatus, Verdict, classify, state_label
 from gate.kinds import JobKind
 from gate.report import Reporter
 from gate.result import JobResult, Result
-from gate.schedule import Observation, PollPolicy, next_delay
+from gate.schedule import Observation, PollPolicy, Schedule
 
 HEARTBEAT_SECONDS = 60.0
 # In a wait on several jobs, one job's request and its retries may take this many request
@@ -285,13 +285,20 @@ class JobPoller:
         self.job = job
         self.waiter = waiter
         self.last: JobStatus | None = None
-        self.history: list[Observation] = []
+        self._schedule: Schedule | None = None
         self.shown: tuple[str, int] | None = None
         self.last_line_at = -math.inf
 
     @property
     def label(self) -> str:
         return self.job.label
+
+    @property
+    def schedule(self) -> Schedule:
+        """This job's answers and when to ask next (made on first use: the loop sets the policy)."""
+        if self._schedule is None:
+            self._schedule = Schedule(self.waiter.policy, self.waiter.rng)
+        return self._schedule
 
     def last_seen(self) -> str:
         if self.last is None:
@@ -303,13 +310,12 @@ class JobPoller:
         self.last = self.waiter.client.fetch(self.job, until)
 
     def next_delay(self) -> float:
-        w = self.waiter
-        return next_delay(self.history, w.clock.time(), w.policy, w.rng)
+        return self.schedule.next_delay(self.waiter.clock.time())
 
     def done(self, elapsed: float, polls: int) -> Ending | None:
         w, status = self.waiter, self.last
         assert status is not None
-        self.history.append(Observation(w.clock.time(), status))
+        self.schedule.observe(Observation(w.clock.time(), status))
         classification = classify(status)
         if classification.warning:
             w.warn(self.label, classification.warning)
