@@ -64,6 +64,8 @@ def test_two_explicit_contradicting_values_are_an_error(
         _settings(*argv, env=env, yaml_values=yaml_values)
 
 
+# On the real clock, over HTTP to a simulator: the README's own example, end to end.
+@pytest.mark.e2e
 def test_the_cli_waits_with_a_half_second_interval(
     simulator: Callable[..., Simulator], capsys: pytest.CaptureFixture[str]
 ) -> None:
