@@ -41,9 +41,9 @@ import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from operator import mul
 
 from gate.job import JobStatus
+from gate.progress_fit import Crossing, fit_end
 
 # How many recent answers the heuristics look at. Bounded so that one call costs the same after
 # two hours of polling as after two minutes.
@@ -51,8 +51,6 @@ ETA_WINDOW = 6
 PROGRESS_WINDOW = 48
 # The pace is fitted over at least this many changes before the latest.
 MIN_CHANGES = 2
-# With at least this many points in the span, the pace may curve (a parabola is fitted).
-CURVE_POINTS = 4
 # The curve is fitted through at least this many changes, even when the line's span (about as
 # much progress as is left) holds fewer: near the end of a job that slows down or speeds up, the
 # last few changes alone cannot show the bend, and a line through them misses the end by it.
@@ -301,9 +299,6 @@ def _progress_estimate(history: Sequence[Observation], memo: _Memo | None) -> tu
     return (end, record) if record <= MAX_RECORD else None
 
 
-Crossing = tuple[float, int, float]  # (moment, new value, how uncertain the moment is, seconds)
-
-
 def _crossings(history: Sequence[Observation]) -> list[Crossing]:
     """Each change of progress seen within the window, oldest first."""
     low = max(0, len(history) - PROGRESS_WINDOW)
@@ -369,102 +364,19 @@ def _extrapolate(crossings: Sequence[Crossing], j: int, origin: Crossing, memo: 
     else:
         start = k
     if memo is None:
-        return _fit(_points(crossings, start, j, origin), line)
+        return fit_end(_points(crossings, start, j, origin), line)
     # The same changes give the same fit: only a new change, or one leaving the view while the
     # origin is in the fit, calls for another.
     first = memo.seen_at[max(0, start)]
     key = (None if start >= 0 else origin, first, memo.seen_at[j], line)
     if key not in memo.fits:
-        memo.fits[key] = _fit(_points(crossings, start, j, origin), line)
+        memo.fits[key] = fit_end(_points(crossings, start, j, origin), line)
     return memo.fits[key]
 
 
 def _points(crossings: Sequence[Crossing], start: int, j: int, origin: Crossing) -> tuple[Crossing, ...]:
     """The changes ``start`` to ``j``; from a negative ``start``, the origin and the changes up to ``j``."""
     return tuple(crossings[start : j + 1]) if start >= 0 else (origin, *crossings[: j + 1])
-
-
-def _fit(points: tuple[Crossing, ...], line: int) -> float | None:
-    """Where the pace fitted through ``points`` reaches 100: a line through the last ``line`` of
-    them, or the curve through all of them when it stays near that line."""
-    times = [t for t, _, _ in points]
-    values = [v for _, v, _ in points]
-    weights = [1.0 / (spread * spread + 0.1) for _, _, spread in points]
-    start = len(points) - line
-    line_times, line_values, line_weights = times[start:], values[start:], weights[start:]
-    total: float = sum(line_weights)
-    mean_t: float = sum(map(mul, line_weights, line_times)) / total
-    mean_v: float = sum(map(mul, line_weights, line_values)) / total
-    offsets = [t - mean_t for t in line_times]
-    slope_num: float = sum(map(mul, map(mul, line_weights, offsets), [v - mean_v for v in line_values]))
-    slope_den: float = sum(map(mul, line_weights, [d**2 for d in offsets]))
-    if slope_den <= 0 or slope_num <= 0:
-        return None
-    pace = slope_num / slope_den
-    linear = mean_t + (100 - mean_v) / pace
-    if len(points) < CURVE_POINTS:
-        return linear
-    curved = _curved(times, values, weights)
-    # The curve is believed only near the line: far off, it is fitting noise.
-    if curved is None or abs(curved - linear) > 0.5 * (linear - times[-1]):
-        return linear
-    return curved
-
-
-def _curved(times: list[float], values: list[int], weights: list[float]) -> float | None:
-    """Where a parabola fitted through the points (weighted) reaches 100, after the last one."""
-    last = times[-1]
-    # The weighted sums of x^0..x^4 and of v x^0..x^2, x the time before the last point, each
-    # added up point by point, oldest first.
-    s0 = s1 = s2 = s3 = s4 = r0 = r1 = r2 = 0.0
-    for w, t, v in zip(weights, times, values, strict=True):
-        x = t - last
-        x2 = x * x
-        x3 = x2 * x
-        wx = w * x
-        wx2 = w * x2
-        s0 += w
-        s1 += wx
-        s2 += wx2
-        s3 += w * x3
-        s4 += w * (x3 * x)
-        r0 += w * v
-        r1 += wx * v
-        r2 += wx2 * v
-    solution = _solve3(s0, s1, s2, s3, s4, r0, r1, r2)
-    if solution is None:
-        return None
-    a, b, c = solution
-    # a + b x + c x^2 = 100, the first root after the last point.
-    if abs(c) < 1e-12:
-        return last + (100 - a) / b if b > 0 else None
-    disc = b * b - 4 * c * (a - 100)
-    if disc < 0:
-        return None
-    roots = [(-b + sign * math.sqrt(disc)) / (2 * c) for sign in (1.0, -1.0)]
-    ahead = [x for x in roots if x > 0]
-    return last + min(ahead) if ahead else None
-
-
-def _det3(
-    a00: float, a01: float, a02: float, a10: float, a11: float, a12: float, a20: float, a21: float, a22: float
-) -> float:
-    return a00 * (a11 * a22 - a12 * a21) - a01 * (a10 * a22 - a12 * a20) + a02 * (a10 * a21 - a11 * a20)
-
-
-def _solve3(
-    s0: float, s1: float, s2: float, s3: float, s4: float, r0: float, r1: float, r2: float
-) -> tuple[float, float, float] | None:
-    """Cramer's rule for the normal equations of the parabola, the symmetric system
-    [[s0, s1, s2], [s1, s2, s3], [s2, s3, s4]] x = [r0, r1, r2]; None when it is singular."""
-    d = _det3(s0, s1, s2, s1, s2, s3, s2, s3, s4)
-    if abs(d) < 1e-12:
-        return None
-    return (
-        _det3(r0, s1, s2, r1, s2, s3, r2, s3, s4) / d,
-        _det3(s0, r0, s2, s1, r1, s3, s2, r2, s4) / d,
-        _det3(s0, s1, r0, s1, s2, r1, s2, s3, r2) / d,
-    )
 
 
 def _job_begin(history: Sequence[Observation]) -> float:

@@ -141,3 +141,12 @@ def test_the_reader_sees_imports_inside_functions() -> None:
     # The command line loads deploy and the simulator's commands only when they run.
     assert {"gate.deploy", "gate.sim.commands"} <= imports()["gate.cli"]
     assert "gate.report.naming" in imports()["gate.report.github"]
+
+
+def test_no_module_is_over_five_hundred_lines() -> None:
+    long = {
+        path.relative_to(ROOT).as_posix(): count
+        for path in PACKAGE.rglob("*.py")
+        if (count := len(path.read_text(encoding="utf-8").splitlines())) > 500
+    }
+    assert not long, f"split these by job: {long}"

@@ -52,7 +52,8 @@ from gate.sim import (
     SimulatorCredentials,
 )
 
-pytestmark = pytest.mark.container
+# Builds and runs the image: end to end as well, so `-m "not e2e"` leaves it out too.
+pytestmark = [pytest.mark.container, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP_SCRIPT = ROOT / "scripts" / "container-setup.sh"
