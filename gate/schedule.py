@@ -1,7 +1,8 @@
 """The polling schedule: from the statuses seen so far to the next delay.
 
-Pure: no I/O, no clock. The waiter calls ``next_delay`` after each answer and caps the result at
-the overall deadline; retries of failed requests are the HTTP client's business, not this module's.
+Pure: no I/O, no clock. The wait loop keeps a ``Schedule`` for each job, asks it after each
+answer and caps the result at the overall deadline; retries of failed requests are the HTTP
+client's business, not this module's.
 
 How the next poll is chosen:
 
@@ -32,7 +33,8 @@ A delay is never below ``min_poll_interval`` (the waiter may still shorten it at
 
 ``next_delay`` works all of this out from the answers each time it is asked. ``Schedule`` keeps one
 job's answers and what it worked out from them (the changes of progress in view, the fits through
-them), and gives the same delays for a fraction of the work: the benchmark's replays use it.
+them), and gives the same delays for a fraction of the work: the wait loop and the benchmark's
+replays use it.
 """
 
 from __future__ import annotations
