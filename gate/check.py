@@ -24,7 +24,7 @@ from gate.image_state import ImageLock
 from gate.install import FleetCounts, parse_fleet_counts
 from gate.kinds import JobKind
 from gate.report import Reporter
-from gate.result import Call, Result
+from gate.result import CHECK_RUN, Call, Result
 
 # The harmless authenticated read: the account's unfinished install jobs (GET, changes nothing).
 PROBE_PATH = f"/cfp/v1/{JobKind.FLEET_INSTALL.value}/status"
@@ -135,7 +135,7 @@ class Checker:
             state_name="ready" if outcome is Outcome.SUCCEEDED else "not ready",
             polls=self.client.requests_made,
             elapsed_seconds=self._elapsed(),
-            job_kind="check",
+            job_kind=CHECK_RUN,
             calls=tuple(self.plan),
         )
 

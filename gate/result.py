@@ -58,6 +58,11 @@ class _OneJobFact(Generic[T]):
         return None if job is None else cast("T | None", getattr(job, self.name))
 
 
+# A run that is not a wait on jobs of one kind has a kind of its own: the command that made it.
+DEPLOY_RUN = "deploy"
+CHECK_RUN = "check"
+
+
 @dataclass(frozen=True)
 class Result:
     """What happened to a run, for people and for pipelines.
@@ -86,6 +91,11 @@ class Result:
     progress = _OneJobFact[int]()
     job_error = _OneJobFact[str]()
     eta = _OneJobFact[int]()
+
+    @property
+    def is_deploy(self) -> bool:
+        """Whether the run is a deploy (its jobs are the steps of one chain)."""
+        return self.job_kind == DEPLOY_RUN
 
     @property
     def single_job(self) -> JobResult | None:

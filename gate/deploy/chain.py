@@ -39,7 +39,7 @@ from gate.errors import ApiError, Cancelled, GateError, TimedOut, TransientError
 from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
 from gate.kinds import WAITABLE, JobKind
 from gate.report import Reporter
-from gate.result import Call, JobResult, Result
+from gate.result import DEPLOY_RUN, Call, JobResult, Result
 from gate.waiter import Waiter, WaitLoop
 
 LOCKED = re.compile(r"locked by diffid:?\s*([0-9]{1,20})", re.IGNORECASE)
@@ -426,7 +426,7 @@ class Deployer:
             polls=self.client.requests_made,
             elapsed_seconds=self.elapsed(),
             warnings=tuple(self.warnings),
-            job_kind="deploy",
+            job_kind=DEPLOY_RUN,
             jobs=tuple(self.jobs),
             calls=tuple(self.calls),
         )

@@ -97,7 +97,7 @@ class ConsoleReporter:
 
     def end(self, result: Result) -> None:
         bad = result.outcome in (Outcome.ERROR, Outcome.CANCELLED)
-        if result.job_kind == "deploy" and result.jobs and self.verbosity >= 0:
+        if result.is_deploy and result.jobs and self.verbosity >= 0:
             self._print(deploy_table(result))
         elif len(result.jobs) > 1 and self.verbosity >= 0:
             self._print(summary_table(result))

@@ -250,7 +250,7 @@ def job_summary(result: Result) -> str:
     ]
     if per_job(result) and result.jobs:
         lines += ["", *_jobs_table(result)]
-    if result.job_kind == "deploy" and result.jobs:
+    if result.is_deploy and result.jobs:
         lines += ["", *deploy_gantt(result)]
     if result.warnings:
         lines += ["", "**Warnings**", ""]

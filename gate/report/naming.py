@@ -94,7 +94,7 @@ def waiting_header(kind: JobKind, job_ids: Sequence[int]) -> str:
 
 def per_job(result: Result) -> bool:
     """Whether the run is reported job by job (several jobs, or a deploy) rather than as one."""
-    return len(result.jobs) > 1 or result.job_kind == "deploy"
+    return len(result.jobs) > 1 or result.is_deploy
 
 
 def job_records(result: Result) -> list[dict[str, object]]:
