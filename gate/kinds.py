@@ -7,6 +7,7 @@ so adding a kind, or renaming how one is shown, is a change in one place.
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 
 
 class JobKind(str, enum.Enum):
@@ -66,6 +67,10 @@ class JobKind(str, enum.Enum):
         if self is JobKind.IMAGE_OPTIONS:
             return "image options" if job_id is None else f"image {job_id} options"
         return self.noun if job_id is None else f"{self.noun} {job_id}"
+
+    def labels(self, job_ids: Sequence[int]) -> str:
+        """Jobs of this kind named together: one by its label, several counted (``3 image diffs``)."""
+        return self.label(job_ids[0]) if len(job_ids) == 1 else f"{len(job_ids)} {self.noun}s"
 
     def status_path(self, job_id: int) -> str:
         """The status endpoint of one job of this kind."""

@@ -383,9 +383,7 @@ class Waiter(WaitLoop):
 
     @property
     def label(self) -> str:
-        if len(self.jobs) == 1:
-            return self.jobs[0].label
-        return f"{len(self.jobs)} {self.jobs[0].kind.noun}s"
+        return self.jobs[0].kind.labels([job.job_id for job in self.jobs])
 
     def last_seen(self) -> str:
         if len(self.slots) == 1:

@@ -61,7 +61,7 @@ class Recorder:
         self.calls.append((self.name, kind, *(parts or (text,))))
 
     def begin(self, kind: JobKind, job_ids: Sequence[int]) -> None:
-        self._note("begin", kind.label(job_ids[0]) if len(job_ids) == 1 else f"{len(job_ids)} {kind.noun}s")
+        self._note("begin", kind.labels(job_ids))
 
     def progress(self, message: str) -> None:
         self._note("progress", message)

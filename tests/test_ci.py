@@ -203,8 +203,8 @@ def test_the_github_group_and_gitlab_section_name_the_kind_waited_on(
         code = cli.main([], env=env, stdout=out, stderr=io.StringIO())
     assert code == 0
     lines = out.getvalue().splitlines()
-    named = kind.label(ids[0]) if len(ids) == 1 else f"{len(ids)} Clanforge {kind.noun}s: 41, 42"
-    assert lines[0] == f"::group::Waiting for {'Clanforge ' if len(ids) == 1 else ''}{named}"
+    named = kind.label(41) if len(ids) == 1 else f"2 {kind.noun}s: 41, 42"
+    assert lines[0] == f"::group::Waiting for Clanforge {named}"
     # The GitLab section opens under the same heading.
     heading = lines[0].removeprefix("::group::")
     assert f"[collapsed=true]\r\x1b[0K{heading}" in out.getvalue()

@@ -67,3 +67,9 @@ def test_of_names_every_kind_and_known_keeps_a_foreign_name() -> None:
 def test_the_lock_read_of_a_deploy_is_named_by_its_image() -> None:
     assert JobKind.IMAGE_OPTIONS.label(5) == "image 5 options"
     assert not JobKind.IMAGE_OPTIONS.id_field and JobKind.IMAGE_OPTIONS not in WAITABLE
+
+
+def test_jobs_of_one_kind_are_named_together_by_their_label_or_counted() -> None:
+    assert JobKind.IMAGE_DIFF.labels([22]) == "image diff 22"
+    assert JobKind.IMAGE_DIFF.labels([22, 23]) == "2 image diffs"
+    assert JobKind.IMAGE_UPDATE.labels(list(range(300))) == "300 image updates"

@@ -136,11 +136,11 @@ def test_the_fleet_install_announces_no_id(tmp_path: Path) -> None:
     [
         (JobKind.IMAGE_DIFF, [22], "Waiting for Clanforge image diff 22"),
         (JobKind.IMAGE_VERSION, [9], "Waiting for Clanforge image version 9"),
-        (JobKind.IMAGE_UPDATE, [1, 2, 3], "Waiting for 3 Clanforge image updates: 1, 2, 3"),
+        (JobKind.IMAGE_UPDATE, [1, 2, 3], "Waiting for Clanforge 3 image updates: 1, 2, 3"),
         (
             JobKind.IMAGE_DIFF,
             list(range(100, 112)),
-            "Waiting for 12 Clanforge image diffs: 100, 101, 102, 103, 104 and 7 more",
+            "Waiting for Clanforge 12 image diffs: 100, 101, 102, 103, 104 and 7 more",
         ),
     ],
 )

@@ -66,7 +66,10 @@ def run_name(result: Result) -> str:
     if len(result.jobs) > 1:
         kinds = {job_kind(job.kind) for job in result.jobs}
         one = kinds.pop() if len(kinds) == 1 else None
-        return f"wait on {len(result.jobs)} {one.noun if one is not None else 'job'}s"
+        counted = (
+            one.labels([job.job_id for job in result.jobs]) if one is not None else f"{len(result.jobs)} jobs"
+        )
+        return f"wait on {counted}"
     if len(result.jobs) == 1:
         job = result.jobs[0]
         return job_label(job.kind, job.job_id)
@@ -83,13 +86,11 @@ def waiting_header(kind: JobKind, job_ids: Sequence[int]) -> str:
     One job is named as everywhere else (``image diff 22``); several are counted, with their first
     ids (a wait may be on up to a thousand).
     """
-    if len(job_ids) == 1:
-        return f"Waiting for Clanforge {kind.label(job_ids[0])}"
-    if not job_ids:
-        return f"Waiting for Clanforge {kind.noun}"
+    if len(job_ids) <= 1:
+        return f"Waiting for Clanforge {kind.label(job_ids[0] if job_ids else None)}"
     shown = ", ".join(str(job_id) for job_id in job_ids[:HEADER_IDS])
     more = f" and {len(job_ids) - HEADER_IDS} more" if len(job_ids) > HEADER_IDS else ""
-    return f"Waiting for {len(job_ids)} Clanforge {kind.noun}s: {shown}{more}"
+    return f"Waiting for Clanforge {kind.labels(job_ids)}: {shown}{more}"
 
 
 def per_job(result: Result) -> bool:
