@@ -77,10 +77,11 @@ class OnEmptyDiff(str, enum.Enum):
 
 
 class OnLocked(str, enum.Enum):
-    """What to do when the image is locked by another diff before anything is created."""
+    """What to do when another job holds the image's lock: stop, reject that diff, or queue behind it."""
 
     FAIL = "fail"
     REJECT = "reject"
+    WAIT = "wait"
 
 
 def parse_choice(value: object, setting: str, choices: type[OnEmptyDiff] | type[OnLocked]) -> str:

@@ -325,7 +325,8 @@ DEPLOY_OPTIONS: tuple[Option, ...] = tuple(
          "a diff that changes nothing: reject (default: exit 0, nothing changed) or publish (a full version)",
          _choice("on_empty_diff", deploy.OnEmptyDiff), Form.VALUE),
         ("on_locked", "--on-locked", "CLANFORGE_ON_LOCKED", "fail",
-         "image locked by another diff: fail (default) or reject that diff, then go on",
+         "image locked by another job: fail (default), reject that diff then go on, or wait for the lock "
+         "(queue behind it until --timeout)",
          _choice("on_locked", deploy.OnLocked), Form.VALUE),
         ("reject_on_abort", "--reject-on-abort", "CLANFORGE_REJECT_ON_ABORT", False,
          "reject the diff made by a deploy cancelled or timed out before its version",

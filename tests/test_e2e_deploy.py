@@ -104,8 +104,8 @@ def test_locked_image_then_resume_with_the_command_shown(
     assert sim.created("imageupdate") == [] and sim.create_count("imageupdate") == 1
     assert requests_served(sim) == 1
     assert run.result["outcome"] == "error" and run.result["jobs"] == []
-    # The command shown publishes the locking diff; it runs as given.
-    shown = run.stderr.split("publish it with '", 1)[1].split("'", 1)[0]
+    # The command shown (for a pipeline whose own earlier run it was) publishes the diff; it runs as given.
+    shown = run.stderr.split("resume with '", 1)[1].split("'", 1)[0]
     assert f"--diff-id {LOCKED_DIFF_ID}" in shown
     words = shlex.split(shown)
     assert words[:2] == ["clanforge-gate", "deploy"]

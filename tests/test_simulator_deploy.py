@@ -150,7 +150,8 @@ def test_update_create_starts_a_job_with_a_new_id(sim: Simulator, fake_time: Fak
     assert body["success"] is True and body["updateid"] == FIRST_CREATED_ID["imageupdate"]
     assert (body["jobstateid"], body["jobstatename"]) == (1, "Created")
     assert body["jobcreated"] == int(fake_time.now)
-    second = create_update(sim, 2001).json()["updateid"]
+    # Another image is free: its update gets the next id (this image is locked by the first).
+    second = create_update(sim, 2100).json()["updateid"]
     assert second == body["updateid"] + 1
     # The job walks from its creation, not from its first status request.
     fake_time.now += DURATION
@@ -324,9 +325,11 @@ def test_first_update_create_unavailable_yet_started(sim: Simulator) -> None:
     first = create_update(sim, image)
     assert first.status_code == 503 and first.text == "Service Unavailable"
     assert sim.created("imageupdate") == [FIRST_CREATED_ID["imageupdate"]]
+    # The update that started holds the image: a second create is refused, and starts nothing.
     second = create_update(sim, image)
-    assert second.status_code == 200 and second.json()["updateid"] == FIRST_CREATED_ID["imageupdate"] + 1
-    assert sim.create_count("imageupdate") == 2
+    locked = f"image locked by updateid: {FIRST_CREATED_ID['imageupdate']}"
+    assert second.status_code == 200 and second.json()["error_message"] == locked
+    assert sim.create_count("imageupdate") == 2 and sim.created("imageupdate") == [FIRST_CREATED_ID["imageupdate"]]
 
 
 def test_image_status_checks_the_account_in_the_path(sim: Simulator) -> None:

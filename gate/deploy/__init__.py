@@ -2,11 +2,13 @@
 
 ``settings`` reads and checks what a deploy needs; ``chain`` runs it; ``calls`` holds each
 create's parameters and the plan; ``resume`` the command that picks a cut-short deploy up;
-``fleet`` the watch of the fleet install. Nothing in a plain ``wait`` imports this package.
+``fleet`` the watch of the fleet install; ``lock`` the image's lock (read, waited on, and the
+job of a lost create answer found by it). Nothing in a plain ``wait`` imports this package.
 """
 
 from gate.deploy.calls import describe_call
-from gate.deploy.chain import NOTHING_CHANGED, CreateUncertain, Deployer, ImageLocked
+from gate.deploy.chain import NOTHING_CHANGED, CreateUncertain, Deployer
+from gate.deploy.lock import ImageLocked
 from gate.deploy.resume import RESUME_SETTINGS, ResumeSetting, deploy_setting_flags, resume_command
 from gate.deploy.settings import DeploySettings, load_deploy_settings
 

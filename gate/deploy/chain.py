@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import random
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +17,6 @@ from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import Settings, ascii_digits
 from gate.deploy.calls import (
-    IMAGE_OPTIONS_PATH,
     REJECT_REINSTALL,
     creates_something,
     describe_call,
@@ -29,6 +27,7 @@ from gate.deploy.calls import (
     version_params,
 )
 from gate.deploy.fleet import FleetInstall
+from gate.deploy.lock import ImageLocked, LockWatch, foreign_lock_advice, holder, refused_by_lock
 from gate.deploy.resume import resume_command
 from gate.deploy.settings import DeploySettings
 from gate.deploy_options import InstallMode, OnEmptyDiff, OnLocked
@@ -36,23 +35,26 @@ from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.ending import exit_code as ending_exit_code
 from gate.errors import ApiError, Cancelled, GateError, TimedOut, TransientError, shown
-from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
+from gate.image_state import DiffChanges, ImageLock, diff_changes
 from gate.kinds import WAITABLE, JobKind
 from gate.report import Reporter
 from gate.result import DEPLOY_RUN, Call, JobResult, Result
 from gate.waiter import Waiter, WaitLoop
 
-LOCKED = re.compile(r"locked by diffid:?\s*([0-9]{1,20})", re.IGNORECASE)
 # The state of a deploy whose diff changed nothing (the ``state`` output and CLANFORGE_STATE).
 NOTHING_CHANGED = "nothing changed"
 
 
-class ImageLocked(GateError):
-    """The image has a diff that was neither published nor rejected."""
-
-
 class CreateUncertain(GateError):
     """A create call got no clear answer: the job may or may not have started."""
+
+
+class LockOutlived(Exception):
+    """``--on-locked wait`` reached the deadline with the image still held; ``step`` says by whom."""
+
+    def __init__(self, step: JobResult) -> None:
+        super().__init__(step.message)
+        self.step = step
 
 
 @dataclass
@@ -83,6 +85,15 @@ class Deployer:
         self.publish_full = False
         # The kind of job whose create was under way when a signal came, if any.
         self.creating: JobKind | None = None
+        self.locks = LockWatch(
+            self.client,
+            self.settings,
+            self.deploy,
+            self.clock,
+            self.reporter,
+            deadline=lambda: self.deadline,
+            mine=self.created,
+        )
 
     @property
     def label(self) -> str:
@@ -103,43 +114,73 @@ class Deployer:
         return resume_command(self.deploy, self.created, next_kind)
 
     def create(self, kind: JobKind, params: dict[str, str]) -> int:
+        """Send the create of ``kind`` once; under ``--on-locked wait`` again after each lock refusal."""
+        while True:
+            try:
+                body = self._send_create(kind, params)
+            except ApiError as exc:
+                lock = refused_by_lock(str(exc))
+                ref = holder(lock) if lock is not None else None
+                if lock is None or ref is None:
+                    raise
+                if self.deploy.on_locked is not OnLocked.WAIT:
+                    self.advice_given = True
+                    raise ImageLocked(foreign_lock_advice(self.deploy, ref, self.resume_command)) from exc
+                timed_out = self.locks.after_refusal(kind, lock, str(exc))
+                if timed_out is not None:
+                    raise LockOutlived(timed_out) from exc
+                continue
+            if isinstance(body, JobRef):
+                return self._started(body.kind, body.job_id)
+            return self._started(kind, self._created_id(kind, body))
+
+    def _send_create(self, kind: JobKind, params: dict[str, str]) -> Mapping[str, Any] | JobRef:
+        """One create; a create without a clear answer is never sent again: its job is looked for."""
         label = f"{kind.value} create"
         try:
-            body = self.send(label, kind.create_path(), params)
+            return self.send(label, kind.create_path(), params)
         except Cancelled:
             # The request may have reached the API: the job may exist without our knowing its id.
             self.creating = kind
             raise
         except (TransientError, TimedOut) as exc:
+            found, seen = self.locks.find_lost(kind)
+            if found is not None:
+                self._found_lost(found, str(exc), seen)
+                return found
             self.advice_given = True
             raise CreateUncertain(
                 f"{label} for image {self.deploy.image_id} got no clear answer ({exc}); the job may have "
-                "started anyway: check the image in the Clanforge dashboard before running again, "
-                f"then resume with '{self.resume_command(kind)} {kind.resume_flag} <id>' if it started"
+                f"started anyway ({seen}): check the image in the Clanforge dashboard before running "
+                f"again, then resume with '{self.resume_command(kind)} {kind.resume_flag} <id>' if it "
+                "started"
             ) from exc
-        except ApiError as exc:
-            locked = LOCKED.search(str(exc))
-            if locked:
-                diff = locked.group(1)
-                self.advice_given = True
-                raise ImageLocked(
-                    f"image {self.deploy.image_id} is locked by diff {diff}: that diff was neither "
-                    f"published nor rejected; publish it with '{self.resume_command(JobKind.IMAGE_VERSION)} "
-                    f"--diff-id {diff}', or reject it: run again with --on-locked reject --game-id "
-                    "<game id> (or reject it in the Clanforge dashboard)"
-                ) from exc
-            raise
+
+    def _found_lost(self, found: JobRef, error: str, seen: str) -> None:
+        """A lost create's job, found by the lock: said in one line and listed with its create."""
+        last = self.calls[-1]
+        self.calls[-1] = Call(
+            last.request, f"{last.answer}; found by the image's lock: {found.kind.id_field} {found.job_id}"
+        )
+        self.reporter.progress(
+            f"{found.label}: its create got no clear answer ({error}), but {seen}: it is the job this run "
+            "started; going on with it"
+        )
+
+    def _created_id(self, kind: JobKind, body: Mapping[str, Any]) -> int:
         value = body.get(kind.id_field)
         text = ascii_digits(value)
         if text is None or int(text) <= 0:
             self.advice_given = True
             said = api_text(shown(value), self.client.masker)
             raise CreateUncertain(
-                f"{label} answered without a {kind.id_field} ({said}); "
+                f"{kind.value} create answered without a {kind.id_field} ({said}); "
                 "the job may have started: "
                 "check the image in the Clanforge dashboard before running again"
             )
-        job_id = int(text)
+        return int(text)
+
+    def _started(self, kind: JobKind, job_id: int) -> int:
         self.created[kind] = job_id
         self.reporter.progress(f"{kind.label(job_id)}: started; to resume: {self.resume_command()}")
         self.reporter.created(kind, job_id)
@@ -230,7 +271,10 @@ class Deployer:
     ) -> JobResult | None:
         if given is None and skip:
             return None
-        job_id = given if given is not None else self.create(kind, params())
+        try:
+            job_id = given if given is not None else self.create(kind, params())
+        except LockOutlived as exc:
+            return exc.step
         return self.wait(kind, job_id)
 
     # -- locks and empty diffs -------------------------------------------------------------------
@@ -259,14 +303,10 @@ class Deployer:
 
     def read_lock(self) -> ImageLock:
         """The image's lock from ``/cfp/v1/image/options`` (needs the game id)."""
-        d = self.deploy
-        params = {"gameid": str(d.game_id), "imageid": str(d.image_id)}
-        return self.client.read(
-            f"image {d.image_id} options", IMAGE_OPTIONS_PATH, params, self.deadline, parse_image_lock
-        )
+        return self.locks.read()
 
     def check_lock(self) -> JobResult | None:
-        """Before anything is created: fail fast on a foreign lock, or reject a locking diff."""
+        """Before anything is created: stop on a foreign lock, reject a locking diff, or wait for it."""
         d = self.deploy
         if not self.creates_something:
             return None
@@ -283,33 +323,23 @@ class Deployer:
                 JobKind.IMAGE_OPTIONS.label(d.image_id), str(exc), JobKind.IMAGE_OPTIONS, d.image_id or 0
             )
         self.reporter.progress(f"image {d.image_id}: {lock.text}")
-        ours = (lock.diff_id is not None and lock.diff_id == d.diff_id) or (
-            lock.update_id is not None and lock.update_id == d.update_id
-        )
-        if not lock.locked or ours:
+        ref = holder(lock)
+        if ref is None or self.locks.is_mine(ref):
             return None
+        if d.on_locked is OnLocked.WAIT:
+            return self.locks.wait_until_free(lock)
         self.advice_given = True
-        if lock.diff_id is not None:
-            if d.on_locked is OnLocked.REJECT:
-                refused = self.reject_diff(lock.diff_id, "it locked the image; --on-locked reject")
-                if refused is None:
-                    return None
-                raise ImageLocked(
-                    f"image {d.image_id} is locked by diff {lock.diff_id} and its reject was refused "
-                    f"({refused}); publish it with '{self.resume_command(JobKind.IMAGE_VERSION)} --diff-id "
-                    f"{lock.diff_id}', or reject it in the Clanforge dashboard once it has ended"
-                )
+        if ref.kind is JobKind.IMAGE_DIFF and d.on_locked is OnLocked.REJECT:
+            refused = self.reject_diff(ref.job_id, "it locked the image; --on-locked reject")
+            if refused is None:
+                return None
             raise ImageLocked(
-                f"image {d.image_id} is locked by diff {lock.diff_id}: that diff was neither published "
-                f"nor rejected; nothing was created; publish it with "
-                f"'{self.resume_command(JobKind.IMAGE_VERSION)} --diff-id {lock.diff_id}', or reject it: run "
-                "again with --on-locked reject"
+                f"image {d.image_id} is locked by diff {ref.job_id} and its reject was refused "
+                f"({refused}); wait for it (--on-locked wait), or, if it is this pipeline's own earlier "
+                f"run, publish it with '{self.resume_command(JobKind.IMAGE_VERSION)} --diff-id "
+                f"{ref.job_id}', or reject it in the Clanforge dashboard once it has ended"
             )
-        raise ImageLocked(
-            f"image {d.image_id} is locked by update {lock.update_id}: nothing was created; follow it "
-            f"with '{self.resume_command(JobKind.IMAGE_UPDATE)} --update-id {lock.update_id}', or wait "
-            "for it to end and run again (--on-locked reject never rejects an update)"
-        )
+        raise ImageLocked(foreign_lock_advice(d, ref, self.resume_command))
 
     def _diff_step(self) -> JobResult | None:
         d = self.deploy

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from gate.job import State
 from gate.kinds import WAITABLE, JobKind
 from gate.sim.bodies import status_body
 from gate.sim.scenarios import (
@@ -105,6 +106,9 @@ class Account:
         self.unavailable_served: set[int] = set()
         self.published_diffs: set[int] = set()
         self.rejected_diffs: set[int] = set()
+        # What holds each image: an accepted update, then the diff made from it, until that diff
+        # is published or rejected (``("updateid", n)`` or ``("diffid", n)``).
+        self.image_locks: dict[int, tuple[str, int]] = {}
         self._seed_locks()
 
     def _seed_locks(self) -> None:
@@ -114,6 +118,7 @@ class Account:
         self.created_jobs[JobKind.IMAGE_DIFF][LOCKED_DIFF_ID] = CreatedJob(
             JobKind.IMAGE_DIFF, LOCKED_DIFF_ID, image, origin
         )
+        self.image_locks[image] = ("diffid", LOCKED_DIFF_ID)
         # The update that holds the image of the update-locked scenario: it runs for ever.
         held = IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.UPDATE_LOCKED]
         self.created_jobs[JobKind.IMAGE_UPDATE][LOCKING_UPDATE_ID] = CreatedJob(
@@ -221,14 +226,34 @@ class Account:
             return self.held_by_locked(image_id)
 
     def held_by_locked(self, image_id: int) -> tuple[str, int] | None:
-        """What holds the image (``("diffid", n)`` or ``("updateid", n)``), or None."""
+        """What holds the image (``("diffid", n)`` or ``("updateid", n)``), or None.
+
+        An update holds its image from its create until a diff is made from it (a failed or
+        squashed update lets go when it ends); that diff holds it until published or rejected.
+        """
         if deploy_scenario_for(image_id) is DeployScenario.UPDATE_LOCKED:
             return ("updateid", LOCKING_UPDATE_ID)
-        settled = self.published_diffs | self.rejected_diffs
-        for diff in reversed(list(self.created_jobs[JobKind.IMAGE_DIFF].values())):
-            if diff.image_id == image_id and diff.job_id not in settled:
-                return ("diffid", diff.job_id)
-        return None
+        held = self.image_locks.get(image_id)
+        if held is not None and held[0] == "updateid":
+            update = self.created_jobs[JobKind.IMAGE_UPDATE].get(held[1])
+            if update is None or self.phase(update, self.clock()).state in (State.FAILED, State.SQUASHED):
+                del self.image_locks[image_id]
+                return None
+        return held
+
+    def update_done_locked(self, update_id: int) -> bool:
+        """Whether a created update is Complete (a diff can then be made from it)."""
+        update = self.created_jobs[JobKind.IMAGE_UPDATE].get(update_id)
+        return update is not None and self.phase(update, self.clock()).state is State.COMPLETE
+
+    def take_lock_locked(self, job: CreatedJob) -> None:
+        """An accepted update or diff create: the job now holds its image."""
+        self.image_locks[job.image_id] = (JobKind.of(job.kind).id_field, job.job_id)
+
+    def release_lock_locked(self, image_id: int, diff_id: int) -> None:
+        """A diff published or rejected: it no longer holds its image."""
+        if self.image_locks.get(image_id) == ("diffid", diff_id):
+            del self.image_locks[image_id]
 
     def install_start(self, version: CreatedJob) -> float | None:
         """When a version's machines start installing; None when it never does (no install_at)."""

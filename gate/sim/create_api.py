@@ -22,13 +22,18 @@ from gate.sim.scenarios import (
 NOT_FOUND = Response.json(404, error_body("No rows in result set"))
 
 
-def locked_answer(account: Account, image_id: int, allowed_diff: int | None = None) -> Response | None:
-    """The API's 'image locked' answer, if a diff or update other than ``allowed_diff`` holds it.
+def locked_answer(
+    account: Account, image_id: int, *, diff: bool = False, retry: int | None = None
+) -> Response | None:
+    """The API's 'image locked' answer, if the image is held by a job this create cannot follow.
 
-    The caller holds the account's lock.
+    An update create needs a free image; a diff create may follow a Complete update (the diff
+    is made from it) or retry the diff that holds the image. The caller holds the account's lock.
     """
     held = account.held_by_locked(image_id)
-    if held is None or held == ("diffid", allowed_diff):
+    if held is None or (diff and held == ("diffid", retry)):
+        return None
+    if diff and held[0] == "updateid" and account.update_done_locked(held[1]):
         return None
     return Response.json(200, error_body(f"image locked by {held[0]}: {held[1]}"))
 
@@ -44,9 +49,13 @@ def create_update(account: Account, request: Request) -> Response:
         if locked is not None:
             return locked
         job = account.start_locked(JobKind.IMAGE_UPDATE, image_id)
-        if scenario is DeployScenario.CREATE_UNAVAILABLE and image_id not in account.unavailable_served:
-            # The proxy in front gave up, but the job had started: why a create is never retried.
+        account.take_lock_locked(job)
+        lost = scenario in (DeployScenario.CREATE_UNAVAILABLE, DeployScenario.CREATE_ANSWER_LOST)
+        if lost and image_id not in account.unavailable_served:
+            # The job has started, but its answer never arrives: why a create is never retried.
             account.unavailable_served.add(image_id)
+            if scenario is DeployScenario.CREATE_ANSWER_LOST:
+                return Response(0, drop=True)
             return Response(503, UNAVAILABLE_BODY, content_type="text/plain")
     return Response.json(200, account.created_body(job, account.clock()))
 
@@ -62,7 +71,7 @@ def create_diff(account: Account, request: Request) -> Response:
         earlier = diffs.get(retry) if retry is not None else None
         if retry is not None and (earlier is None or earlier.image_id != image_id):
             return NOT_FOUND
-        locked = locked_answer(account, image_id, allowed_diff=retry)
+        locked = locked_answer(account, image_id, diff=True, retry=retry)
         if locked is not None:
             return locked
         if earlier is not None:
@@ -71,6 +80,7 @@ def create_diff(account: Account, request: Request) -> Response:
             diffs[job.job_id] = job
         else:
             job = account.start_locked(JobKind.IMAGE_DIFF, image_id, **details)
+        account.take_lock_locked(job)
     return Response.json(200, account.created_body(job, account.clock()))
 
 
@@ -108,6 +118,7 @@ def create_version(account: Account, request: Request) -> Response:
         )
         account.published[diff.image_id] = job
         account.published_diffs.add(diff_id)
+        account.release_lock_locked(diff.image_id, diff_id)
     return Response.json(200, account.created_body(job, now))
 
 

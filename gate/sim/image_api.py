@@ -94,6 +94,7 @@ def reject_diff(account: Account, request: Request) -> Response:
             )
             return Response.json(200, error_body(message))
         account.rejected_diffs.add(diff_id)
+        account.release_lock_locked(diff.image_id, diff_id)
     return Response.json(200, {"success": True, "diffid": diff_id})
 
 

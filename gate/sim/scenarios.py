@@ -104,6 +104,7 @@ class DeployScenario(str, enum.Enum):
     UPDATE_LOCKED = "update-locked"
     INSTALL_NEVER_STARTS = "install-never-starts"
     BEARER_HOST = "bearer-host"
+    CREATE_ANSWER_LOST = "create-answer-lost"
 
 
 @dataclass(frozen=True)
@@ -168,7 +169,8 @@ DEPLOY_SCENARIOS: tuple[DeployScenarioSpec, ...] = (
         DeployScenario.CREATE_UNAVAILABLE,
         2005,
         3,
-        "the first update create gets HTTP 503, yet the job starts behind it (see /_sim/stats)",
+        "the first update create gets HTTP 503, yet the job starts behind it (see /_sim/stats); with "
+        "--game-id the lock names it and the deploy goes on with it (exit 0)",
     ),
     DeployScenarioSpec(
         DeployScenario.INSTALL_STUCK,
@@ -201,7 +203,7 @@ DEPLOY_SCENARIOS: tuple[DeployScenarioSpec, ...] = (
         2010,
         3,
         f"update {LOCKING_UPDATE_ID} holds the image and never ends (image/options names it; update "
-        "create answers 'image locked')",
+        "create answers 'image locked'); with --on-locked wait the lock outlives --timeout (exit 2)",
     ),
     DeployScenarioSpec(
         DeployScenario.INSTALL_NEVER_STARTS,
@@ -214,6 +216,13 @@ DEPLOY_SCENARIOS: tuple[DeployScenarioSpec, ...] = (
         2012,
         0,
         "as deploy; with a Bearer token the v1 calls need no accountserviceid (Basic still does)",
+    ),
+    DeployScenarioSpec(
+        DeployScenario.CREATE_ANSWER_LOST,
+        2013,
+        3,
+        "the first update create starts the job, then the connection closes with no answer; with "
+        "--game-id the lock names the update and the deploy goes on with it (exit 0)",
     ),
 )
 
