@@ -108,10 +108,15 @@ class Checker:
         if lock is not None and lock.locked:
             ours = lock.diff_id is not None and lock.diff_id == d.diff_id
             rejectable = lock.diff_id is not None and d.on_locked is OnLocked.REJECT
-            if not ours and not rejectable:
+            if d.on_locked is OnLocked.WAIT and not ours:
+                self.say(
+                    f"image {d.image_id}: deploy would wait for the lock (--on-locked wait) until --timeout"
+                )
+            elif not ours and not rejectable:
                 reasons.append(
                     f"image {d.image_id} is {lock.text}: deploy would stop before creating anything; "
-                    "publish or reject it first (or deploy with --on-locked reject, for a diff)"
+                    "wait for it (--on-locked wait), reject it (--on-locked reject, for a diff), or, if it "
+                    "is this pipeline's own earlier run, resume with its id"
                 )
         if reasons:
             return self._not_ready("; ".join(reasons))

@@ -329,7 +329,9 @@ def test_first_update_create_unavailable_yet_started(sim: Simulator) -> None:
     second = create_update(sim, image)
     locked = f"image locked by updateid: {FIRST_CREATED_ID['imageupdate']}"
     assert second.status_code == 200 and second.json()["error_message"] == locked
-    assert sim.create_count("imageupdate") == 2 and sim.created("imageupdate") == [FIRST_CREATED_ID["imageupdate"]]
+    assert sim.create_count("imageupdate") == 2 and sim.created("imageupdate") == [
+        FIRST_CREATED_ID["imageupdate"]
+    ]
 
 
 def test_image_status_checks_the_account_in_the_path(sim: Simulator) -> None:

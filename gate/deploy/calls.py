@@ -84,6 +84,13 @@ def plan(d: DeploySettings, settings: Settings, now: float) -> list[Call]:
                 "read: the image's lock, before anything is created",
             )
         )
+        if d.on_locked is OnLocked.WAIT:
+            calls.append(
+                Call(
+                    describe_call(IMAGE_OPTIONS_PATH, {"gameid": str(d.game_id), "imageid": str(d.image_id)}),
+                    "read again every poll interval while another job holds the image (--on-locked wait)",
+                )
+            )
         if d.on_locked is OnLocked.REJECT:
             calls.append(
                 Call(
@@ -91,12 +98,15 @@ def plan(d: DeploySettings, settings: Settings, now: float) -> list[Call]:
                     "only if a diff locks the image (--on-locked reject)",
                 )
             )
+    once = "create, once" + (
+        "; sent again only after an 'image locked' refusal (--on-locked wait)"
+        if d.on_locked is OnLocked.WAIT
+        else ""
+    )
     if d.update_id is None and not d.skip_update:
-        calls.append(
-            Call(describe_call(JobKind.IMAGE_UPDATE.create_path(), update_params(d)), "create, once")
-        )
+        calls.append(Call(describe_call(JobKind.IMAGE_UPDATE.create_path(), update_params(d)), once))
     if d.diff_id is None and not d.skip_diff:
-        calls.append(Call(describe_call(JobKind.IMAGE_DIFF.create_path(), diff_params(d)), "create, once"))
+        calls.append(Call(describe_call(JobKind.IMAGE_DIFF.create_path(), diff_params(d)), once))
     diff = "<new diff id>" if d.diff_id is None else str(d.diff_id)
     if d.version_id is None and not d.skip_version:
         calls.append(

@@ -126,7 +126,7 @@ class Deployer:
                 if self.deploy.on_locked is not OnLocked.WAIT:
                     self.advice_given = True
                     raise ImageLocked(foreign_lock_advice(self.deploy, ref, self.resume_command)) from exc
-                timed_out = self.locks.after_refusal(kind, lock, str(exc))
+                timed_out = self.locks.after_refusal(kind, lock)
                 if timed_out is not None:
                     raise LockOutlived(timed_out) from exc
                 continue

@@ -98,6 +98,8 @@ class LockWatch:
     mine: Mapping[JobKind, int]
     seen: set[JobRef] = field(default_factory=set)
     waiting_since: float | None = None
+    # The holder and state a refused create last reported (a line only when they change).
+    refused: tuple[JobRef, str] | None = None
 
     @property
     def image(self) -> str:
@@ -181,7 +183,7 @@ class LockWatch:
             self.reporter.progress(f"{self.image}: the lock is free after {format_duration(self._waited())}")
         return None
 
-    def after_refusal(self, kind: JobKind, lock: ImageLock, refusal: str) -> JobResult | None:
+    def after_refusal(self, kind: JobKind, lock: ImageLock) -> JobResult | None:
         """A create refused as locked (nothing started) under ``--on-locked wait``: wait, then go on.
 
         With the game id the lock is read until it is free; without it, the create is sent again
@@ -189,14 +191,17 @@ class LockWatch:
         """
         ref = holder(lock)
         assert ref is not None
+        state = self.state_of(ref)
+        again = "waiting for it" if self.deploy.game_id is not None else "sending it again"
+        if self.refused != (ref, state):
+            self.refused = (ref, state)
+            self.reporter.progress(
+                f"{self.image}: {kind.value} create refused: {held_text(ref)} ({state}) holds the image; "
+                f"nothing started; {again} (--on-locked wait, {format_duration(self._waited())} so far, "
+                f"every {format_duration(self.settings.poll_interval)})"
+            )
         if self.deploy.game_id is not None:
             return self.wait_until_free(lock)
-        state = self.state_of(ref)
-        self.reporter.progress(
-            f"{self.image}: {kind.value} create refused ({refusal}): {ref.label} ({state}) holds the "
-            f"image; nothing started; sending it again in {format_duration(self.settings.poll_interval)} "
-            f"(--on-locked wait, {format_duration(self._waited())} so far)"
-        )
         return self._pause(ref, state)
 
     # -- a lost create answer --------------------------------------------------------------------
