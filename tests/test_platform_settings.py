@@ -43,7 +43,7 @@ STEP_DEFAULTS = {
     "junit_file": "clanforge-gate-junit.xml",
 }
 # Inputs and options of the wrappers themselves, not settings of the gate.
-COMPONENT_ONLY = {"command", "job-name", "stage", "image", "allow-timeout", "job-timeout"}
+COMPONENT_ONLY = {"command", "job-name", "stage", "image", "allow-timeout", "job-timeout", "resource-group"}
 # Flags of the wait and deploy commands that are not settings.
 NOT_SETTINGS = {"--help", "--quiet", "--verbose", "--access-key", "--secret-key", "--token", "--password"}
 
