@@ -74,30 +74,31 @@ def creates_something(d: DeploySettings) -> bool:
     return (d.update_id is None and not d.skip_update) or (d.diff_id is None and not d.skip_diff)
 
 
-def plan(d: DeploySettings, settings: Settings, now: float) -> list[Call]:
-    """Every call this deploy would send, in order, with its parameters; nothing is sent."""
-    calls: list[Call] = []
-    if creates_something(d) and d.game_id is not None:
+def lock_calls(d: DeploySettings) -> list[Call]:
+    """The reads of the image's lock a deploy makes before creating, and the reject it may send."""
+    if not creates_something(d) or d.game_id is None:
+        return []
+    options = describe_call(IMAGE_OPTIONS_PATH, {"gameid": str(d.game_id), "imageid": str(d.image_id)})
+    calls = [Call(options, "read: the image's lock, before anything is created")]
+    if d.on_locked is OnLocked.WAIT:
         calls.append(
             Call(
-                describe_call(IMAGE_OPTIONS_PATH, {"gameid": str(d.game_id), "imageid": str(d.image_id)}),
-                "read: the image's lock, before anything is created",
+                options, "read again every poll interval while another job holds the image (--on-locked wait)"
             )
         )
-        if d.on_locked is OnLocked.WAIT:
-            calls.append(
-                Call(
-                    describe_call(IMAGE_OPTIONS_PATH, {"gameid": str(d.game_id), "imageid": str(d.image_id)}),
-                    "read again every poll interval while another job holds the image (--on-locked wait)",
-                )
+    if d.on_locked is OnLocked.REJECT:
+        calls.append(
+            Call(
+                describe_call(reject_path("<locking diff>"), {"reinstall": REJECT_REINSTALL}),
+                "only if a diff locks the image (--on-locked reject)",
             )
-        if d.on_locked is OnLocked.REJECT:
-            calls.append(
-                Call(
-                    describe_call(reject_path("<locking diff>"), {"reinstall": REJECT_REINSTALL}),
-                    "only if a diff locks the image (--on-locked reject)",
-                )
-            )
+        )
+    return calls
+
+
+def plan(d: DeploySettings, settings: Settings, now: float) -> list[Call]:
+    """Every call this deploy would send, in order, with its parameters; nothing is sent."""
+    calls = lock_calls(d)
     once = "create, once" + (
         "; sent again only after an 'image locked' refusal (--on-locked wait)"
         if d.on_locked is OnLocked.WAIT

@@ -93,6 +93,7 @@ class Deployer:
             self.reporter,
             deadline=lambda: self.deadline,
             mine=self.created,
+            resume=self.resume_command,
         )
 
     @property
@@ -323,23 +324,11 @@ class Deployer:
                 JobKind.IMAGE_OPTIONS.label(d.image_id), str(exc), JobKind.IMAGE_OPTIONS, d.image_id or 0
             )
         self.reporter.progress(f"image {d.image_id}: {lock.text}")
-        ref = holder(lock)
-        if ref is None or self.locks.is_mine(ref):
-            return None
-        if d.on_locked is OnLocked.WAIT:
-            return self.locks.wait_until_free(lock)
-        self.advice_given = True
-        if ref.kind is JobKind.IMAGE_DIFF and d.on_locked is OnLocked.REJECT:
-            refused = self.reject_diff(ref.job_id, "it locked the image; --on-locked reject")
-            if refused is None:
-                return None
-            raise ImageLocked(
-                f"image {d.image_id} is locked by diff {ref.job_id} and its reject was refused "
-                f"({refused}); wait for it (--on-locked wait), or, if it is this pipeline's own earlier "
-                f"run, publish it with '{self.resume_command(JobKind.IMAGE_VERSION)} --diff-id "
-                f"{ref.job_id}', or reject it in the Clanforge dashboard once it has ended"
-            )
-        raise ImageLocked(foreign_lock_advice(d, ref, self.resume_command))
+        try:
+            return self.locks.before_creating(lock, self.reject_diff)
+        except ImageLocked:
+            self.advice_given = True
+            raise
 
     def _diff_step(self) -> JobResult | None:
         d = self.deploy

@@ -94,8 +94,10 @@ class LockWatch:
     clock: Clock
     reporter: Reporter
     deadline: Callable[[], float]
-    # The jobs this run created or was given (``Deployer.created``), read as they grow.
+    # The jobs this run created (``Deployer.created``), read as they grow.
     mine: Mapping[JobKind, int]
+    # The command that resumes the deploy, before the step given (``Deployer.resume_command``).
+    resume: Callable[[JobKind | None], str]
     seen: set[JobRef] = field(default_factory=set)
     waiting_since: float | None = None
     # The holder and state a refused create last reported (a line only when they change).
@@ -134,6 +136,30 @@ class LockWatch:
             return self.client.fetch(ref, deadline).state_name or "state unknown"
         except (GateError, TimedOut):
             return "state not read"
+
+    def before_creating(self, lock: ImageLock, reject: Callable[[int, str], str | None]) -> JobResult | None:
+        """The lock read before anything is created: go on, wait for it, reject the diff, or stop.
+
+        ``reject`` rejects a diff and returns None, or the refusal. None: go on; else the step
+        that timed out waiting. ``ImageLocked`` when the deploy stops with nothing created.
+        """
+        d = self.deploy
+        ref = holder(lock)
+        if ref is None or self.is_mine(ref):
+            return None
+        if d.on_locked is OnLocked.WAIT:
+            return self.wait_until_free(lock)
+        if ref.kind is JobKind.IMAGE_DIFF and d.on_locked is OnLocked.REJECT:
+            refused = reject(ref.job_id, "it locked the image; --on-locked reject")
+            if refused is None:
+                return None
+            raise ImageLocked(
+                f"{self.image} is locked by diff {ref.job_id} and its reject was refused ({refused}); "
+                f"wait for it (--on-locked wait), or, if it is this pipeline's own earlier run, publish "
+                f"it with '{self.resume(JobKind.IMAGE_VERSION)} --diff-id {ref.job_id}', or reject it "
+                "in the Clanforge dashboard once it has ended"
+            )
+        raise ImageLocked(foreign_lock_advice(d, ref, self.resume))
 
     # -- waiting ---------------------------------------------------------------------------------
 
