@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.sim import DIFF_FAILURE_MESSAGE, LOCKED_DIFF_ID, DeployScenario, Simulator
+from gate.sim import DIFF_FAILURE_MESSAGE, GAME_ID, LOCKED_DIFF_ID, DeployScenario, Simulator
 from tests.e2e_support import (
     CHAIN,
     DIFF,
@@ -232,3 +232,40 @@ def test_sigterm_mid_chain_keeps_every_created_id(
     assert run.result["outcome"] == "cancelled"
     assert jobs(run) == [("imageupdate", UPDATE, "succeeded"), ("imagediff", DIFF, "cancelled")]
     assert sim.create_count("imageversion") == 0
+
+
+@pytest.mark.parametrize("game", [False, True], ids=["refused-creates-resent", "lock-read"])
+def test_two_deploy_processes_of_one_image_run_one_after_the_other(
+    simulator: Callable[..., Simulator], tmp_path: Path, game: bool
+) -> None:
+    """Two real ``deploy`` processes started together against one simulator, as two pipelines."""
+    sim = simulator(DURATION)
+    image = IMAGE[DeployScenario.DEPLOY]
+    args = ["deploy", "--image-id", str(image), *CHAIN, "--on-locked", "wait"]
+    args += ["--game-id", str(GAME_ID)] if game else []
+    files = [tmp_path / f"race-{i}.json" for i in range(2)]
+    procs = [
+        subprocess.Popen(
+            gate_argv(sim, file, args, "60s"),
+            env=basic_env(), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for file in files
+    ]  # fmt: skip
+    runs = []
+    for proc, file in zip(procs, files, strict=True):
+        out, err = proc.communicate(timeout=90)
+        runs.append(finish(proc.returncode, out, err, file))
+    assert [run.code for run in runs] == [0, 0], [run.output for run in runs]
+    # Each create accepted once per run; one chain after the other.
+    for kind in ("imageupdate", "imagediff", "imageversion"):
+        assert len(sim.created(kind)) == 2
+        for run in runs:
+            answers = [c["answer"] for c in run.result["calls"] if f"/{kind}/create" in c["request"]]
+            assert sum(1 for a in answers if a.startswith("ok")) == 1, answers
+    (first_version, _) = sorted(job.origin for job in sim.account.created_jobs["imageversion"].values())
+    updates = sorted(
+        job.origin for job in sim.account.created_jobs["imageupdate"].values() if job.image_id == image
+    )
+    assert updates[1] >= first_version
+    waited = "waiting for it (--on-locked wait" if game else "nothing started; sending it again"
+    assert sum(waited in run.stdout for run in runs) == 1
