@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import requests_mock as rm
 
 from gate.deploy.lock import refused_by_lock
 from gate.deploy_options import OnLocked
+from gate.errors import Cancelled
 from gate.image_state import ImageLock
 from tests.fakes import API, BASE, FakeClock, cli, create_url, happy, job_body, status_url
 
@@ -159,3 +161,39 @@ def test_check_says_a_waiting_deploy_would_wait(requests_mock: rm.Mocker) -> Non
     assert "read again every poll interval while another job holds the image" in out
     rc, out, err = cli(*argv)
     assert rc == 3 and "wait for it (--on-locked wait)" in out + err
+
+
+def test_a_signal_while_the_lock_is_read_after_a_lost_answer_says_the_create_may_have_started(
+    requests_mock: rm.Mocker,
+) -> None:
+    happy(requests_mock)
+    reads = iter([lambda: {"success": True}])
+
+    def options(request: object, context: object) -> dict[str, object]:
+        try:
+            return next(reads)()
+        except StopIteration:
+            raise Cancelled(signal.SIGTERM) from None
+
+    requests_mock.get(OPTIONS, json=options)
+    requests_mock.get(create_url("imageupdate"), exc=requests.exceptions.ConnectionError("closed"))
+    rc, _, err = cli(*BASE, *GAME)
+    assert rc == 143
+    assert "the imageupdate create had been sent and may have started" in err
+
+
+def test_a_refusal_by_this_runs_own_update_waits_a_poll_interval_not_a_busy_loop(
+    requests_mock: rm.Mocker,
+) -> None:
+    happy(requests_mock)
+    requests_mock.get(OPTIONS, json={"success": True})
+    requests_mock.get(
+        create_url("imagediff"),
+        [{"json": locked_by("updateid", 11)}, {"json": {**job_body(1, "Created"), "diffid": 22}}],
+    )
+    clock = FakeClock()
+    rc, out, err = cli(*BASE, *GAME, "--on-locked", "wait", clock=clock)
+    assert rc == 0, err
+    assert "imagediff create refused: update 11 (Complete) holds the image" in out
+    assert len([r for r in requests_mock.request_history if r.path == "/cfp/v1/imagediff/create"]) == 2
+    assert 10.0 in clock.sleeps

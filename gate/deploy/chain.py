@@ -145,7 +145,11 @@ class Deployer:
             self.creating = kind
             raise
         except (TransientError, TimedOut) as exc:
-            found, seen = self.locks.find_lost(kind)
+            try:
+                found, seen = self.locks.find_lost(kind)
+            except Cancelled:
+                self.creating = kind
+                raise
             if found is not None:
                 self._found_lost(found, str(exc), seen)
                 return found
@@ -275,7 +279,11 @@ class Deployer:
         try:
             job_id = given if given is not None else self.create(kind, params())
         except LockOutlived as exc:
-            return exc.step
+            if not self.created:
+                return exc.step
+            return dataclasses.replace(
+                exc.step, message=f"{exc.step.message}; to resume: {self.resume_command()}"
+            )
         return self.wait(kind, job_id)
 
     # -- locks and empty diffs -------------------------------------------------------------------

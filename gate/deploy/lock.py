@@ -226,8 +226,10 @@ class LockWatch:
                 f"nothing started; {again} (--on-locked wait, {format_duration(self._waited())} so far, "
                 f"every {format_duration(self.settings.poll_interval)})"
             )
-        if self.deploy.game_id is not None:
+        if self.deploy.game_id is not None and not self.is_mine(ref):
             return self.wait_until_free(lock)
+        # Without the game id, or refused by this run's own job (the API not done with it yet):
+        # one poll interval, then the create again.
         return self._pause(ref, state)
 
     # -- a lost create answer --------------------------------------------------------------------
