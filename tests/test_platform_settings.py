@@ -181,3 +181,12 @@ def test_the_gitlab_doc_names_every_component_input() -> None:
     section = text[text.index("# GitLab CI\n") :]
     missing = [name for name in inputs if f"`{name}`" not in section]
     assert not missing, f"docs/gitlab.md does not name the inputs {missing}"
+
+
+def test_the_component_queues_the_deploys_of_one_image_in_a_resource_group() -> None:
+    inputs, job = component()
+    # Named by the image id, as the job carries it: deploys of one image run one at a time, and a
+    # wait (no image id) gets an empty group, which is none.
+    assert job["resource_group"] == "$[[ inputs.resource-group ]]"
+    assert inputs["resource-group"]["default"] == "$CLANFORGE_GATE_INPUT_IMAGE_ID"
+    assert job["variables"]["CLANFORGE_GATE_INPUT_IMAGE_ID"] == "$[[ inputs.image-id ]]"
