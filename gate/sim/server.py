@@ -214,8 +214,9 @@ class Simulator:
     def lock_of(self, image_id: int) -> tuple[str, int] | None:
         """What holds the image (``("diffid", n)`` or ``("updateid", n)``), or None.
 
-        A diff holds its image from its creation until it is published or rejected; the
-        update-locked scenario's image is held by an update that never ends.
+        An accepted update holds its image until a diff is made from it (a failed one lets go
+        when it ends); that diff holds it until it is published or rejected. The update-locked
+        scenario's image is held by an update that never ends.
         """
         return self.account.lock_of(image_id)
 
