@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Callable
 from pathlib import Path
@@ -449,3 +450,53 @@ def test_a_bearer_token_needs_no_account_service_id(sim: Simulator) -> None:
         url, params={"accountserviceid": "1"}, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5
     )
     assert wrong.status_code == 403
+
+
+# --------------------------------------------------------------------------- the image lock
+
+
+def test_the_lock_passes_from_the_update_to_its_diff_and_the_version_frees_it(
+    sim: Simulator, fake_time: FakeTime
+) -> None:
+    image = 2100
+    update = create_update(sim, image).json()["updateid"]
+    assert sim.lock_of(image) == ("updateid", update)
+    # Anyone else's update is refused, and so is a diff while the update still runs.
+    locked = f"image locked by updateid: {update}"
+    assert create_update(sim, image).json()["error_message"] == locked
+    assert create_diff(sim, image).json()["error_message"] == locked
+    fake_time.now += DURATION
+    diff = create_diff(sim, image).json()["diffid"]
+    assert sim.lock_of(image) == ("diffid", diff)
+    assert create_update(sim, image).json()["error_message"] == f"image locked by diffid: {diff}"
+    fake_time.now += DURATION
+    assert create_version(sim, diff).json()["success"] is True
+    assert sim.lock_of(image) is None
+    assert create_update(sim, image).json()["updateid"] == update + 1
+    assert sim.created("imageupdate") == [update, update + 1]
+
+
+def test_a_rejected_diff_frees_the_lock_and_a_failed_update_lets_go(
+    sim: Simulator, fake_time: FakeTime
+) -> None:
+    image = 2100
+    update = create_update(sim, image).json()["updateid"]
+    fake_time.now += DURATION
+    diff = create_diff(sim, image).json()["diffid"]
+    fake_time.now += DURATION
+    assert call(sim, f"/cfp/v1/imagediff/{diff}/reject", reinstall=0).json()["success"] is True
+    assert sim.lock_of(image) is None
+    second = create_update(sim, image).json()["updateid"]
+    assert second == update + 1 and sim.lock_of(image) == ("updateid", second)
+    # An update that ends Failed holds nothing: there is no diff to make from it.
+    with sim.account.lock:
+        job = sim.account.created_jobs["imageupdate"][second]
+        sim.account.created_jobs["imageupdate"][second] = dataclasses.replace(job, scenario=Scenario.FAILURE)
+    fake_time.now += DURATION
+    assert sim.lock_of(image) is None
+
+
+def test_the_lock_shows_in_image_options(sim: Simulator) -> None:
+    update = create_update(sim, 2100).json()["updateid"]
+    body = call(sim, "/cfp/v1/image/options", gameid=77, imageid=2100).json()
+    assert body["updateid"] == update and "diffid" not in body
