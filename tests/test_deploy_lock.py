@@ -197,3 +197,16 @@ def test_a_refusal_by_this_runs_own_update_waits_a_poll_interval_not_a_busy_loop
     assert "imagediff create refused: update 11 (Complete) holds the image" in out
     assert len([r for r in requests_mock.request_history if r.path == "/cfp/v1/imagediff/create"]) == 2
     assert 10.0 in clock.sleeps
+
+
+def test_a_lock_read_that_fails_until_the_deadline_is_a_timeout_naming_the_holder(
+    requests_mock: rm.Mocker,
+) -> None:
+    requests_mock.get(
+        OPTIONS, [{"json": {"success": True, "updateid": 7}}, {"status_code": 503, "text": "busy"}]
+    )
+    requests_mock.get(status_url("imageupdate", 7), json=job_body(4, "Running"))
+    rc, out, err = cli(*BASE, *GAME, "--on-locked", "wait", "--timeout", "2m")
+    assert rc == 2, err
+    assert "still locked by update 7 (Running) at the deadline" in out
+    assert "internal error" not in out + err

@@ -176,6 +176,10 @@ class LockWatch:
             self.clock.sleep(min(self.settings.poll_interval, remaining))
         if self.clock.monotonic() < self.deadline():
             return None
+        return self._still_locked(ref, state)
+
+    def _still_locked(self, ref: JobRef, state: str) -> JobResult:
+        """The lock wait's step when the deadline came with ``ref`` still holding the image."""
         return JobResult(
             kind=JobKind.IMAGE_OPTIONS,
             job_id=self.deploy.image_id or 0,
@@ -204,7 +208,12 @@ class LockWatch:
             ended = self._pause(ref, state)
             if ended is not None:
                 return ended
-            ref = holder(self.read())
+            last = ref
+            try:
+                ref = holder(self.read())
+            except TimedOut:
+                # No usable answer before the deadline: the holder last seen is still the one named.
+                return self._still_locked(last, state)
         if self.waiting_since is not None:
             self.reporter.progress(f"{self.image}: the lock is free after {format_duration(self._waited())}")
         return None
