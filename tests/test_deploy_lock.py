@@ -210,3 +210,12 @@ def test_a_lock_read_that_fails_until_the_deadline_is_a_timeout_naming_the_holde
     assert rc == 2, err
     assert "still locked by update 7 (Running) at the deadline" in out
     assert "internal error" not in out + err
+
+
+def test_a_diff_that_outlives_the_wait_is_named_with_the_way_to_reject_it(requests_mock: rm.Mocker) -> None:
+    requests_mock.get(OPTIONS, json={"success": True, "diffid": 9})
+    requests_mock.get(status_url("imagediff", 9), json=job_body(5, "Complete"))
+    rc, out, _ = cli(*BASE, *GAME, "--on-locked", "wait", "--timeout", "1m")
+    assert rc == 2
+    assert "still locked by diff 9 (Complete) at the deadline" in out
+    assert out.rstrip().endswith("if nobody is to publish that diff, reject it (--on-locked reject)")

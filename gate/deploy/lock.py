@@ -186,8 +186,14 @@ class LockWatch:
             outcome=Outcome.TIMED_OUT,
             message=(
                 f"{self.image}: still locked by {held_text(ref)} ({state}) at the deadline, after waiting "
-                f"{format_duration(self._waited())} for it (--on-locked wait); nothing was created; run "
-                f"again once {ref.label} has ended, or with a longer --timeout"
+                f"{format_duration(self._waited())} for it (--on-locked wait); nothing "
+                f"{'more ' if self.mine else ''}was created; run again once {ref.label} has ended, or "
+                "with a longer --timeout"
+                + (
+                    "; if nobody is to publish that diff, reject it (--on-locked reject)"
+                    if ref.kind is JobKind.IMAGE_DIFF
+                    else ""
+                )
             ),
             elapsed_seconds=self._waited(),
         )
