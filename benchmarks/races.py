@@ -3,6 +3,7 @@
     python benchmarks/races.py                          # 2, 3 and 5 deploys, 10 seeds, --on-locked wait
     python benchmarks/races.py --runs 3 --seeds 20 --game-id
     python benchmarks/races.py --on-locked fail         # the default setting, for comparison
+    python benchmarks/races.py --image 2013 --game-id   # the first update create's answer is lost
 
 Each deploy is ``clanforge-gate deploy`` run in-process (``gate.cli.main``) in a thread of its
 own, over real HTTP to one simulator on a loopback port. All of them, and the simulator, read one
@@ -20,7 +21,8 @@ summed over the seeds:
 * creates sent twice: a create of one kind sent again by a run after an answer that was not a
   lock refusal, or accepted twice for one run. It must be 0;
 * chains interleaved: a run's update accepted before the previous run's version (must be 0);
-* the crowd's total time (first start to last end) against the one-after-another baseline's.
+* the crowd's total time (first start to last end) against the one-after-another baseline's
+  (the sum of each deploy's own time).
 """
 
 from __future__ import annotations
@@ -160,31 +162,33 @@ class Tally:
     crowd_seconds: float = 0.0
     serial_seconds: float = 0.0
 
-    def add_crowd(self, sim: Simulator, runs: list[RaceRun]) -> None:
+    def add_crowd(self, sim: Simulator, runs: list[RaceRun], image: int = IMAGE) -> None:
         self.runs += len(runs)
         self.exited_0 += sum(1 for run in runs if run.code == 0)
         self.accepted += sum(len(sim.created(kind)) for kind in KINDS)
         self.refused += sum(run.refused() for run in runs)
         self.sent_twice += sum(run.sent_twice() for run in runs)
-        self.interleaved += interleaved(sim)
-        self.crowd_seconds += max(run.ended for run in runs)
+        self.interleaved += interleaved(sim, image)
+        self.crowd_seconds += max(run.ended for run in runs) - min(run.started for run in runs)
 
 
-def one_seed(n: int, seed: int, args: Sequence[str], spread: float, duration: float, tally: Tally) -> None:
+def one_seed(
+    n: int, seed: int, args: Sequence[str], spread: float, duration: float, tally: Tally, image: int = IMAGE
+) -> None:
     rng = random.Random(seed)
     offsets = sorted(rng.uniform(0.0, spread) for _ in range(n))
     with tempfile.TemporaryDirectory() as tmp:
         clock = SharedClock()
         sim = start_simulator(clock, duration)
         try:
-            tally.add_crowd(sim, run_crowd(sim, clock, offsets, args, Path(tmp)))
+            tally.add_crowd(sim, run_crowd(sim, clock, offsets, args, Path(tmp), image), image)
         finally:
             sim.stop()
         clock = SharedClock()
         sim = start_simulator(clock, duration)
         try:
             for _ in range(n):
-                (run,) = run_crowd(sim, clock, [0.0], args, Path(tmp))
+                (run,) = run_crowd(sim, clock, [0.0], args, Path(tmp), image)
                 tally.serial_seconds += run.ended
         finally:
             sim.stop()
@@ -211,18 +215,20 @@ def main_(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--poll-interval", default="5s")
     parser.add_argument("--on-locked", default="wait", choices=("wait", "fail"))
     parser.add_argument("--game-id", action="store_true", help=f"give --game-id {GAME_ID} (read the lock)")
+    parser.add_argument("--image", type=int, default=IMAGE, help="image to deploy (a deploy scenario's id)")
     options = parser.parse_args(argv)
     args = ["--on-locked", options.on_locked, "--poll-interval", options.poll_interval, "--timeout", "1h"]
     if options.game_id:
         args += ["--game-id", str(GAME_ID)]
     print(
-        f"deploy {' '.join(args)}; job duration {options.duration:g} s; offsets in [0, {options.spread:g}] s"
+        f"deploy --image-id {options.image} {' '.join(args)}; job duration {options.duration:g} s; "
+        f"offsets in [0, {options.spread:g}] s"
     )
     failed = False
     for n in options.runs or [2, 3, 5]:
         tally = Tally()
         for seed in range(options.seeds):
-            one_seed(n, seed, args, options.spread, options.duration, tally)
+            one_seed(n, seed, args, options.spread, options.duration, tally, options.image)
         print(report(n, options.seeds, tally), flush=True)
         failed = failed or tally.sent_twice > 0
     return 1 if failed else 0
