@@ -219,3 +219,12 @@ def test_a_diff_that_outlives_the_wait_is_named_with_the_way_to_reject_it(reques
     assert rc == 2
     assert "still locked by diff 9 (Complete) at the deadline" in out
     assert out.rstrip().endswith("if nobody is to publish that diff, reject it (--on-locked reject)")
+
+
+def test_a_holder_of_another_kind_after_a_lost_answer_is_never_adopted(requests_mock: rm.Mocker) -> None:
+    happy(requests_mock)
+    requests_mock.get(OPTIONS, [{"json": {"success": True}}, {"json": {"success": True, "diffid": 5}}])
+    requests_mock.get(create_url("imageupdate"), status_code=504, text="Gateway Timeout")
+    rc, _, err = cli(*BASE, *GAME)
+    assert rc == 3
+    assert "the image's lock names image diff 5, not an imageupdate" in err

@@ -267,13 +267,10 @@ class LockWatch:
         ref = holder(lock)
         if ref is None:
             return None, "the image's lock names no job"
-        if ref.kind is not kind or ref in self.seen:
+        if ref.kind is not kind:
             self.seen.add(ref)
+            return None, f"the image's lock names {ref.label}, not an {kind.value}"
+        if ref in self.seen:
             return None, f"the image's lock names {ref.label}, which this run saw before its create"
         self.seen.add(ref)
         return ref, f"the image's lock names {ref.label}, which no read before the create showed"
-
-
-def waits(d: DeploySettings) -> bool:
-    """Whether this deploy queues behind a lock held by another job."""
-    return d.on_locked is OnLocked.WAIT
