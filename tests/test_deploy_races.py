@@ -135,7 +135,10 @@ def test_a_lost_update_create_answer_without_the_game_id_stops_with_the_resume_c
     image = IMAGE_BY_DEPLOY_SCENARIO[DeployScenario.CREATE_ANSWER_LOST]
     sim, (run,) = crowd([0.0], image=image)
     assert run.code == 3
-    assert "got no clear answer" in run.stderr and "(no --game-id)" in run.stderr
+    assert (
+        "got no clear answer" in run.stderr
+        and "(without --game-id the image's lock is not read)" in run.stderr
+    )
     assert "--update-id <id>" in run.stderr
     assert sim.create_count("imageupdate") == 1 and sim.created("imagediff") == []
 

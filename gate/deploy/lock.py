@@ -256,7 +256,7 @@ class LockWatch:
         started. Returns it (or None) and what the lock showed, for the message.
         """
         if self.deploy.game_id is None:
-            return None, "the image's lock was not read (no --game-id)"
+            return None, "without --game-id the image's lock is not read"
         if kind not in (JobKind.IMAGE_UPDATE, JobKind.IMAGE_DIFF):
             return None, f"an {kind.value} create frees the lock, so the lock cannot show it"
         deadline = min(self.deadline(), self.clock.monotonic() + FIND_LOST_SECONDS)
