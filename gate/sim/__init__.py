@@ -12,6 +12,9 @@ The layout, from the pure core outwards (each module imports only those above it
 * ``status_api``, ``create_api``, ``image_api``: the API handlers, by endpoint family;
 * ``server``: ``Simulator``, the HTTP server on loopback, its credential checks and routing;
 * ``commands``: the ``simulate`` and ``demo`` commands (the CLI lends them what they need).
+
+Beside them, ``shared_clock``: one simulated clock for several runs in threads of one process
+and the simulator they call, so deploys of one image can race as on the service.
 """
 
 from typing import TYPE_CHECKING, Any
