@@ -44,12 +44,16 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gate.eta_trend import EtaAnswer, eta_points, trend_end
 from gate.job import JobStatus
 from gate.progress_fit import Crossing, fit_end
+from gate.server_clock import ClockBounds, answer_bounds
 
 # How many recent answers the heuristics look at. Bounded so that one call costs the same after
 # two hours of polling as after two minutes.
 ETA_WINDOW = 6
+# ... and how many the trend of a re-estimated ETA is drawn from.
+TREND_WINDOW = 24
 PROGRESS_WINDOW = 48
 # The pace is fitted over at least this many changes before the latest.
 MIN_CHANGES = 2
@@ -85,10 +89,16 @@ CHASE_REQUESTS = 1.0
 
 @dataclass(frozen=True)
 class Observation:
-    """One status answer and the unix time it arrived."""
+    """One status answer and the unix time it arrived (on our clock).
+
+    ``server_date``: its ``Date`` header (the server's clock, whole seconds), ``sent``: when its
+    request left (our clock), where known; they tell how far the server's clock is from ours.
+    """
 
     at: float
     status: JobStatus
+    server_date: float | None = None
+    sent: float | None = None
 
 
 @dataclass(frozen=True)
@@ -119,7 +129,30 @@ class PollPolicy:
 
 def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, rng: random.Random) -> float:
     """Seconds to wait before the next status request, given the answers so far."""
-    return _next_delay(history, now, policy, rng, None)
+    offset = clock_bounds(history).offset
+    return _next_delay(_on_server_clock(history, offset), now + offset, policy, rng, None)
+
+
+def clock_bounds(history: Sequence[Observation]) -> ClockBounds:
+    """What the answers prove about the server's clock (``gate.server_clock``)."""
+    bounds = ClockBounds()
+    for index, observation in enumerate(history):
+        bounds = bounds.narrowed(_answer_bounds(history[index - 1] if index else None, observation))
+    return bounds
+
+
+def _answer_bounds(before: Observation | None, observation: Observation) -> ClockBounds:
+    earlier = None if before is None else (before.at, before.sent, before.status.updated)
+    return answer_bounds(
+        observation.at, observation.sent, observation.server_date, observation.status.updated, earlier
+    )
+
+
+def _on_server_clock(history: Sequence[Observation], offset: float) -> Sequence[Observation]:
+    """The answers with their moments on the server's clock, where ``jobeta`` and the rest are."""
+    if offset == 0.0:
+        return history
+    return [Observation(o.at + offset, o.status) for o in history]
 
 
 class Schedule:
@@ -135,6 +168,9 @@ class Schedule:
         self.policy = policy
         self.rng = rng
         self._history: list[Observation] = []
+        self._bounds = ClockBounds()
+        self._offset = 0.0
+        self._shifted: list[Observation] = []  # the answers, on the server's clock
         self._memo = _Memo()
 
     @property
@@ -142,13 +178,27 @@ class Schedule:
         """The answers so far, oldest first."""
         return self._history
 
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the server's clock is taken to be ahead of ours (behind: negative)."""
+        return self._offset
+
     def observe(self, observation: Observation) -> None:
         """Add an answer, the latest so far."""
+        before = self._history[-1] if self._history else None
         self._history.append(observation)
+        self._bounds = self._bounds.narrowed(_answer_bounds(before, observation))
+        if self._bounds.offset != self._offset:
+            # Every moment moves: what was worked out from the old ones is worked out again.
+            self._offset = self._bounds.offset
+            self._shifted = list(_on_server_clock(self._history, self._offset))
+            self._memo = _Memo()
+        else:
+            self._shifted.append(_on_server_clock([observation], self._offset)[0])
 
     def next_delay(self, now: float) -> float:
         """Seconds to wait before the next status request."""
-        return _next_delay(self._history, now, self.policy, self.rng, self._memo)
+        return _next_delay(self._shifted, now + self._offset, self.policy, self.rng, self._memo)
 
 
 def _next_delay(
@@ -212,9 +262,11 @@ def _cadence_delay(
 def expected_end(history: Sequence[Observation], now: float) -> float | None:
     """The unix time the job should end at, from whichever signal has kept its word; None if neither.
 
-    The moment may have passed already (the job runs late on it).
+    The moment may have passed already (the job runs late on it). On our clock.
     """
-    return _expected_end(history, now, None)
+    offset = clock_bounds(history).offset
+    end = _expected_end(_on_server_clock(history, offset), now + offset, None)
+    return None if end is None else end - offset
 
 
 def _expected_end(history: Sequence[Observation], now: float, memo: _Memo | None) -> float | None:
@@ -228,17 +280,17 @@ def _expected_end(history: Sequence[Observation], now: float, memo: _Memo | None
         return None if eta is None else eta[0]
     if eta is None:
         return progress[0]
-    (eta_end, eta_record), (end, record) = eta, progress
+    (eta_end, eta_record, held), (end, record) = eta, progress
     if end + SETTLE <= now:
         return eta_end  # progress has been proved early already
     if abs(eta_end - end) <= AGREEMENT + record * max(0.0, end - now):
         # They agree. An ETA that has held still is the finer of the two; one that is being
         # revised may still be converging: aim at the earlier.
-        return eta_end if eta_record == 0.0 else min(eta_end, end)
+        return eta_end if held else min(eta_end, end)
     # They disagree: the one with the better record wins. An ETA that holds still proves nothing
     # (a first guess never revised holds still too): against it, progress needs a record within
     # PROGRESS_TRUST.
-    if eta_record == 0.0:
+    if held:
         eta_record = PROGRESS_TRUST  # never revised in view: no record either way
     return end if record <= eta_record else eta_end
 
@@ -251,22 +303,64 @@ def _record(estimates: Sequence[tuple[float, float]], end: float) -> float:
     return worst
 
 
-def _eta_estimate(history: Sequence[Observation]) -> tuple[float, float] | None:
-    """The latest ETA and its record, when its recent values stayed close to it."""
+def _eta_estimate(history: Sequence[Observation]) -> tuple[float, float, bool] | None:
+    """The end the ETA points at, its record, and whether it held still in view; None if unusable.
+
+    The latest ETA itself, when its recent values stayed close to it; or, when it is being
+    re-estimated with a steady bias, the end its trend points at, whichever has the better record.
+    """
+    raw = _raw_eta(history)
+    if raw is None:
+        return None
+    eta, record, passed = raw
+    trend = _eta_trend(history, record)
+    # A trend is believed over the ETA when its record is no worse; over an ETA that had passed
+    # (it may have been pushed on, not re-estimated), only with a record of its own.
+    if trend is not None and trend[1] <= MAX_RECORD and (trend[2] if passed else trend[1] <= record):
+        return trend[0], trend[1], False
+    if passed or record > MAX_RECORD:
+        return None
+    return eta, record, record == 0.0
+
+
+def _raw_eta(history: Sequence[Observation]) -> tuple[float, float, bool] | None:
+    """The latest ETA, its record, and whether an answer in view gave one that had already passed."""
     eta = history[-1].status.eta
     if eta is None:
         return None
     earlier = []
+    passed = False
     for index in range(len(history) - 2, max(-1, len(history) - 1 - ETA_WINDOW), -1):
         observation = history[index]
         previous = observation.status.eta
         if previous is None:
             break
-        if previous + SETTLE <= observation.at:
-            return None  # it replaced an ETA that had already passed: the server does not know
+        # It replaced an ETA that had already passed: the server does not know.
+        passed = passed or previous + SETTLE <= observation.at
         earlier.append((observation.at, float(previous)))
-    record = _record(earlier, eta)
-    return (float(eta), record) if record <= MAX_RECORD else None
+    return float(eta), _record(earlier, eta), passed
+
+
+def _eta_trend(history: Sequence[Observation], raw_record: float) -> tuple[float, float, bool] | None:
+    """The end a steadily biased ETA points at (``gate.eta_trend``), its record (how far the trend's
+    recent estimates were from it; with no earlier estimate, the ETA's own) and whether it has one."""
+    answers: list[EtaAnswer] = []
+    for observation in history[-1 : -1 - TREND_WINDOW : -1]:
+        status = observation.status
+        if status.eta is None:
+            break
+        answers.append((observation.at, status.eta, status.updated, status.progress))
+    points = eta_points(answers[::-1])
+    end = trend_end(points)
+    if end is None:
+        return None
+    earlier = []
+    for j in range(len(points) - 2, max(0, len(points) - 1 - PROGRESS_RECORD), -1):
+        estimate = trend_end(points[: j + 1])
+        if estimate is None:
+            return None
+        earlier.append((points[j][0], estimate))
+    return end, _record(earlier, end) if earlier else raw_record, bool(earlier)
 
 
 def _progress_estimate(history: Sequence[Observation], memo: _Memo | None) -> tuple[float, float] | None:
