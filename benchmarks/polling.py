@@ -728,7 +728,7 @@ def sweep(jobs: Sequence[SimJob], seed: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--jobs", type=int, default=12_000, help="synthetic jobs to replay (default 12000)")
+    parser.add_argument("--jobs", type=int, default=16_000, help="synthetic jobs to replay (default 16000)")
     parser.add_argument(
         "--seed",
         type=int,

@@ -44,10 +44,10 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gate.eta_trend import EtaAnswer, eta_points, trend_end
-from gate.job import JobStatus
+from gate.eta_trend import TREND_POINTS, EtaPoint, eta_points, trend_end
+from gate.observation import Observation as Observation  # where the wait loop and tests get it
 from gate.progress_fit import Crossing, fit_end
-from gate.server_clock import ClockBounds, answer_bounds
+from gate.server_clock import ClockBounds, answer_bounds, clock_bounds, on_server_clock
 
 # How many recent answers the heuristics look at. Bounded so that one call costs the same after
 # two hours of polling as after two minutes.
@@ -88,20 +88,6 @@ CHASE_REQUESTS = 1.0
 
 
 @dataclass(frozen=True)
-class Observation:
-    """One status answer and the unix time it arrived (on our clock).
-
-    ``server_date``: its ``Date`` header (the server's clock, whole seconds), ``sent``: when its
-    request left (our clock), where known; they tell how far the server's clock is from ours.
-    """
-
-    at: float
-    status: JobStatus
-    server_date: float | None = None
-    sent: float | None = None
-
-
-@dataclass(frozen=True)
 class PollPolicy:
     """The polling settings: the sparse interval, the densest interval, the phase spread.
 
@@ -130,29 +116,7 @@ class PollPolicy:
 def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, rng: random.Random) -> float:
     """Seconds to wait before the next status request, given the answers so far."""
     offset = clock_bounds(history).offset
-    return _next_delay(_on_server_clock(history, offset), now + offset, policy, rng, None)
-
-
-def clock_bounds(history: Sequence[Observation]) -> ClockBounds:
-    """What the answers prove about the server's clock (``gate.server_clock``)."""
-    bounds = ClockBounds()
-    for index, observation in enumerate(history):
-        bounds = bounds.narrowed(_answer_bounds(history[index - 1] if index else None, observation))
-    return bounds
-
-
-def _answer_bounds(before: Observation | None, observation: Observation) -> ClockBounds:
-    earlier = None if before is None else (before.at, before.sent, before.status.updated)
-    return answer_bounds(
-        observation.at, observation.sent, observation.server_date, observation.status.updated, earlier
-    )
-
-
-def _on_server_clock(history: Sequence[Observation], offset: float) -> Sequence[Observation]:
-    """The answers with their moments on the server's clock, where ``jobeta`` and the rest are."""
-    if offset == 0.0:
-        return history
-    return [Observation(o.at + offset, o.status) for o in history]
+    return _next_delay(on_server_clock(history, offset), now + offset, policy, rng, None)
 
 
 class Schedule:
@@ -187,14 +151,14 @@ class Schedule:
         """Add an answer, the latest so far."""
         before = self._history[-1] if self._history else None
         self._history.append(observation)
-        self._bounds = self._bounds.narrowed(_answer_bounds(before, observation))
+        self._bounds = self._bounds.narrowed(answer_bounds(before, observation))
         if self._bounds.offset != self._offset:
             # Every moment moves: what was worked out from the old ones is worked out again.
             self._offset = self._bounds.offset
-            self._shifted = list(_on_server_clock(self._history, self._offset))
+            self._shifted = list(on_server_clock(self._history, self._offset))
             self._memo = _Memo()
         else:
-            self._shifted.append(_on_server_clock([observation], self._offset)[0])
+            self._shifted.append(on_server_clock([observation], self._offset)[0])
 
     def next_delay(self, now: float) -> float:
         """Seconds to wait before the next status request."""
@@ -265,12 +229,12 @@ def expected_end(history: Sequence[Observation], now: float) -> float | None:
     The moment may have passed already (the job runs late on it). On our clock.
     """
     offset = clock_bounds(history).offset
-    end = _expected_end(_on_server_clock(history, offset), now + offset, None)
+    end = _expected_end(on_server_clock(history, offset), now + offset, None)
     return None if end is None else end - offset
 
 
 def _expected_end(history: Sequence[Observation], now: float, memo: _Memo | None) -> float | None:
-    eta = _eta_estimate(history)
+    eta = _eta_estimate(history, memo)
     if eta is not None and eta[0] + SETTLE <= now:
         # Half a second past a whole-second ETA covers its rounding: the ETA was wrong. Only
         # progress, which keeps moving, is worth chasing past its expected end.
@@ -303,7 +267,7 @@ def _record(estimates: Sequence[tuple[float, float]], end: float) -> float:
     return worst
 
 
-def _eta_estimate(history: Sequence[Observation]) -> tuple[float, float, bool] | None:
+def _eta_estimate(history: Sequence[Observation], memo: _Memo | None) -> tuple[float, float, bool] | None:
     """The end the ETA points at, its record, and whether it held still in view; None if unusable.
 
     The latest ETA itself, when its recent values stayed close to it; or, when it is being
@@ -313,7 +277,7 @@ def _eta_estimate(history: Sequence[Observation]) -> tuple[float, float, bool] |
     if raw is None:
         return None
     eta, record, passed = raw
-    trend = _eta_trend(history, record)
+    trend = _eta_trend(history, record, memo)
     # A trend is believed over the ETA when its record is no worse; over an ETA that had passed
     # (it may have been pushed on, not re-estimated), only with a record of its own.
     if trend is not None and trend[1] <= MAX_RECORD and (trend[2] if passed else trend[1] <= record):
@@ -341,22 +305,36 @@ def _raw_eta(history: Sequence[Observation]) -> tuple[float, float, bool] | None
     return float(eta), _record(earlier, eta), passed
 
 
-def _eta_trend(history: Sequence[Observation], raw_record: float) -> tuple[float, float, bool] | None:
+def _eta_trend(
+    history: Sequence[Observation], raw_record: float, memo: _Memo | None
+) -> tuple[float, float, bool] | None:
     """The end a steadily biased ETA points at (``gate.eta_trend``), its record (how far the trend's
     recent estimates were from it; with no earlier estimate, the ETA's own) and whether it has one."""
-    answers: list[EtaAnswer] = []
-    for observation in history[-1 : -1 - TREND_WINDOW : -1]:
-        status = observation.status
-        if status.eta is None:
-            break
-        answers.append((observation.at, status.eta, status.updated, status.progress))
-    points = eta_points(answers[::-1])
-    end = trend_end(points)
+    if memo is not None and not memo.eta_revised(history, TREND_WINDOW):
+        return None  # one value in view: nothing to draw a trend through
+    points = eta_points(history, TREND_WINDOW)
+    if len(points) < 2:
+        return None
+    return _trend_of(points, raw_record, memo)
+
+
+def _trend_of(
+    points: Sequence[EtaPoint], raw_record: float, memo: _Memo | None
+) -> tuple[float, float, bool] | None:
+    def end_of(upto: Sequence[EtaPoint]) -> float | None:
+        if memo is None:
+            return trend_end(upto)
+        key = tuple(upto[-TREND_POINTS:])
+        if key not in memo.ends:
+            memo.ends[key] = trend_end(key)
+        return memo.ends[key]
+
+    end = end_of(points)
     if end is None:
         return None
     earlier = []
     for j in range(len(points) - 2, max(0, len(points) - 1 - PROGRESS_RECORD), -1):
-        estimate = trend_end(points[: j + 1])
+        estimate = end_of(points[: j + 1])
         if estimate is None:
             return None
         earlier.append((points[j][0], estimate))
@@ -415,6 +393,19 @@ class _Memo:
         self.changes: list[Crossing] = []  # the changes of progress in view, oldest first
         self.seen_at: list[int] = []  # ... each the index of the answer it was seen in
         self.fits: dict[tuple[Crossing | None, int, int, int], float | None] = {}
+        self.eta_read = 0  # answers read for their ETA
+        self.eta_changed = -1  # the latest answer whose ETA differs from the one before
+        self.ends: dict[tuple[EtaPoint, ...], float | None] = {}  # trend_end of the latest points
+
+    def eta_revised(self, history: Sequence[Observation], window: int) -> bool:
+        """Whether the ETA took another value within the latest ``window`` answers."""
+        for index in range(max(1, self.eta_read), len(history)):
+            if history[index].status.eta != history[index - 1].status.eta:
+                self.eta_changed = index
+        self.eta_read = len(history)
+        if len(self.ends) > 64:
+            self.ends.clear()
+        return self.eta_changed > len(history) - window
 
     def crossings(self, history: Sequence[Observation]) -> list[Crossing]:
         """``_crossings(history)``, from the changes already found and the answers added since."""

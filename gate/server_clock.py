@@ -10,13 +10,17 @@ schedule aims on the gate's. Each answer bounds the offset (server minus gate, s
   ``updated - arrived``; and when it changed since the answer before, the change happened after
   that answer's request left: the offset is below ``updated + 1 - sent_before``.
 
-Pure: the bounds of one answer, their intersection over a job's answers, and the offset to use.
+Pure: the bounds of one answer, their intersection over a job's answers, the offset to use, and
+the answers moved onto the server's clock.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from gate.observation import Observation
 
 # Without a request's own sending time, its answer is taken to have left this long before it
 # arrived (wider than any answer the schedule would aim with).
@@ -45,24 +49,33 @@ class ClockBounds:
         return self.low if math.isfinite(self.low) else self.high
 
 
-def answer_bounds(
-    arrived: float,
-    sent: float | None,
-    server_date: float | None,
-    updated: int,
-    before: tuple[float, float | None, int] | None,
-) -> ClockBounds:
-    """What one answer proves: it ``arrived`` (gate time) for a request ``sent``, with its ``Date``
-    and ``jobupdated``; ``before`` is the answer before it (arrived, sent, jobupdated), if any."""
-    left = sent if sent is not None else arrived - UNKNOWN_ROUND_TRIP
+def answer_bounds(before: Observation | None, observation: Observation) -> ClockBounds:
+    """What one answer proves (with the answer ``before`` it, if any)."""
+    arrived, updated = observation.at, observation.status.updated
+    sent = observation.sent if observation.sent is not None else arrived - UNKNOWN_ROUND_TRIP
     low, high = -math.inf, math.inf
-    if server_date is not None:
-        low, high = server_date - arrived, server_date + 1.0 - left
+    if observation.server_date is not None:
+        low, high = observation.server_date - arrived, observation.server_date + 1.0 - sent
     if updated > 0:
         low = max(low, updated - arrived)
-        if before is not None and updated > before[2] > 0:
-            before_left = before[1] if before[1] is not None else before[0] - UNKNOWN_ROUND_TRIP
-            high = min(high, updated + 1.0 - before_left)
+        if before is not None and updated > before.status.updated > 0:
+            before_sent = before.sent if before.sent is not None else before.at - UNKNOWN_ROUND_TRIP
+            high = min(high, updated + 1.0 - before_sent)
     if low > high:
         return ClockBounds(low, low)  # jobupdated ahead of the Date header: believe the job's time
     return ClockBounds(low, high)
+
+
+def clock_bounds(history: Sequence[Observation]) -> ClockBounds:
+    """What a job's answers so far prove about the offset."""
+    bounds = ClockBounds()
+    for index, observation in enumerate(history):
+        bounds = bounds.narrowed(answer_bounds(history[index - 1] if index else None, observation))
+    return bounds
+
+
+def on_server_clock(history: Sequence[Observation], offset: float) -> Sequence[Observation]:
+    """The answers with their moments on the server's clock, where ``jobeta`` and the rest are."""
+    if offset == 0.0:
+        return history
+    return [Observation(o.at + offset, o.status) for o in history]
