@@ -265,6 +265,13 @@ def answer(job: SimJob, t: float) -> JobStatus:
     return running(progress, eta, math.floor(job.created), job.updated_at(t, progress, eta))
 
 
+def observation(job: SimJob, t: float) -> Observation:
+    """The gate's record of the answer at ``t`` (the server's clock): the moment on its own clock,
+    the answer, and its Date header (the answer takes no time on the way)."""
+    ours = t - job.clock_offset
+    return Observation(ours, answer(job, t), server_date=float(math.floor(t)), sent=ours)
+
+
 def adaptive(policy: PollPolicy, seed: int) -> Strategy:
     """gate.schedule's schedule (``Schedule``, as ``next_delay``), fed the statuses the job model gives."""
     rng = random.Random(seed)
@@ -274,11 +281,9 @@ def adaptive(policy: PollPolicy, seed: int) -> Strategy:
         schedule = Schedule(policy, rng)
         polls = [t]
         longest = 0.0
-        skew = job.clock_offset  # the job's times are the server's; the gate's clock is t - skew
         while t < job.ends_at:
-            ours = t - skew
-            schedule.observe(Observation(ours, answer(job, t), server_date=math.floor(t), sent=ours))
-            delay = schedule.next_delay(ours)
+            schedule.observe(observation(job, t))
+            delay = schedule.next_delay(t - job.clock_offset)
             longest = max(longest, delay)
             t += delay
             if keep:
@@ -517,6 +522,8 @@ class _SimClient:
         self.clock = clock
         self.jobs = jobs
         self.requests_made = 0
+        self.last_sent: float | None = None  # the real client's Date header and sending time
+        self.last_date: float | None = None
         self.polls: dict[int, list[float]] = {job_id: [] for job_id in jobs}
         self.latency = random.Random(len(jobs))
 
@@ -526,6 +533,7 @@ class _SimClient:
         now = self.clock.now
         self.requests_made += 1
         self.polls[job_id].append(now)
+        self.last_sent, self.last_date = now, float(math.floor(now))
         self.clock.now += self.latency.uniform(0.001, 0.01)  # a round trip, and reading the answer
         if now >= model.ends_at:
             state, name = (6, "Failed") if model.fails else (5, "Complete")

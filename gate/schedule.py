@@ -44,6 +44,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gate import progress_fit
 from gate.eta_trend import TREND_POINTS, EtaPoint, eta_points, trend_end
 from gate.observation import Observation as Observation  # where the wait loop and tests get it
 from gate.progress_fit import Crossing, fit_end
@@ -350,7 +351,7 @@ def _progress_estimate(history: Sequence[Observation], memo: _Memo | None) -> tu
     latest = history[-1].status.progress
     if latest <= 0 or latest >= 100 or (latest == history[0].status.progress and count > 1):
         return None
-    crossings = _crossings(history) if memo is None else memo.crossings(history)
+    crossings = progress_fit.crossings(history, PROGRESS_WINDOW) if memo is None else memo.crossings(history)
     if not crossings:
         begun = _job_begin(history)
         if begun >= history[0].at:
@@ -371,18 +372,6 @@ def _progress_estimate(history: Sequence[Observation], memo: _Memo | None) -> tu
         return None
     record = _record([(at, e) for at, e in estimates[:-1] if e is not None], end)
     return (end, record) if record <= MAX_RECORD else None
-
-
-def _crossings(history: Sequence[Observation]) -> list[Crossing]:
-    """Each change of progress seen within the window, oldest first."""
-    low = max(0, len(history) - PROGRESS_WINDOW)
-    changes = []
-    for index in range(low + 1, len(history)):
-        before, after = history[index - 1], history[index]
-        if after.status.progress > before.status.progress:
-            moment, spread = _crossing(before, after)
-            changes.append((moment, after.status.progress, spread))
-    return changes
 
 
 class _Memo:
@@ -408,12 +397,13 @@ class _Memo:
         return self.eta_changed > len(history) - window
 
     def crossings(self, history: Sequence[Observation]) -> list[Crossing]:
-        """``_crossings(history)``, from the changes already found and the answers added since."""
+        """``progress_fit.crossings(history, PROGRESS_WINDOW)``, from the changes already found and
+        the answers added since."""
         count = len(history)
         for index in range(max(1, self.read), count):
             before, after = history[index - 1], history[index]
             if after.status.progress > before.status.progress:
-                moment, spread = _crossing(before, after)
+                moment, spread = progress_fit.crossing(before, after)
                 self.changes.append((moment, after.status.progress, spread))
                 self.seen_at.append(index)
         self.read = count
@@ -477,25 +467,3 @@ def _job_begin(history: Sequence[Observation]) -> float:
     if begun and begun <= first.at:
         return float(begun)
     return first.at
-
-
-def _crossing(before: Observation, after: Observation) -> tuple[float, float]:
-    """Best guess of when progress changed between two answers, and how far off it may be.
-
-    ``jobupdated`` says when the job last changed, in whole seconds; when it falls between the
-    two answers it pins the change to within a second (when the ETA changed too, it may be the
-    ETA's change, and only bounds the progress change); else the span between the answers,
-    weighted by how many steps progress took in it.
-    """
-    updated = after.status.updated
-    upper = after.at
-    if updated and before.at - 1.0 < updated <= after.at and updated > before.status.updated:
-        if after.status.eta == before.status.eta:
-            return min(after.at, max(before.at, updated + 0.5)), 0.5
-        # It may be the moment the ETA changed: then progress changed before it.
-        upper = min(after.at, updated + 1.0)
-    # Somewhere between the two answers. The more steps progress took in between, the nearer the
-    # end of that span it reached its new value (at an even pace, the last step is one of many).
-    steps = after.status.progress - before.status.progress
-    span = max(0.0, upper - before.at)
-    return upper - span / (2.0 * steps + 1.0), max(0.5, span / (2.0 * steps + 1.0))
