@@ -117,7 +117,7 @@ def add_commands(commands: Any) -> None:
         "--clock-offset",
         default=None,
         help="set the server's clock this far ahead of this machine's, or behind with a minus "
-        "(-5m); every time it answers with is on it (default: this machine's clock)",
+        "(--clock-offset=-5m); every time it answers with is on it (default: this machine's clock)",
     )
     simulate.add_argument("--quiet", "-q", action="store_true", help="do not log each request")
 
