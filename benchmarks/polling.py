@@ -121,19 +121,12 @@ class SimJob:
         return math.floor(min(changed, t))
 
 
-def _make_job(shape: str, created: float, rng: random.Random) -> SimJob:
-    duration = math.exp(rng.uniform(math.log(MIN_DURATION), math.log(MAX_DURATION)))
-    if shape in ("short", "biased-short"):
-        duration = rng.uniform(9.0, 11.0)
-    elif shape == "skewed":
-        duration = math.exp(rng.uniform(math.log(SKEWED_SHORTEST), math.log(MAX_DURATION)))
-    fails = rng.random() < FAILURE_SHARE
-    first_poll = created + rng.uniform(0.2, 3.0)
-    ends_at = created + duration
-    if fails:
-        ends_at = rng.uniform(max(created + 0.02 * duration, first_poll + 0.5), created + 0.98 * duration)
-    progress_moves = rng.random() < 0.5
-    curve = rng.uniform(0.8, 1.25)
+EtaPlan = tuple[int | None, bool, float, tuple[float, ...], float]
+
+
+def _eta_of(shape: str, created: float, duration: float, rng: random.Random) -> EtaPlan:
+    """What a job of ``shape`` says of its end: its first ETA, whether a passed ETA is pushed on,
+    the period and draws of a re-estimated ETA, and how far the server's clock is off."""
     eta_moves = False
     first_eta: int | None = None
     period = 0.0
@@ -165,6 +158,23 @@ def _make_job(shape: str, created: float, rng: random.Random) -> SimJob:
     offset = rng.uniform(-MAX_CLOCK_OFFSET, MAX_CLOCK_OFFSET) if shape.startswith("skewed") else 0.0
     if shape == "skewed":
         first_eta = round(created + duration)
+    return first_eta, eta_moves, period, noise, offset
+
+
+def _make_job(shape: str, created: float, rng: random.Random) -> SimJob:
+    duration = math.exp(rng.uniform(math.log(MIN_DURATION), math.log(MAX_DURATION)))
+    if shape in ("short", "biased-short"):
+        duration = rng.uniform(9.0, 11.0)
+    elif shape == "skewed":
+        duration = math.exp(rng.uniform(math.log(SKEWED_SHORTEST), math.log(MAX_DURATION)))
+    fails = rng.random() < FAILURE_SHARE
+    first_poll = created + rng.uniform(0.2, 3.0)
+    ends_at = created + duration
+    if fails:
+        ends_at = rng.uniform(max(created + 0.02 * duration, first_poll + 0.5), created + 0.98 * duration)
+    progress_moves = rng.random() < 0.5
+    curve = rng.uniform(0.8, 1.25)
+    first_eta, eta_moves, period, noise, offset = _eta_of(shape, created, duration, rng)
     if shape in ("optimistic", "pessimistic"):
         progress_moves = False
     elif shape in ("slowing", "speeding", "re-estimated", "jumping", "eta-vs-slowing"):

@@ -87,15 +87,8 @@ def _port(text: str) -> int:
     return int(value)
 
 
-def add_commands(commands: Any) -> None:
-    """Add ``simulate`` and ``demo`` to the CLI's subcommands (an argparse subparsers action)."""
-    names = ", ".join(s.value for s in Scenario)
-    simulate = commands.add_parser(
-        "simulate",
-        help="run a local Clanforge simulator in the foreground, to rehearse a pipeline",
-        description="Serve the image update status endpoint on a loopback port. Each scenario "
-        "has a well-known update id; other ids follow --scenario.",
-    )
+def _simulate_arguments(simulate: argparse.ArgumentParser, names: str) -> None:
+    """The options of ``simulate`` (but --quiet)."""
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     simulate.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one")
     simulate.add_argument(
@@ -119,6 +112,18 @@ def add_commands(commands: Any) -> None:
         help="set the server's clock this far ahead of this machine's, or behind with a minus "
         "(--clock-offset=-5m); every time it answers with is on it (default: this machine's clock)",
     )
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``simulate`` and ``demo`` to the CLI's subcommands (an argparse subparsers action)."""
+    names = ", ".join(s.value for s in Scenario)
+    simulate = commands.add_parser(
+        "simulate",
+        help="run a local Clanforge simulator in the foreground, to rehearse a pipeline",
+        description="Serve the image update status endpoint on a loopback port. Each scenario "
+        "has a well-known update id; other ids follow --scenario.",
+    )
+    _simulate_arguments(simulate, names)
     simulate.add_argument("--quiet", "-q", action="store_true", help="do not log each request")
 
     demo = commands.add_parser(
