@@ -23,6 +23,10 @@ EtaPoint = tuple[float, float]  # (moment the ETA was made, the ETA)
 MAX_SLOPE = 0.6
 # ... nor is one that brings the ETA closer much faster than time passes.
 MIN_SLOPE = -1.0
+# Whole-second ETAs may be rounded down rather than to the nearest second (the simulator's are):
+# a line through them then meets the clock up to half a second early on average. The end is put
+# this much later, so a poll aimed half a second past it is not early.
+ROUNDING_MARGIN = 0.25
 # The line is fitted through at most this many of the latest ETAs (a bias may drift slowly).
 TREND_POINTS = 10
 # How far off a re-estimated ETA may be besides its bias, as a share of the time it claims is left.
@@ -86,4 +90,4 @@ def trend_end(points: Sequence[EtaPoint]) -> float | None:
         return None
     # The fitted ETA at the last moment, then where eta - t (the time left it claims) reaches 0.
     claimed = mean_e + slope * (0.0 - mean_t)
-    return last + claimed / (1.0 - slope)
+    return last + claimed / (1.0 - slope) + ROUNDING_MARGIN

@@ -66,13 +66,13 @@ def test_each_new_eta_is_dated_by_jobupdated_when_that_pins_it() -> None:
 
 
 @pytest.mark.parametrize("policy", [P10, P30], ids=["P=10s", "P=30s"])
-def test_a_long_job_with_a_steady_bias_is_seen_within_a_second(policy: PollPolicy) -> None:
+def test_a_long_job_with_a_steady_bias_is_seen_within_a_second_and_a_half(policy: PollPolicy) -> None:
     extra = []
     for share in (0.7, 0.8, 1.2, 1.3):
         for duration in (600.0, 1200.0, 2400.0, 4800.0, 7000.0):
             job = biased(duration, share)
             run = bench.adaptive(policy, 3)(job, True)
-            assert run.delay <= 1.0, (duration, share, run.polls[-4:])
+            assert run.delay <= 1.5, (duration, share, run.polls[-4:])
             extra.append(run.requests - bench.fixed(policy.poll_interval)(job, False).requests)
     # Within the budget of a job (two more than the loop), and one on average.
     assert max(extra) <= 2 and sum(extra) / len(extra) <= 1.0
