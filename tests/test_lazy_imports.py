@@ -100,6 +100,6 @@ def test_version_and_help_do_not_import_the_http_client() -> None:
 def test_a_wait_that_sends_a_request_imports_it() -> None:
     # Nothing listens on port 9: the wait fails to connect, but it has loaded the client to try.
     argv = ("wait", "--update-id", "1", "--account-service-id", "1", "--api-url", "http://127.0.0.1:9")
-    result = ran(*argv, "--timeout", "2s", "--quiet", CLANFORGE_TOKEN="unused-token-for-a-closed-port")
+    result = ran(*argv, "--timeout", "1s", "--quiet", CLANFORGE_TOKEN="unused-token-for-a-closed-port")
     assert result["code"] in (2, 3), result
     assert {"requests", "gate.client", "gate.waiter"} <= set(result["modules"])  # type: ignore[arg-type]

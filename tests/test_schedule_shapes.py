@@ -101,7 +101,7 @@ def test_a_kept_schedule_decides_every_delay_as_next_delay_does(interval: float)
     # delay may differ, on every shape, over long jobs whose oldest answers leave the view.
     policy = PollPolicy(poll_interval=interval, min_poll_interval=1.0)
     long_and_moving = skewed = 0
-    for index, job in enumerate(bench.make_jobs(64, 17)):
+    for index, job in enumerate(bench.make_jobs(48, 17)):
         kept, fresh = Schedule(policy, random.Random(index)), random.Random(index)
         history: list[Observation] = []
         t, kept_delays, fresh_delays = job.first_poll, [], []
