@@ -14,14 +14,15 @@ from typing import Any
 from gate.client import StatusClient
 from gate.clock import Clock
 from gate.config import Settings
-from gate.deploy import Deployer, DeploySettings
-from gate.deploy_options import OnLocked
+from gate.deploy.chain import Deployer
+from gate.deploy.choices import OnLocked
+from gate.deploy.fleet_state import FleetCounts, parse_fleet_counts
+from gate.deploy.image_state import ImageLock
+from gate.deploy.settings import DeploySettings
 from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.ending import exit_code as ending_exit_code
 from gate.errors import GateError, TimedOut
-from gate.image_state import ImageLock
-from gate.install import FleetCounts, parse_fleet_counts
 from gate.kinds import JobKind
 from gate.report import Reporter
 from gate.result import CHECK_RUN, Call, Result

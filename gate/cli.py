@@ -17,6 +17,7 @@ import requests
 from gate.client import StatusClient
 from gate.clock import Clock, SystemClock
 from gate.config import Settings, load_settings, read_config_values, read_source_url, verbosity_of
+from gate.deploy.source_url import source_url_secrets
 from gate.errors import Cancelled, ConfigError
 from gate.finish import Ending, Runner, ending
 from gate.inputs import apply_inputs
@@ -26,7 +27,6 @@ from gate.redact import Masker, url_secrets
 from gate.report import FanOut, Redactor, Reporter
 from gate.report.platforms import platform_reporters
 from gate.sim.commands import GateHooks, demo_command, simulate_command
-from gate.source_url import source_url_secrets
 from gate.waiter import Waiter
 
 __all__ = ["COMMANDS", "PROG", "Context", "build_parser", "main", "run_gate"]
@@ -82,7 +82,8 @@ def _make_waiter(run: RunInputs) -> Runner:
 
 
 def _make_deployer(run: RunInputs) -> Runner:
-    from gate.deploy import Deployer, load_deploy_settings
+    from gate.deploy.chain import Deployer
+    from gate.deploy.settings import load_deploy_settings
 
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
     return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
@@ -90,7 +91,7 @@ def _make_deployer(run: RunInputs) -> Runner:
 
 def _make_checker(run: RunInputs) -> Runner:
     from gate.check import Checker
-    from gate.deploy import load_deploy_settings
+    from gate.deploy.settings import load_deploy_settings
 
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings, check_chain=False)
     chain_error: str | None = None

@@ -14,7 +14,8 @@ import requests_mock as rm
 
 from gate.client import StatusClient
 from gate.config import Credentials, Settings
-from gate.deploy import Deployer, DeploySettings
+from gate.deploy.chain import Deployer
+from gate.deploy.settings import DeploySettings
 from gate.ending import Outcome
 from gate.errors import Cancelled
 from gate.report.console import ConsoleReporter

@@ -17,7 +17,8 @@ import pytest
 import requests_mock as rm
 
 from gate.cli import main
-from gate.deploy import DeploySettings, resume_command
+from gate.deploy.resume import resume_command
+from gate.deploy.settings import DeploySettings
 from gate.errors import Cancelled
 from tests.fakes import API, ENV, OUTPUT_FILES, cli, job_body
 

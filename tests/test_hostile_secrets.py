@@ -21,9 +21,9 @@ import requests_mock as rm
 from gate.apitext import api_text
 from gate.cli import main
 from gate.config import load_credentials, parse_api_url
+from gate.deploy.source_url import encode_source_url
 from gate.errors import ConfigError
 from gate.redact import MASK, Masker
-from gate.source_url import encode_source_url
 from tests.fakes import OUTPUT_FILES, FakeClock, every_output, job_body
 
 API = "https://api.test"

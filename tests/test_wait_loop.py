@@ -9,7 +9,8 @@ import pytest
 import requests_mock as rm
 
 from gate.client import StatusClient
-from gate.deploy import NOTHING_CHANGED, Deployer, DeploySettings
+from gate.deploy.chain import NOTHING_CHANGED, Deployer
+from gate.deploy.settings import DeploySettings
 from gate.ending import Outcome
 from gate.errors import ApiError, TimedOut
 from gate.kinds import JobKind

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gate.config import Settings
+from gate.deploy.choices import InstallMode, OnLocked
 from gate.deploy.settings import DeploySettings
-from gate.deploy_options import InstallMode, OnLocked
+from gate.deploy.source_url import encode_source_url, mask_source_url
 from gate.kinds import JobKind
 from gate.result import Call
-from gate.source_url import encode_source_url, mask_source_url
 
 # ``reinstall`` of a diff reject: 0, so rejecting restarts nothing.
 REJECT_REINSTALL = "0"

@@ -28,15 +28,15 @@ from gate.deploy.calls import (
     update_params,
     version_params,
 )
+from gate.deploy.choices import InstallMode, OnEmptyDiff, OnLocked
 from gate.deploy.fleet import FleetInstall
+from gate.deploy.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
 from gate.deploy.resume import resume_command
 from gate.deploy.settings import DeploySettings
-from gate.deploy_options import InstallMode, OnEmptyDiff, OnLocked
 from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.ending import exit_code as ending_exit_code
 from gate.errors import ApiError, Cancelled, GateError, TimedOut, TransientError, shown
-from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
 from gate.kinds import WAITABLE, JobKind
 from gate.report import Reporter
 from gate.result import DEPLOY_RUN, Call, JobResult, Result
@@ -166,7 +166,7 @@ class Deployer:
         return job
 
     def watch_install(self) -> JobResult:
-        """Watch the fleet install of the version until both readings prove it done (see gate.install)."""
+        """Watch the fleet install of the version until both readings prove it done (see fleet_state)."""
         image_id = self.deploy.image_id
         version_id = self.created.get(JobKind.IMAGE_VERSION) or self.deploy.version_id
         assert image_id is not None and version_id is not None

@@ -1,6 +1,6 @@
 """The last step of a deploy: the fleet install of the version, as a poller of the wait loop.
 
-The judging is pure and lives in ``gate.install``; this reads the image status and the account's
+The judging is pure and lives in ``gate.deploy.fleet_state``; this reads the image status and the account's
 install jobs, tells the reporter what changed, and says when the install is proven done. The
 schedule, the deadline and the last poll before it are the wait loop's (``gate.waiter``).
 """
@@ -16,9 +16,7 @@ from gate.client import StatusClient
 from gate.clock import Clock
 from gate.config import Settings
 from gate.deploy.calls import INSTALL_STATUS_PATH, image_status_path
-from gate.durations import format_duration
-from gate.ending import Outcome
-from gate.install import (
+from gate.deploy.fleet_state import (
     Evidence,
     FleetCounts,
     InstallJobs,
@@ -28,6 +26,8 @@ from gate.install import (
     parse_install_jobs,
     readings_text,
 )
+from gate.durations import format_duration
+from gate.ending import Outcome
 from gate.kinds import JobKind
 from gate.report import Reporter
 from gate.result import JobResult

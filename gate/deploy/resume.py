@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gate.config import URL_ENV
+from gate.deploy.choices import InstallMode, OnEmptyDiff, OnLocked
 from gate.deploy.settings import DeploySettings
-from gate.deploy_options import InstallMode, OnEmptyDiff, OnLocked
 from gate.kinds import WAITABLE, JobKind
 
 STEPS: tuple[JobKind, ...] = (*WAITABLE, JobKind.FLEET_INSTALL)

@@ -17,7 +17,7 @@ from gate.config import (
     read_source_url,
     shown,
 )
-from gate.deploy_options import (
+from gate.deploy.choices import (
     InstallAt,
     InstallMode,
     OnEmptyDiff,
