@@ -21,11 +21,10 @@ from gate.deploy.image_state import ImageLock
 from gate.deploy.settings import DeploySettings
 from gate.durations import format_duration
 from gate.ending import Outcome
-from gate.ending import exit_code as ending_exit_code
 from gate.errors import GateError, TimedOut
-from gate.kinds import JobKind
+from gate.kinds import JobKind, RunCommand
 from gate.report import Reporter
-from gate.result import CHECK_RUN, Call, Result
+from gate.result import Call, Result
 
 # The harmless authenticated read: the account's unfinished install jobs (GET, changes nothing).
 PROBE_PATH = f"/cfp/v1/{JobKind.FLEET_INSTALL.value}/status"
@@ -127,18 +126,18 @@ class Checker:
     def _elapsed(self) -> float:
         return self.clock.monotonic() - self.started
 
-    def _result(self, outcome: Outcome, message: str, exit_code: int | None = None) -> Result:
+    def _result(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
         return Result(
             update_id=None,
             outcome=outcome,
-            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_name="ready" if outcome is Outcome.SUCCEEDED else "not ready",
             polls=self.client.requests_made,
             elapsed_seconds=self._elapsed(),
-            job_kind=CHECK_RUN,
+            job_kind=RunCommand.CHECK,
             calls=tuple(self.plan),
+            signum=signum,
         )
 
-    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result:
-        return self._result(outcome, message, exit_code)
+    def cut_short(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
+        return self._result(outcome, message, signum)

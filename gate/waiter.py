@@ -26,7 +26,6 @@ from gate.clock import Clock
 from gate.config import Settings, summarise_ids
 from gate.durations import format_duration
 from gate.ending import OUTCOME_PRIORITY, Outcome, worst
-from gate.ending import exit_code as ending_exit_code
 from gate.errors import ApiError, TimedOut, UnknownJob
 from gate.job import JobStatus, Verdict, classify, state_label
 from gate.kinds import JobKind
@@ -403,7 +402,7 @@ class Waiter(WaitLoop):
     # -- ending ----------------------------------------------------------------------------------
 
     def result(
-        self, outcome: Outcome | None = None, message: str | None = None, exit_code: int | None = None
+        self, outcome: Outcome | None = None, message: str | None = None, signum: int | None = None
     ) -> Result:
         """The run's result; an explicit outcome (a cut-short run) overrides the jobs' own."""
         jobs = tuple(s.to_result() for s in self.slots)
@@ -415,14 +414,14 @@ class Waiter(WaitLoop):
         return Result(
             update_id=single.job_id if single else None,
             outcome=outcome,
-            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_name=single.state_name if single else None,
             polls=self.client.requests_made,
             elapsed_seconds=self.elapsed(),
             warnings=tuple(self.warnings),
-            job_kind=self.jobs[0].kind.value,
+            job_kind=self.jobs[0].kind,
             jobs=jobs,
+            signum=signum,
         )
 
     def _summary_message(self, jobs: Sequence[JobResult], outcome: Outcome) -> str:
@@ -437,7 +436,7 @@ class Waiter(WaitLoop):
         detail = f"; {worst_job.message}" if worst_job and outcome is not Outcome.SUCCEEDED else ""
         return f"{self.label}: {counts} after {format_duration(self.elapsed())}{detail}"
 
-    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result:
+    def cut_short(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
         """The result when a signal or a gate error ends the run: open jobs take ``outcome``."""
         for slot in self.slots:
             if slot.outcome is None:
@@ -446,7 +445,7 @@ class Waiter(WaitLoop):
                     f"{slot.poller.label}: {slot.poller.last_seen()}; may still be running",
                     self.elapsed(),
                 )
-        return self.result(outcome, message, exit_code)
+        return self.result(outcome, message, signum)
 
     def timed_out(self, open_slots: Sequence[Slot]) -> None:
         if len(self.slots) > 1:

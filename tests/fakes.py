@@ -72,7 +72,7 @@ class Recorder:
     def warning(self, message: str) -> None:
         self._note("warning", message)
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         self._note("created", f"{kind} {job_id}", kind, str(job_id))
 
     def end(self, result: Any) -> None:
@@ -126,7 +126,6 @@ def make_result(outcome: Any = None, **fields: Any) -> Any:
     import dataclasses
     import signal
 
-    from gate.ending import exit_code
     from gate.kinds import JobKind
     from gate.result import JobResult, Outcome, Result
 
@@ -134,7 +133,7 @@ def make_result(outcome: Any = None, **fields: Any) -> Any:
     values: dict[str, Any] = {
         "update_id": 1234,
         "outcome": outcome,
-        "exit_code": int(exit_code(outcome, signal.SIGTERM)),
+        "signum": signal.SIGTERM,
         "message": f"update 1234: {outcome.value}",
         "state_id": 6,
         "state_name": "Failed",

@@ -242,7 +242,7 @@ def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) 
     deployer = Deployer(StatusClient(settings, clock, reporter), settings, deploy, clock, reporter)
     with pytest.raises(Cancelled):
         deployer.run()
-    result = deployer.cut_short(Outcome.CANCELLED, "deploy: cancelled", 143)
+    result = deployer.cut_short(Outcome.CANCELLED, "deploy: cancelled", signal.SIGTERM)
     assert [(j.kind, j.job_id, j.outcome) for j in result.jobs] == [
         ("imageupdate", 11, Outcome.SUCCEEDED),
         ("imagediff", 22, Outcome.CANCELLED),

@@ -35,11 +35,10 @@ from gate.deploy.resume import resume_command
 from gate.deploy.settings import DeploySettings
 from gate.durations import format_duration
 from gate.ending import Outcome
-from gate.ending import exit_code as ending_exit_code
 from gate.errors import ApiError, Cancelled, GateError, TimedOut, TransientError, shown
-from gate.kinds import WAITABLE, JobKind
+from gate.kinds import WAITABLE, JobKind, RunCommand
 from gate.report import Reporter
-from gate.result import DEPLOY_RUN, Call, JobResult, Result
+from gate.result import Call, JobResult, Result
 from gate.waiter import Waiter, WaitLoop
 
 LOCKED = re.compile(r"locked by diffid:?\s*([0-9]{1,20})", re.IGNORECASE)
@@ -415,26 +414,26 @@ class Deployer:
         )
 
     def result(
-        self, outcome: Outcome, message: str, exit_code: int | None = None, *, state_name: str | None = None
+        self, outcome: Outcome, message: str, signum: int | None = None, *, state_name: str | None = None
     ) -> Result:
         return Result(
             update_id=None,
             outcome=outcome,
-            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_name=state_name,
             polls=self.client.requests_made,
             elapsed_seconds=self.elapsed(),
             warnings=tuple(self.warnings),
-            job_kind=DEPLOY_RUN,
+            job_kind=RunCommand.DEPLOY,
             jobs=tuple(self.jobs),
             calls=tuple(self.calls),
+            signum=signum,
         )
 
-    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result:
+    def cut_short(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
         """The result when a signal or a gate error ends the run; ``message`` gains the resume command."""
         if self.current is not None:
-            partial = self.current.cut_short(outcome, message, exit_code)
+            partial = self.current.cut_short(outcome, message, signum)
             self.jobs.extend(partial.jobs)
             self.current = None
         # A job created just before the signal, not yet waited on, is still listed with its id.
@@ -457,8 +456,8 @@ class Deployer:
                 f"in the Clanforge dashboard before running again, then resume with "
                 f"'{self.resume_command(kind)} {kind.resume_flag} <id>' if it started, or "
                 f"'{self.resume_command()}' if it did not",
-                exit_code,
+                signum,
             )
         if self.advice_given:
-            return self.result(outcome, message, exit_code)
-        return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)
+            return self.result(outcome, message, signum)
+        return self.result(outcome, f"{message}; to resume: {self.resume_command()}", signum)

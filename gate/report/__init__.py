@@ -31,7 +31,7 @@ class Reporter(Protocol):
     def warning(self, message: str) -> None:
         """Something odd that does not stop the wait."""
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         """A job was just created (``deploy``): its id, to be announced at once so a run that is
         cut short can be resumed from it."""
 
@@ -61,7 +61,7 @@ class FanOut:
     def warning(self, message: str) -> None:
         self._each(lambda reporter: reporter.warning(message))
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         self._each(lambda reporter: reporter.created(kind, job_id))
 
     def end(self, result: Result) -> None:
@@ -116,7 +116,7 @@ class Redactor:
     def warning(self, message: str) -> None:
         self.inner.warning(self.redact(message))
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         self.inner.created(kind, job_id)
 
     def end(self, result: Result) -> None:
