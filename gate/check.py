@@ -45,12 +45,13 @@ class Checker:
     chain_error: str | None
     clock: Clock
     reporter: Reporter
+    # The run's overall deadline (Settings.deadline with check=True), the deploy plan's too.
+    deadline: float
     lines: list[str] = field(default_factory=list)
     plan: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.started = self.clock.monotonic()
-        self.deadline = self.started + min(self.settings.timeout, 4 * self.settings.request_timeout)
 
     @property
     def label(self) -> str:
@@ -80,8 +81,7 @@ class Checker:
         return self._check_image(self.deploy)
 
     def _check_image(self, d: DeploySettings) -> Result:
-        deployer = Deployer(self.client, self.settings, d, self.clock, self.reporter)
-        deployer.deadline = self.deadline
+        deployer = Deployer(self.client, self.settings, d, self.clock, self.reporter, self.deadline)
         lock: ImageLock | None = None
         try:
             if d.game_id is not None:

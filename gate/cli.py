@@ -72,13 +72,17 @@ class RunInputs:
     client: StatusClient
     clock: Clock
     reporter: Reporter
+    # When the runner starts (monotonic): the run's deadline counts from here.
+    started: float
 
 
 MakeRunner = Callable[[RunInputs], Runner]
 
 
 def _make_waiter(run: RunInputs) -> Runner:
-    return Waiter(run.client, run.settings, run.clock, run.reporter)
+    return Waiter(
+        run.client, run.settings, run.clock, run.reporter, deadline=run.settings.deadline(run.started)
+    )
 
 
 def _make_deployer(run: RunInputs) -> Runner:
@@ -86,7 +90,8 @@ def _make_deployer(run: RunInputs) -> Runner:
     from gate.deploy.settings import load_deploy_settings
 
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
-    return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
+    deadline = run.settings.deadline(run.started)
+    return Deployer(run.client, run.settings, deploy, run.clock, run.reporter, deadline)
 
 
 def _make_checker(run: RunInputs) -> Runner:
@@ -100,7 +105,8 @@ def _make_checker(run: RunInputs) -> Runner:
             load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
         except ConfigError as exc:
             chain_error = str(exc)
-    return Checker(run.client, run.settings, deploy, chain_error, run.clock, run.reporter)
+    deadline = run.settings.deadline(run.started, check=True)
+    return Checker(run.client, run.settings, deploy, chain_error, run.clock, run.reporter, deadline)
 
 
 def run_gate(
@@ -140,7 +146,8 @@ def run_gate(
             if limit_problem is not None:
                 raise ConfigError(limit_problem)
         client = StatusClient(settings, clock, reporter, session=session, masker=masker)
-        end.runner = make_runner(RunInputs(args, env, yaml_values, settings, client, clock, reporter))
+        inputs = RunInputs(args, env, yaml_values, settings, client, clock, reporter, clock.monotonic())
+        end.runner = make_runner(inputs)
         end.result = end.runner.run()
     return end.finish()
 

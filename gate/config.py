@@ -137,6 +137,20 @@ class Settings:
         """The first (often the only) job id."""
         return self.update_ids[0]
 
+    def deadline(self, started: float, *, check: bool = False) -> float:
+        """The run's one overall deadline on the monotonic clock: ``timeout`` after it started.
+
+        Everything that waits is handed this value (the wait loop, each step of a deploy, check);
+        ``check`` makes a few reads, so it also gives up after ``CHECK_REQUEST_TIMEOUTS`` request
+        timeouts when that comes sooner.
+        """
+        budget = min(self.timeout, CHECK_REQUEST_TIMEOUTS * self.request_timeout) if check else self.timeout
+        return started + budget
+
+
+# ``check`` reads a few answers and no job: it gives up after this many request timeouts.
+CHECK_REQUEST_TIMEOUTS = 4
+
 
 # A settings file is a few hundred bytes; a secret a few dozen. Anything far larger is a mistake
 # (or /dev/zero) and is refused before it is read whole.

@@ -124,7 +124,7 @@ class WaitLoop:
         settings: Settings,
         clock: Clock,
         reporter: Reporter,
-        deadline: float | None = None,
+        deadline: float,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -136,7 +136,7 @@ class WaitLoop:
             MAX_REQUEST_GAP, min(settings.poll_interval, settings.min_poll_interval) / len(self.slots)
         )
         self.started = clock.monotonic()
-        self.deadline = self.started + settings.timeout if deadline is None else deadline
+        self.deadline = deadline  # the run's, from Settings.deadline: never worked out here
         self.warnings: list[str] = []
         self.round_trips: deque[float] = deque([0.0], maxlen=16)  # how long recent polls kept the loop busy
 
@@ -371,7 +371,8 @@ class Waiter(WaitLoop):
         reporter: Reporter,
         rng: random.Random | None = None,
         jobs: Sequence[JobRef] | None = None,
-        deadline: float | None = None,
+        *,
+        deadline: float,
     ) -> None:
         self.rng = rng or random.Random()
         self.jobs = tuple(jobs or (JobRef(settings.job, job_id) for job_id in settings.update_ids))

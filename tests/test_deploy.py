@@ -239,7 +239,8 @@ def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) 
     deploy = DeploySettings(
         5, 9, "x", None, True, None, False, False, 0, None, None, None, False, False, False, False
     )
-    deployer = Deployer(StatusClient(settings, clock, reporter), settings, deploy, clock, reporter)
+    client = StatusClient(settings, clock, reporter)
+    deployer = Deployer(client, settings, deploy, clock, reporter, settings.deadline(clock.monotonic()))
     with pytest.raises(Cancelled):
         deployer.run()
     result = deployer.cut_short(Outcome.CANCELLED, "deploy: cancelled", signal.SIGTERM)

@@ -280,7 +280,13 @@ def test_a_plain_complete_ends_the_wait_for_every_kind(kind: JobKind, requests_m
         job=kind,
     )
     recorder = Recorder()
-    result = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder).run()
+    result = Waiter(
+        StatusClient(settings, clock, recorder),
+        settings,
+        clock,
+        recorder,
+        deadline=settings.deadline(clock.monotonic()),
+    ).run()
     assert (result.outcome.value, result.exit_code, requests_mock.call_count) == ("succeeded", 0, 1)
     assert result.state_name == "Complete" and result.state_id is None
 

@@ -60,7 +60,7 @@ def loop_of(clock: FakeClock, *pollers_of: Any, **settings: Any) -> tuple[WaitLo
     config = make_settings(**{"timeout": 60.0, "poll_interval": 10.0, **settings})
     client = StatusClient(config, clock, Recorder())
     pollers = [make(client) for make in pollers_of]
-    return WaitLoop(pollers, client, config, clock, Recorder()), pollers
+    return WaitLoop(pollers, client, config, clock, Recorder(), config.deadline(clock.monotonic())), pollers
 
 
 def test_a_poller_is_polled_on_its_own_schedule_until_done(clock: FakeClock) -> None:
@@ -122,7 +122,14 @@ def test_a_one_job_result_file_keeps_its_schema(requests_mock: rm.Mocker, clock:
     )
     settings = make_settings()
     recorder = Recorder()
-    waiter = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder, random.Random(1))
+    waiter = Waiter(
+        StatusClient(settings, clock, recorder),
+        settings,
+        clock,
+        recorder,
+        random.Random(1),
+        deadline=settings.deadline(clock.monotonic()),
+    )
     data = waiter.run().to_dict()
     job = {
         "kind": "imageupdate",
@@ -163,7 +170,8 @@ def test_a_deploy_result_file_keeps_its_schema(clock: FakeClock) -> None:
         5, 9, "x", None, True, None, False, False, 0, None, None, None, False, False, False, False
     )
     recorder = Recorder()
-    deployer = Deployer(StatusClient(settings, clock, recorder), settings, deploy, clock, recorder)
+    client = StatusClient(settings, clock, recorder)
+    deployer = Deployer(client, settings, deploy, clock, recorder, settings.deadline(clock.monotonic()))
     deployer.jobs.append(
         JobResult("imagediff", 22, Outcome.SUCCEEDED, "image diff 22: succeeded", 5, "Complete")
     )

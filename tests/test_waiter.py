@@ -19,7 +19,14 @@ def run(
     requests_mock.get(URL, responses)
     recorder = Recorder()
     settings = make_settings(**kw)
-    waiter = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder, random.Random(1))
+    waiter = Waiter(
+        StatusClient(settings, clock, recorder),
+        settings,
+        clock,
+        recorder,
+        random.Random(1),
+        deadline=settings.deadline(clock.monotonic()),
+    )
     return waiter.run(), recorder
 
 

@@ -63,6 +63,8 @@ class Deployer:
     deploy: DeploySettings
     clock: Clock
     reporter: Reporter
+    # The run's overall deadline (Settings.deadline); every step waits under it.
+    deadline: float
     rng: random.Random = field(default_factory=random.Random)
     jobs: list[JobResult] = field(default_factory=list)
     created: dict[JobKind, int] = field(default_factory=dict)
@@ -71,7 +73,6 @@ class Deployer:
 
     def __post_init__(self) -> None:
         self.started = self.clock.monotonic()
-        self.deadline = self.started + self.settings.timeout
         self.current: Waiter | None = None
         # Set when an error's own message already says how to go on (a generic resume would mislead).
         self.advice_given = False
@@ -155,7 +156,7 @@ class Deployer:
             self.reporter,
             self.rng,
             [JobRef(kind, job_id)],
-            self.deadline,
+            deadline=self.deadline,
         )
         result = self.current.run()
         self.warnings.extend(result.warnings)
