@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
     import requests_mock as rm
 
+    from gate.config import Credentials, Settings
     from gate.kinds import JobKind
 
 # The one set of fake credentials of the tests: made up, and easy to search for in output.
@@ -179,23 +180,41 @@ def load_benchmark(filename: str) -> Any:
     return module
 
 
-def make_settings(**fields: Any) -> Any:
-    """Valid ``Settings`` for one update (1234) on https://api.test, fields overridable."""
+def make_settings(
+    *,
+    update_ids: tuple[int, ...] = (1234,),
+    account_service_id: str | None = "77",
+    api_url: str = "https://api.test",
+    timeout: float = 60.0,
+    poll_interval: float = 10.0,
+    min_poll_interval: float = 1.0,
+    request_timeout: float = 10.0,
+    result_file: str | None = None,
+    credentials: Credentials | None = None,
+    junit_file: str | None = None,
+    dotenv_file: str | None = None,
+    job: JobKind | None = None,
+    fail_fast: bool = False,
+) -> Settings:
+    """Valid ``Settings`` for one update (1234) on https://api.test; each field can be given."""
     from gate.config import Credentials, Settings
+    from gate.kinds import JobKind
 
-    values: dict[str, Any] = {
-        "update_ids": (1234,),
-        "account_service_id": "77",
-        "api_url": "https://api.test",
-        "timeout": 60.0,
-        "poll_interval": 10.0,
-        "min_poll_interval": 1.0,
-        "request_timeout": 10.0,
-        "result_file": None,
-        "credentials": Credentials("basic", user="AKEY", secret="SKEY"),
-    }
-    values.update(fields)
-    return Settings(**values)
+    return Settings(
+        update_ids=update_ids,
+        account_service_id=account_service_id,
+        api_url=api_url,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        min_poll_interval=min_poll_interval,
+        request_timeout=request_timeout,
+        result_file=result_file,
+        credentials=credentials or Credentials("basic", user="AKEY", secret="SKEY"),
+        junit_file=junit_file,
+        dotenv_file=dotenv_file,
+        job=job or JobKind.IMAGE_UPDATE,
+        fail_fast=fail_fast,
+    )
 
 
 # --- the command line in-process, over requests-mock -------------------------------------------

@@ -50,7 +50,7 @@ class Counter:
         return f"seen {self.seen} times"
 
     def timed_out(self, elapsed: float, detail: str) -> str:
-        return f"{self.label}: timed out ({self.last_seen()})"
+        return f"{self.label}: timed out ({self.last_seen()}{'; ' + detail if detail else ''})"
 
     def result(self, outcome: Outcome, message: str, polls: int, elapsed: float) -> JobResult:
         return JobResult(JobKind.FLEET_INSTALL, 1, outcome, message, polls=polls, elapsed_seconds=elapsed)
@@ -111,6 +111,8 @@ def test_a_read_the_deadline_cuts_short_times_the_poller_out_with_the_reason(clo
     loop, _ = loop_of(clock, lambda c: Counter(c, "thing 1", 1, TimedOut("the deadline passed")))
     loop.loop()
     assert loop.slots[0].outcome is Outcome.TIMED_OUT
+    # The reason the read gave is the one the poller's timeout message carries.
+    assert loop.slots[0].message == "thing 1: timed out (seen 0 times; the deadline passed)"
 
 
 # -- the result file keeps its shape --------------------------------------------------------------
