@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -73,6 +73,7 @@ __all__ = [
     "parse_job_ids",
     "parse_job_kind",
     "read_config_values",
+    "read_options",
     "read_source_url",
     "result_file_hint",
     "shown",
@@ -286,6 +287,21 @@ def lookup(
     if option.key in yaml_values and yaml_values[option.key] is not None:
         return yaml_values[option.key]
     return option.default
+
+
+def read_options(
+    options: Sequence[Option],
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    yaml_values: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Each option's value by precedence, parsed by its own row of the table (None where it is
+    neither given nor has a default)."""
+    values: dict[str, Any] = {}
+    for option in options:
+        raw = lookup(args, env, yaml_values, option)
+        values[option.key] = None if raw is None else option.parse(raw)
+    return values
 
 
 def _is_set(
