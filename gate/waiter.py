@@ -1,6 +1,6 @@
 """The wait loop: poll each thing waited on until it ends or the deadline passes.
 
-The loop knows nothing of what it polls: each is a ``Poller`` (poll it, is it done, describe it),
+The loop knows nothing of what it polls: each is a ``Poller`` (poll it, judge it, its result),
 as a job's status (``JobPoller``, here) or a deploy's fleet install (``gate.deploy.fleet``). The
 ``Waiter`` waits on jobs with it; the deploy drives its install through the same loop.
 
@@ -63,7 +63,8 @@ Ending = tuple[Outcome, str]
 
 
 class Poller(Protocol):
-    """One thing the wait loop follows: poll it, is it done, describe it.
+    """One thing the wait loop follows: poll it, judge what it read, its result; and its name,
+    what was last seen of it and its timeout message, for the loop's own messages.
 
     ``poll`` raises TimedOut when the time runs out (the loop decides what that means), and any
     of ``own_errors`` for an error about this one thing alone (the others are still waited on);
@@ -78,11 +79,9 @@ class Poller(Protocol):
     def poll(self, until: float) -> None:
         """Read it once, giving up at ``until``."""
 
-    def done(self, elapsed: float, polls: int) -> Ending | None:
-        """Its ending, from what the last poll read (telling the reporter what changed); None while open."""
-
-    def next_delay(self) -> float:
-        """Seconds from now to its next poll, by its own schedule."""
+    def judge(self, elapsed: float, polls: int) -> Ending | float:
+        """Its ending, from what the last poll read (telling the reporter what changed); while it
+        is open, the seconds from now to its next poll, by its own schedule."""
 
     def last_seen(self) -> str:
         """What was last seen of it, for a timeout or a cut-short run."""
@@ -159,9 +158,9 @@ class WaitLoop:
     def timed_out(self, open_slots: Sequence[Slot]) -> None:
         """Told after the deadline ended ``open_slots`` (a wait on several jobs warns)."""
 
-    def _schedule(self, slot: Slot, deadline: float) -> None:
-        now = self.clock.monotonic()
-        delay = slot.poller.next_delay()
+    def _schedule(self, slot: Slot, delay: float) -> None:
+        """Set the slot's next poll ``delay`` seconds from now, as its poller asks, within the deadline."""
+        now, deadline = self.clock.monotonic(), self.deadline
         # Never sleep past the deadline. When the next poll would land after it, make one
         # last poll just before it instead; after that, this one is not polled again.
         margin = min(1.0, self.settings.request_timeout, max(0.0, deadline - now) / 2)
@@ -212,67 +211,71 @@ class WaitLoop:
 
     def loop(self) -> None:
         """Poll until every slot ended, one failed (fail-fast) or time ran out."""
-        deadline = self.deadline
         for index, slot in enumerate(self.slots):
             slot.next_at = self.started + index * self.gap
         last_request = -math.inf
-        several = len(self.slots) > 1
-        while True:
-            open_slots = [s for s in self.slots if s.outcome is None]
-            if not open_slots:
-                break
-            if self.settings.fail_fast and any(
-                s.outcome in (Outcome.FAILED, Outcome.ERROR) for s in self.slots
-            ):
-                for s in open_slots:
-                    s.end(Outcome.CANCELLED,
-                          f"{s.poller.label}: not waited for (--fail-fast); {s.poller.last_seen()}",
-                          self.elapsed())  # fmt: skip
-                break
+        while open_slots := [s for s in self.slots if s.outcome is None]:
+            if self._fail_fast(open_slots):
+                return
             slot, due = self._pick(open_slots, last_request)
             now = self.clock.monotonic()
-            if due >= deadline:
-                self.clock.sleep(max(0.0, deadline - now))
+            if due >= self.deadline:
+                self.clock.sleep(max(0.0, self.deadline - now))
                 self._time_out(open_slots)
-                break
+                return
             if due > now:
                 self.clock.sleep(due - now)
-            before = self.client.requests_made
-            # With several pollers, one that does not answer gets a turn of its own, not the
-            # whole deadline: the others are polled in between (see STUCK_TURNS).
-            turn_end = deadline if not several else min(deadline, self._turn_end())
-            slot.sent_at = self.clock.monotonic()
-            try:
-                slot.poller.poll(turn_end)
-            except TimedOut as exc:
-                slot.polls += self.client.requests_made - before
-                if turn_end < deadline and self.clock.monotonic() < deadline:
-                    self.warn(
-                        slot.poller.label, "no answer within its turn; polling the other jobs meanwhile"
-                    )
-                    slot.next_at = self.clock.monotonic() + self.policy.floor
-                    continue
-                self._time_out([s for s in self.slots if s.outcome is None], str(exc))
-                break
-            except slot.poller.own_errors as exc:
-                # About this one only: the others are still worth waiting for.
-                slot.polls += self.client.requests_made - before
-                slot.end(Outcome.ERROR, str(exc), self.elapsed())
-                if several:
-                    self.reporter.progress(slot.message)
-                continue
-            finally:
-                last_request = self.clock.monotonic()
+            cut_short = self._poll(slot)
+            last_request = self.clock.monotonic()
+            if cut_short is not None:
+                self._time_out([s for s in self.slots if s.outcome is None], cut_short)
+                return
+
+    def _fail_fast(self, open_slots: Sequence[Slot]) -> bool:
+        """With --fail-fast, once one slot failed: end the open ones, not waited for."""
+        if not self.settings.fail_fast or not any(
+            s.outcome in (Outcome.FAILED, Outcome.ERROR) for s in self.slots
+        ):
+            return False
+        for s in open_slots:
+            message = f"{s.poller.label}: not waited for (--fail-fast); {s.poller.last_seen()}"
+            s.end(Outcome.CANCELLED, message, self.elapsed())
+        return True
+
+    def _poll(self, slot: Slot) -> str | None:
+        """Poll one slot and judge what it read; the reason, when the deadline cut the poll short."""
+        several = len(self.slots) > 1
+        # With several pollers, one that does not answer gets a turn of its own, not the whole
+        # deadline: the others are polled in between (see STUCK_TURNS).
+        turn_end = min(self.deadline, self._turn_end()) if several else self.deadline
+        before = self.client.requests_made
+        slot.sent_at = self.clock.monotonic()
+        try:
+            slot.poller.poll(turn_end)
+        except TimedOut as exc:
+            if turn_end >= self.deadline or self.clock.monotonic() >= self.deadline:
+                return str(exc)
+            self.warn(slot.poller.label, "no answer within its turn; polling the other jobs meanwhile")
+            slot.next_at = self.clock.monotonic() + self.policy.floor
+            return None
+        except slot.poller.own_errors as exc:
+            # About this one only: the others are still worth waiting for.
+            slot.end(Outcome.ERROR, str(exc), self.elapsed())
+            if several:
+                self.reporter.progress(slot.message)
+            return None
+        finally:
             slot.polls += self.client.requests_made - before
-            ending = slot.poller.done(self.elapsed(), slot.polls)
-            if ending is not None:
-                slot.end(*ending, self.elapsed())
-                if several and slot.outcome is Outcome.FAILED:
-                    self.reporter.progress(slot.message)
-            else:
-                self._schedule(slot, deadline)
-            # What one poll keeps the loop busy for: the round trip and reading the answer.
-            self.round_trips.append(self.clock.monotonic() - slot.sent_at)
+        judged = slot.poller.judge(self.elapsed(), slot.polls)
+        if isinstance(judged, tuple):
+            slot.end(*judged, self.elapsed())
+            if several and slot.outcome is Outcome.FAILED:
+                self.reporter.progress(slot.message)
+        else:
+            self._schedule(slot, judged)
+        # What one poll keeps the loop busy for: the round trip and reading the answer.
+        self.round_trips.append(self.clock.monotonic() - slot.sent_at)
+        return None
 
 
 class JobPoller:
@@ -308,10 +311,7 @@ class JobPoller:
     def poll(self, until: float) -> None:
         self.last = self.waiter.client.fetch(self.job, until)
 
-    def next_delay(self) -> float:
-        return self.schedule.next_delay(self.waiter.clock.time())
-
-    def done(self, elapsed: float, polls: int) -> Ending | None:
+    def judge(self, elapsed: float, polls: int) -> Ending | float:
         w, status = self.waiter, self.last
         assert status is not None
         self.schedule.observe(Observation(w.clock.time(), status))
@@ -334,7 +334,7 @@ class JobPoller:
                 Outcome.FAILED,
                 f"{self.label}: failed after {format_duration(elapsed)}: {classification.reason}",
             )
-        return None
+        return self.schedule.next_delay(w.clock.time())
 
     def timed_out(self, elapsed: float, detail: str) -> str:
         extra = f"; {detail}" if detail else ""

@@ -38,12 +38,9 @@ class Counter:
             raise self.raises
         self.seen += 1
 
-    def done(self, elapsed: float, polls: int) -> Ending | None:
+    def judge(self, elapsed: float, polls: int) -> Ending | float:
         if self.polls_to_end is not None and self.seen >= self.polls_to_end:
             return Outcome.SUCCEEDED, f"{self.label}: done after {polls} polls"
-        return None
-
-    def next_delay(self) -> float:
         return 5.0
 
     def last_seen(self) -> str:

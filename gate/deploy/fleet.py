@@ -75,8 +75,9 @@ class FleetInstall:
             self.label, INSTALL_STATUS_PATH, {}, until, lambda body: parse_install_jobs(body, version_id)
         )
 
-    def done(self, elapsed: float, polls: int) -> Ending | None:
-        """Judge both readings and tell what changed; the ending once the install is proven done."""
+    def judge(self, elapsed: float, polls: int) -> Ending | float:
+        """Judge both readings and tell what changed; the ending once the install is proven done,
+        else the seconds to the next reading."""
         counts, jobs = self.counts, self.jobs
         assert counts is not None and jobs is not None
         self.evidence = self.evidence.seen(counts, jobs)
@@ -92,9 +93,6 @@ class FleetInstall:
             self.told.add(verdict)
             unproven = _unproven_text(verdict, self.version_id)
             self.reporter.progress(f"{self.label}: {unproven}; still watching")
-        return None
-
-    def next_delay(self) -> float:
         return self.settings.poll_interval * self.rng.uniform(0.9, 1.0)
 
     def last_seen(self) -> str:
