@@ -31,6 +31,7 @@ from gate.ending import Outcome
 from gate.kinds import JobKind
 from gate.report import Reporter
 from gate.result import JobResult
+from gate.schedule import PollPolicy
 from gate.waiter import Ending
 
 
@@ -63,6 +64,9 @@ class FleetInstall:
         self.jobs: InstallJobs | None = None
         self.shown = ""
         self.told: set[Verdict] = set()
+        # The install has no progress to aim at: it keeps the schedule's sparse cadence.
+        self.policy = PollPolicy(self.settings.poll_interval, self.settings.min_poll_interval)
+        self.answers = 0
 
     def chain_elapsed(self) -> float:
         return self.clock.monotonic() - self.chain_started
@@ -80,6 +84,7 @@ class FleetInstall:
         else the seconds to the next reading."""
         counts, jobs = self.counts, self.jobs
         assert counts is not None and jobs is not None
+        self.answers += 1
         self.evidence = self.evidence.seen(counts, jobs)
         verdict = judge(counts, jobs, self.evidence, created_here=self.created_here)
         readings = readings_text(counts, jobs)
@@ -93,7 +98,7 @@ class FleetInstall:
             self.told.add(verdict)
             unproven = _unproven_text(verdict, self.version_id)
             self.reporter.progress(f"{self.label}: {unproven}; still watching")
-        return self.settings.poll_interval * self.rng.uniform(0.9, 1.0)
+        return self.policy.cadence(self.answers, self.rng)
 
     def last_seen(self) -> str:
         return readings_text(self.counts, self.jobs)
