@@ -116,6 +116,12 @@ class PollPolicy:
         """The shortest delay: min_poll_interval, but never above poll_interval."""
         return min(self.min_poll_interval, self.poll_interval)
 
+    def from_request(self, delay: float, waited: float) -> float:
+        """``delay`` counted from an answer that came ``waited`` seconds after its request left,
+        never more than ``poll_interval`` after that request: the interval counts from when a
+        request leaves, not from its answer."""
+        return min(delay, self.poll_interval - waited)
+
     def cadence(self, answers: int, rng: random.Random) -> float:
         """The sparse cadence's delay after ``answers`` answers: P, except after the second, P
         shortened by a random share of up to ``jitter``, which sets the run's phase on its grid.

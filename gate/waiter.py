@@ -164,10 +164,7 @@ class WaitLoop:
         # Never sleep past the deadline. When the next poll would land after it, make one
         # last poll just before it instead; after that, this one is not polled again.
         margin = min(1.0, self.settings.request_timeout, max(0.0, deadline - now) / 2)
-        # The interval counts from when the last request left, not from its answer.
         at = now + delay
-        if at > slot.sent_at + self.settings.poll_interval:
-            at = slot.sent_at + self.settings.poll_interval
         if at < deadline - margin:
             slot.next_at = at
         elif not slot.last_poll_made:
@@ -290,6 +287,7 @@ class JobPoller:
         self._schedule: Schedule | None = None
         self.shown: tuple[str, int] | None = None
         self.last_line_at = -math.inf
+        self.sent_at = -math.inf  # when its last request left (monotonic)
 
     @property
     def label(self) -> str:
@@ -309,6 +307,7 @@ class JobPoller:
         return f"last seen {state_label(self.last)}{progress}"
 
     def poll(self, until: float) -> None:
+        self.sent_at = self.waiter.clock.monotonic()
         self.last = self.waiter.client.fetch(self.job, until)
 
     def judge(self, elapsed: float, polls: int) -> Ending | float:
@@ -334,7 +333,8 @@ class JobPoller:
                 Outcome.FAILED,
                 f"{self.label}: failed after {format_duration(elapsed)}: {classification.reason}",
             )
-        return self.schedule.next_delay(w.clock.time())
+        waited = w.clock.monotonic() - self.sent_at
+        return w.policy.from_request(self.schedule.next_delay(w.clock.time()), waited)
 
     def timed_out(self, elapsed: float, detail: str) -> str:
         extra = f"; {detail}" if detail else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any, ClassVar
 
@@ -206,3 +207,26 @@ def test_a_deploy_result_file_keeps_its_schema(clock: FakeClock) -> None:
         ],
         "calls": [],
     }
+
+
+def test_the_interval_counts_from_when_a_request_left_not_from_its_slow_answer(
+    requests_mock: rm.Mocker, clock: FakeClock
+) -> None:
+    # Each answer takes 3 s to come; the job runs with no ETA and no progress, so every poll is
+    # on the sparse cadence: 10 s after the request before it left, never 10 s after its answer.
+    sent: list[float] = []
+
+    def slow(request: object, context: object) -> dict[str, object]:
+        sent.append(clock.monotonic())
+        clock.advance(3.0)
+        return job_body(4, "Running") if len(sent) < 4 else job_body(5, "Complete")
+
+    requests_mock.get(URL, json=slow)
+    settings = make_settings(poll_interval=10.0, timeout=120.0)
+    recorder = Recorder()
+    client = StatusClient(settings, clock, recorder)
+    waiter = Waiter(client, settings, clock, recorder, random.Random(1), deadline=settings.deadline(1000.0))
+    assert waiter.run().outcome is Outcome.SUCCEEDED
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
+    assert gaps[0] == 10.0 and gaps[2] == 10.0  # the second gap sets the run's phase (jitter)
+    assert all(gap <= 10.0 for gap in gaps)

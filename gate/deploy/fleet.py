@@ -67,12 +67,14 @@ class FleetInstall:
         # The install has no progress to aim at: it keeps the schedule's sparse cadence.
         self.policy = PollPolicy(self.settings.poll_interval, self.settings.min_poll_interval)
         self.answers = 0
+        self.sent_at = 0.0  # when its last reading started (monotonic)
 
     def chain_elapsed(self) -> float:
         return self.clock.monotonic() - self.chain_started
 
     def poll(self, until: float) -> None:
         """Read both; TimedOut when ``until`` cuts a read short."""
+        self.sent_at = self.clock.monotonic()
         version_id = self.version_id
         self.counts = self.client.read(self.label, self.path, {}, until, parse_fleet_counts)
         self.jobs = self.client.read(
@@ -98,7 +100,8 @@ class FleetInstall:
             self.told.add(verdict)
             unproven = _unproven_text(verdict, self.version_id)
             self.reporter.progress(f"{self.label}: {unproven}; still watching")
-        return self.policy.cadence(self.answers, self.rng)
+        waited = self.clock.monotonic() - self.sent_at
+        return self.policy.from_request(self.policy.cadence(self.answers, self.rng), waited)
 
     def last_seen(self) -> str:
         return readings_text(self.counts, self.jobs)
