@@ -19,7 +19,7 @@ import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
@@ -66,12 +66,10 @@ class Poller(Protocol):
     """One thing the wait loop follows: poll it, judge what it read, its result; and its name,
     what was last seen of it and its timeout message, for the loop's own messages.
 
-    ``poll`` raises TimedOut when the time runs out (the loop decides what that means), and any
-    of ``own_errors`` for an error about this one thing alone (the others are still waited on);
-    any other error ends the whole wait.
+    ``poll`` raises TimedOut when the time runs out (the loop decides what that means); an error
+    about this one thing alone (the others are still waited on) is kept for ``judge`` to end it
+    with; any other error ``poll`` raises ends the whole wait.
     """
-
-    own_errors: ClassVar[tuple[type[Exception], ...]]
 
     @property
     def label(self) -> str: ...
@@ -255,18 +253,12 @@ class WaitLoop:
             self.warn(slot.poller.label, "no answer within its turn; polling the other jobs meanwhile")
             slot.next_at = self.clock.monotonic() + self.policy.floor
             return None
-        except slot.poller.own_errors as exc:
-            # About this one only: the others are still worth waiting for.
-            slot.end(Outcome.ERROR, str(exc), self.elapsed())
-            if several:
-                self.reporter.progress(slot.message)
-            return None
         finally:
             slot.polls += self.client.requests_made - before
         judged = slot.poller.judge(self.elapsed(), slot.polls)
         if isinstance(judged, tuple):
             slot.end(*judged, self.elapsed())
-            if several and slot.outcome is Outcome.FAILED:
+            if several and slot.outcome in (Outcome.FAILED, Outcome.ERROR):
                 self.reporter.progress(slot.message)
         else:
             self._schedule(slot, judged)
@@ -278,8 +270,6 @@ class WaitLoop:
 class JobPoller:
     """A poller of one job's status: the schedule from ``gate.schedule``, the verdict from ``gate.job``."""
 
-    own_errors: ClassVar[tuple[type[Exception], ...]] = (UnknownJob, ApiError)
-
     def __init__(self, job: JobRef, waiter: Waiter) -> None:
         self.job = job
         self.waiter = waiter
@@ -288,6 +278,7 @@ class JobPoller:
         self.shown: tuple[str, int] | None = None
         self.last_line_at = -math.inf
         self.sent_at = -math.inf  # when its last request left (monotonic)
+        self.error = ""  # an error of this job alone, from the last poll
 
     @property
     def label(self) -> str:
@@ -308,9 +299,17 @@ class JobPoller:
 
     def poll(self, until: float) -> None:
         self.sent_at = self.waiter.clock.monotonic()
-        self.last = self.waiter.client.fetch(self.job, until)
+        self.error = ""
+        try:
+            self.last = self.waiter.client.fetch(self.job, until)
+        except (UnknownJob, ApiError) as exc:
+            # About this job only (an unknown id, an error answer): the others are still worth
+            # waiting for. Credentials refused and the like are raised on: they end every job.
+            self.error = str(exc)
 
     def judge(self, elapsed: float, polls: int) -> Ending | float:
+        if self.error:
+            return Outcome.ERROR, self.error
         w, status = self.waiter, self.last
         assert status is not None
         self.schedule.observe(Observation(w.clock.time(), status))

@@ -23,6 +23,7 @@ from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings
 class Counter:
     """A poller that ends after ``polls_to_end`` polls (never when None), each poll one request."""
 
+    # Errors about this poller alone: its judge ends it with them; any other ends the wait.
     own_errors: ClassVar[tuple[type[Exception], ...]] = (ApiError,)
 
     def __init__(
@@ -31,15 +32,21 @@ class Counter:
         self.client, self.label, self.polls_to_end, self.raises = client, name, polls_to_end, raises
         self.seen = 0
         self.polled_at: list[float] = []
+        self.error = ""
 
     def poll(self, until: float) -> None:
         self.client.requests_made += 1
         self.polled_at.append(self.client.clock.monotonic())
-        if self.raises is not None:
+        if isinstance(self.raises, self.own_errors):
+            self.error = str(self.raises)
+        elif self.raises is not None:
             raise self.raises
-        self.seen += 1
+        else:
+            self.seen += 1
 
     def judge(self, elapsed: float, polls: int) -> Ending | float:
+        if self.error:
+            return Outcome.ERROR, self.error
         if self.polls_to_end is not None and self.seen >= self.polls_to_end:
             return Outcome.SUCCEEDED, f"{self.label}: done after {polls} polls"
         return 5.0

@@ -10,7 +10,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from gate.client import StatusClient
 from gate.clock import Clock
@@ -38,9 +37,6 @@ from gate.waiter import Ending
 @dataclass
 class FleetInstall:
     """The watch of one version's fleet install: a ``gate.waiter.Poller``."""
-
-    # Every error ends the deploy (the install is its last step): none is this poller's own.
-    own_errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     client: StatusClient
     settings: Settings
