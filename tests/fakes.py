@@ -8,13 +8,17 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import random
     from collections.abc import Sequence
     from pathlib import Path
 
     import requests_mock as rm
 
+    from gate.clock import Clock
     from gate.config import Credentials, Settings
     from gate.kinds import JobKind
+    from gate.report import Reporter
+    from gate.waiter import Waiter
 
 # The one set of fake credentials of the tests: made up, and easy to search for in output.
 ASID = "31337"
@@ -178,6 +182,17 @@ def load_benchmark(filename: str) -> Any:
     sys.modules[name] = module  # dataclasses in the script look their module up here
     spec.loader.exec_module(module)
     return module
+
+
+def make_waiter(
+    settings: Settings, clock: Clock, reporter: Reporter, rng: random.Random | None = None
+) -> Waiter:
+    """A ``Waiter`` on ``settings`` over a real ``StatusClient``, its deadline counted from now."""
+    from gate.client import StatusClient
+    from gate.waiter import Waiter
+
+    client = StatusClient(settings, clock, reporter)
+    return Waiter(client, settings, clock, reporter, rng, deadline=settings.deadline(clock.monotonic()))
 
 
 def make_settings(

@@ -17,7 +17,7 @@ from gate.errors import ApiError, TimedOut
 from gate.kinds import JobKind
 from gate.result import JobResult
 from gate.waiter import Ending, Waiter, WaitLoop
-from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings
+from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings, make_waiter
 
 
 class Counter:
@@ -129,14 +129,7 @@ def test_a_one_job_result_file_keeps_its_schema(requests_mock: rm.Mocker, clock:
     )
     settings = make_settings()
     recorder = Recorder()
-    waiter = Waiter(
-        StatusClient(settings, clock, recorder),
-        settings,
-        clock,
-        recorder,
-        random.Random(1),
-        deadline=settings.deadline(clock.monotonic()),
-    )
+    waiter = make_waiter(settings, clock, recorder, random.Random(1))
     data = waiter.run().to_dict()
     job = {
         "kind": "imageupdate",
