@@ -30,7 +30,8 @@ NEEDED_BY: Mapping[str, tuple[JobKind, ...]] = {
 _STEP_KEYS = frozenset({"diff_id", "version_id", "skip_update", "skip_diff", "skip_version", "skip_install"})
 # Where the table's key and the settings' field differ.
 _FIELD = {"disable_timeout": "disable_timeout_minutes"}
-# Where the command puts each setting: the image and machine first, then the steps, then the rest.
+# Where the command puts each setting: the image and machine first, then the steps, then what the
+# creates still to run take, then the rest, each in the table's order.
 _FIRST = ("image_id", "machine_id")
 
 
@@ -99,6 +100,7 @@ def resume_command(
     """
     parts, todo = _steps(deploy, created, next_kind)
     first: list[str] = []
+    creates: list[str] = []
     rest: list[str] = []
     for option in DEPLOY_OPTIONS:
         value = getattr(deploy, _FIELD.get(option.key, option.key))
@@ -107,5 +109,10 @@ def resume_command(
             continue
         if option.key in NEEDED_BY and not todo & set(NEEDED_BY[option.key]):
             continue
-        (first if option.key in _FIRST else rest).extend(setting_flags(option, value))
-    return " ".join(["clanforge-gate deploy", *first, *parts, *rest])
+        if option.key in _FIRST:
+            first += setting_flags(option, value)
+        elif set(NEEDED_BY.get(option.key, ())) & set(WAITABLE):
+            creates += setting_flags(option, value)
+        else:
+            rest += setting_flags(option, value)
+    return " ".join(["clanforge-gate deploy", *first, *parts, *creates, *rest])
