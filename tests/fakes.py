@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 
     from gate.clock import Clock
     from gate.config import Credentials, Settings
+    from gate.ending import Outcome
     from gate.kinds import JobKind
     from gate.report import Reporter
+    from gate.result import Result
     from gate.waiter import Waiter
 
 # The one set of fake credentials of the tests: made up, and easy to search for in output.
@@ -121,7 +123,7 @@ def job_body(
     return body
 
 
-def make_result(outcome: Any = None, **fields: Any) -> Any:
+def make_result(outcome: Outcome | None = None, **fields: Any) -> Result:
     """A one-job ``Result`` in the given outcome (default failed), fields overridable.
 
     The job's facts (state, progress, job error, ETA, requests, time) are given as keywords as
