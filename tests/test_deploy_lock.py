@@ -9,10 +9,10 @@ import pytest
 import requests
 import requests_mock as rm
 
+from gate.deploy.choices import OnLocked
+from gate.deploy.image_state import ImageLock
 from gate.deploy.lock import refused_by_lock
-from gate.deploy_options import OnLocked
 from gate.errors import Cancelled
-from gate.image_state import ImageLock
 from tests.fakes import API, BASE, FakeClock, cli, create_url, happy, job_body, status_url
 
 OPTIONS = f"{API}/cfp/v1/image/options"

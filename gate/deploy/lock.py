@@ -17,12 +17,12 @@ from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import Settings
 from gate.deploy.calls import IMAGE_OPTIONS_PATH
+from gate.deploy.choices import OnLocked
+from gate.deploy.image_state import ImageLock, parse_image_lock
 from gate.deploy.settings import DeploySettings
-from gate.deploy_options import OnLocked
 from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.errors import GateError, TimedOut
-from gate.image_state import ImageLock, parse_image_lock
 from gate.kinds import JobKind
 from gate.report import Reporter
 from gate.result import JobResult
@@ -93,7 +93,8 @@ class LockWatch:
     deploy: DeploySettings
     clock: Clock
     reporter: Reporter
-    deadline: Callable[[], float]
+    # The run's overall deadline (Settings.deadline), as the Deployer has it.
+    deadline: float
     # The jobs this run created (``Deployer.created``), read as they grow.
     mine: Mapping[JobKind, int]
     # The command that resumes the deploy, before the step given (``Deployer.resume_command``).
@@ -109,7 +110,7 @@ class LockWatch:
 
     def read(self) -> ImageLock:
         """The image's lock from ``/cfp/v1/image/options`` (needs the game id); its holder is seen."""
-        lock = self._read(self.deadline())
+        lock = self._read(self.deadline)
         ref = holder(lock)
         if ref is not None:
             self.seen.add(ref)
@@ -131,7 +132,7 @@ class LockWatch:
 
     def state_of(self, ref: JobRef) -> str:
         """The holder's state from its own status, or why it could not be read."""
-        deadline = min(self.deadline(), self.clock.monotonic() + 2 * self.settings.request_timeout)
+        deadline = min(self.deadline, self.clock.monotonic() + 2 * self.settings.request_timeout)
         try:
             return self.client.fetch(ref, deadline).state_name or "state unknown"
         except (GateError, TimedOut):
@@ -171,10 +172,10 @@ class LockWatch:
     def _pause(self, ref: JobRef, state: str) -> JobResult | None:
         """Sleep one poll interval (less near the deadline); the timed-out step once it has passed."""
         self._waited()
-        remaining = self.deadline() - self.clock.monotonic()
+        remaining = self.deadline - self.clock.monotonic()
         if remaining > 0:
             self.clock.sleep(min(self.settings.poll_interval, remaining))
-        if self.clock.monotonic() < self.deadline():
+        if self.clock.monotonic() < self.deadline:
             return None
         return self._still_locked(ref, state)
 
@@ -259,7 +260,7 @@ class LockWatch:
             return None, "without --game-id the image's lock is not read"
         if kind not in (JobKind.IMAGE_UPDATE, JobKind.IMAGE_DIFF):
             return None, f"an {kind.value} create frees the lock, so the lock cannot show it"
-        deadline = min(self.deadline(), self.clock.monotonic() + FIND_LOST_SECONDS)
+        deadline = min(self.deadline, self.clock.monotonic() + FIND_LOST_SECONDS)
         try:
             lock = self._read(deadline)
         except (GateError, TimedOut) as exc:
