@@ -54,9 +54,9 @@ def install_key(action: Path, python_version: tuple[int, ...] = tuple(sys.versio
     return digest.hexdigest()[:16]
 
 
-def interpreter(env_dir: Path) -> Path:
+def interpreter(env_dir: Path, system: str = os.name) -> Path:
     """The environment's Python: Scripts\\python.exe on Windows, bin/python elsewhere."""
-    if os.name == "nt":
+    if system == "nt":
         return env_dir / "Scripts" / "python.exe"
     return env_dir / "bin" / "python"
 

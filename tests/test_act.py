@@ -205,7 +205,8 @@ def test_the_runner_saw_the_outputs_and_outcome_of_each_ending(
     # The job summary act took from the gate's step.
     summaries = [m for m in job_log(run, job) if m.lstrip(" ⚙").startswith("Summary - ")]
     assert any(
-        f"Clanforge image update {update}" in m and f"| Outcome | {outcome.replace('_', chr(92) + '_')} (exit code {code}) |" in m
+        f"Clanforge image update {update}" in m
+        and f"| Outcome | {outcome.replace('_', chr(92) + '_')} (exit code {code}) |" in m
         for m in summaries
     ), summaries
 
