@@ -449,7 +449,8 @@ FAKE_PYTHON = """#!BASH
 # Answers the version check as VERSION; as the gate, records its arguments, directory and env.
 case "$*" in
   *version_info*) echo VERSION; [ VERSION_OK = yes ] ;;
-  *) { printf 'ARGS'; printf ' %q' "$@"; printf '\\nPWD %s\\n' "$PWD"; env | sort | sed 's/^/ENV /'; } > LOG ;;
+  *) { printf 'ARGS'; printf ' %q' "$@"; printf '\\nPWD %s\\n' "$PWD"
+       env | sort | sed 's/^/ENV /'; } > LOG ;;
 esac
 """
 

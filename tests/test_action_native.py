@@ -95,7 +95,8 @@ def test_a_failed_install_is_one_error_line_and_leaves_nothing(
     assert native.main([str(action), str(tmp_path / "cache"), str(output)]) == 3
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == (
-        "::error title=clanforge-gate::native mode: pip could not install the gate's dependencies (exit code 1)"
+        "::error title=clanforge-gate::native mode: "
+        "pip could not install the gate's dependencies (exit code 1)"
     )
     assert output.read_text() == ""
     home = tmp_path / "cache" / "clanforge-gate" / native.version_of(action)
