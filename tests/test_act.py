@@ -27,7 +27,7 @@ import pytest
 from gate import __version__
 
 ROOT = Path(__file__).resolve().parent.parent
-WORKFLOW = ROOT / "tests" / "act" / "action.yml"
+WORKFLOW = ROOT / "tests" / "act" / "runner.yml"
 ACT = shutil.which("act") or str(Path(sys.executable).parent / "act")
 MIRROR = "registry.example/team/clanforge-gate:0.2.0"
 
