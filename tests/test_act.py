@@ -130,6 +130,8 @@ def run(simulator: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
     secrets.write_text("CLANFORGE_ACCESS_KEY=demo-access-key\nCLANFORGE_SECRET_KEY=demo-secret-key\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CLANFORGE_", "GITHUB_", "RUNNER_"))}
     env["HOME"] = str(base / "home")
+    # act asks its project's server for notices unless told not to; nothing here leaves 127.0.0.1.
+    env["ACT_DISABLE_VERSION_CHECK"] = "1"
     # act on the host: RUNNER_TOOL_CACHE, the workspaces and the logs all under this run's folder.
     command = [
         ACT, "workflow_dispatch", "--workflows", str(WORKFLOW), "--directory", str(tree),
