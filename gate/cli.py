@@ -24,7 +24,7 @@ from gate.ownership import files_owned_by, workspace_owner
 from gate.parser import DEFAULT_COMMAND, PROG, build_parser
 from gate.redact import Masker, url_secrets
 from gate.report import FanOut, Redactor, Reporter
-from gate.report.platforms import platform_reporters
+from gate.report.platforms import platform_reporters, without_outcomes
 from gate.sim.commands import GateHooks, demo_command, simulate_command
 from gate.source_url import source_url_secrets
 from gate.system import cancel_signals, effective_uid
@@ -200,6 +200,8 @@ def _demo_command(args: argparse.Namespace, ctx: Context) -> int:
     return demo_command(args, ctx, SIM_HOOKS)
 
 
+# The commands that serve or drive the local simulator: they are no gate and report no outcome.
+SIMULATOR_COMMANDS = frozenset({"simulate", "demo"})
 COMMANDS: dict[str, Handler] = {
     "wait": _wait_command,
     "deploy": _runner_command(_make_deployer),
@@ -232,8 +234,10 @@ def main(
     ``pending`` holds signals that arrived before this could install its own handlers
     (see gate.entry); the run ends as cancelled by the first of them.
     """
+    argv = _with_default_command(sys.argv[1:] if argv is None else argv)
+    env = apply_inputs(os.environ if env is None else env)
     ctx = Context(
-        env=apply_inputs(os.environ if env is None else env),
+        env=without_outcomes(env) if argv[0] in SIMULATOR_COMMANDS else env,
         stdout=stdout or sys.stdout,
         stderr=stderr or sys.stderr,
         clock=clock,
@@ -241,9 +245,7 @@ def main(
     end = Ending(ctx.env, ctx.stdout, ctx.stderr)
     with cancellable(system), files_owned_by(workspace_owner(ctx.env, euid=effective_uid(system))):
         with ending(end):
-            args = end.args = build_parser().parse_args(
-                _with_default_command(sys.argv[1:] if argv is None else argv)
-            )
+            args = end.args = build_parser().parse_args(argv)
             if pending:
                 raise Cancelled(pending[0])
             command = args.command or DEFAULT_COMMAND

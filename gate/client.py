@@ -31,7 +31,7 @@ from gate.errors import (
     UnknownJob,
 )
 from gate.exchange import ACCEPT_ENCODING, Answer, exchange
-from gate.job import NO_ROWS, JobStatus, check_api_error, check_job_id, parse_status
+from gate.job import NO_ROWS, IgnoredField, JobStatus, check_api_error, check_job_id, parse_status
 from gate.kinds import JobKind
 from gate.redact import Masker
 from gate.report import Reporter
@@ -170,6 +170,8 @@ class StatusClient:
         self.reporter = reporter
         self.requests_made = 0
         self.first_retry_wait = first_retry_wait
+        # The informing fields already said to be ignored, per job: each is said once.
+        self._noted: set[tuple[str, str]] = set()
         self.session = session or requests.Session()
         self.session.headers.update(
             {"Accept": "application/json", "Accept-Encoding": ACCEPT_ENCODING, "User-Agent": USER_AGENT}
@@ -283,7 +285,15 @@ class StatusClient:
             f"{job.label}: state={status.state_id}/{status.state_name!r} progress={status.progress} "
             f"eta={status.eta} failed={status.failed} error={status.error!r}"
         )
+        self._note_ignored(job.label, status.ignored)
         return status
+
+    def _note_ignored(self, label: str, ignored: tuple[IgnoredField, ...]) -> None:
+        """Say once per job, in verbose output, which informing field could not be read."""
+        for field in ignored:
+            if (label, field.name) not in self._noted:
+                self._noted.add((label, field.name))
+                self.reporter.debug(f"{label}: {self._api_text(str(field))}")
 
     def read(
         self,

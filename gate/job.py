@@ -43,6 +43,17 @@ NO_ROWS = "no rows in result set"
 
 
 @dataclass(frozen=True)
+class IgnoredField:
+    """An informing field the answer carried in a form that holds no usable value."""
+
+    name: str
+    value: str
+
+    def __str__(self) -> str:
+        return f"field {self.name!r} is {self.value}, not an integer in range: ignored"
+
+
+@dataclass(frozen=True)
 class JobStatus:
     """One answer of a ``.../status`` endpoint, typed."""
 
@@ -56,6 +67,8 @@ class JobStatus:
     updated: int
     start: int | None = None
     job_id: int | None = None
+    # The informing fields that could not be read: left out, never decisive.
+    ignored: tuple[IgnoredField, ...] = ()
 
 
 class Verdict(enum.Enum):
@@ -87,14 +100,13 @@ _TRUE_FLAGS = frozenset({"true", "1", "yes"})
 _FALSE_FLAGS = frozenset({"false", "0", "no", ""})
 # The fields that name a job in an answer (its kind's own, and ``jobid`` for any kind).
 ID_FIELDS = tuple(kind.id_field for kind in WAITABLE)
+# The documented fields that only inform the wait (shown, used by the schedule), never decide it.
+INFORMING_FIELDS = ("jobprogress", "jobeta", "jobfailed", "jobcreated", "jobupdated", "jobstart")
 
 
-def _int_field(body: Mapping[str, object], key: str, *, optional: bool) -> int | None:
-    value = body.get(key)
-    if value is None:
-        if optional:
-            return None
-        raise MalformedResponse(f"field {key!r} is missing")
+def _read_int(value: object) -> int | None:
+    """An integer in any form the API has been seen to send (a number, a string holding one), or
+    None when the value holds no integer in range."""
     number: int | None = None
     if _is_int(value):
         number = int(value)  # type: ignore[call-overload]
@@ -104,7 +116,32 @@ def _int_field(body: Mapping[str, object], key: str, *, optional: bool) -> int |
     elif isinstance(value, float) and value.is_integer():
         number = int(value)
     if number is None or abs(number) > MAX_FIELD_VALUE:
+        return None
+    return number
+
+
+def _int_field(body: Mapping[str, object], key: str, *, optional: bool) -> int | None:
+    """A field that decides (a state id, an echoed job id): unreadable is malformed."""
+    value = body.get(key)
+    if value is None:
+        if optional:
+            return None
+        raise MalformedResponse(f"field {key!r} is missing")
+    number = _read_int(value)
+    if number is None:
         raise MalformedResponse(f"field {key!r} is {_short(value)}, not an integer in range")
+    return number
+
+
+def _informing_int(body: Mapping[str, object], key: str, notes: list[IgnoredField]) -> int | None:
+    """A field that only informs (progress, ETA, timestamps, the failure count): absent, null or
+    unreadable is None, and an unreadable value is noted, never an error."""
+    value = body.get(key)
+    if value is None:
+        return None
+    number = _read_int(value)
+    if number is None:
+        notes.append(IgnoredField(key, _short(value)))
     return number
 
 
@@ -179,94 +216,120 @@ def check_job_id(body: Mapping[str, object], kind: JobKind | str, job_id: int) -
 
 
 def parse_status(body: object) -> JobStatus:
-    """Validate a decoded status body against the documented job shape."""
+    """Validate a decoded status body against the documented job shape.
+
+    Strict on what decides (the state, the job error; the flags and the echoed id are checked
+    before this), lenient on what informs: an informing field that is absent, null or of another
+    type is left out and named in ``ignored``, never a reason to wait, retry or fail.
+    """
     fields = check_api_error(body)
     name = fields.get("jobstatename")
     if name is None:
         name = ""
     if not isinstance(name, str):
-        raise MalformedResponse(f"field 'jobstatename' is {name!r}, not a string")
+        raise MalformedResponse(f"field 'jobstatename' is {_short(name)}, not a string")
     state_id = _int_field(fields, "jobstateid", optional=True)
-    if state_id is None and not name:
+    if state_id is None and not name.strip():
         raise MalformedResponse("neither 'jobstateid' nor 'jobstatename' is present")
-    progress = _int_field(fields, "jobprogress", optional=True) or 0
     error = fields.get("joberror")
     if error is not None and not isinstance(error, str):
-        raise MalformedResponse(f"field 'joberror' is {error!r}, not a string")
+        raise MalformedResponse(f"field 'joberror' is {_short(error)}, not a string")
+    notes: list[IgnoredField] = []
+    informing = {key: _informing_int(fields, key, notes) for key in INFORMING_FIELDS}
     return JobStatus(
         state_id=state_id,
         state_name=name,
-        progress=max(0, min(100, progress)),
-        eta=_int_field(fields, "jobeta", optional=True) or None,
-        failed=_int_field(fields, "jobfailed", optional=True) or 0,
+        progress=max(0, min(100, informing["jobprogress"] or 0)),
+        eta=informing["jobeta"] or None,
+        failed=informing["jobfailed"] or 0,
         error=error,
-        created=_int_field(fields, "jobcreated", optional=True) or 0,
-        updated=_int_field(fields, "jobupdated", optional=True) or 0,
-        start=_int_field(fields, "jobstart", optional=True),
+        created=informing["jobcreated"] or 0,
+        updated=informing["jobupdated"] or 0,
+        start=informing["jobstart"],
         job_id=next(
             (_int_field(fields, key, optional=True) for key in ID_FIELDS if key in fields),
             None,
         ),
+        ignored=tuple(notes),
     )
 
 
+FINAL_FAILURES = frozenset({State.FAILED, State.SQUASHED})
+
+
 def state_of(status: JobStatus) -> State | None:
-    """The documented state, from the id when it is known, else from the name."""
-    if status.state_id is not None and status.state_id in State._value2member_map_:
-        return State(status.state_id)
-    if status.state_id is not None:
-        return None
-    return _NAMES.get(status.state_name.strip().lower())
+    """The documented state the answer states, or None when it states none it can prove.
+
+    The name decides: it is the field the API promises (``jobstatename`` is required,
+    ``jobstateid`` optional). An id that agrees, or none, leaves the name's state; one that
+    disagrees makes the pair unknown, except that a failure on either side is a failure. Without
+    a name the id alone can say "running" or "failed", never "complete".
+    """
+    by_id = id_state(status.state_id)
+    named = name_state(status.state_name)
+    if named is not None and (status.state_id is None or by_id is named):
+        return named
+    failure = next((state for state in (by_id, named) if state in FINAL_FAILURES), None)
+    if failure is not None:
+        return failure
+    if not status.state_name.strip() and by_id in RUNNING_STATES:
+        return by_id
+    return None
+
+
+def id_state(state_id: int | None) -> State | None:
+    """The documented state a ``jobstateid`` stands for, or None (absent or undocumented)."""
+    return State(state_id) if state_id is not None and state_id in State._value2member_map_ else None
+
+
+def name_state(name: str) -> State | None:
+    """The state a ``jobstatename`` names (any case, trimmed), or None for an unknown name."""
+    return _NAMES.get(name.strip().lower())
 
 
 def state_label(status: JobStatus) -> str:
     """A display name: the API's own name, else the documented one, else the raw id."""
-    if status.state_name:
+    if status.state_name.strip():
         return status.state_name
-    state = state_of(status)
-    if state is not None:
-        return state.name.capitalize()
-    return f"state {status.state_id}"
+    by_id = id_state(status.state_id)
+    return by_id.name.capitalize() if by_id is not None else f"state {status.state_id}"
+
+
+def _doubt(status: JobStatus, state: State | None) -> str | None:
+    """What to warn about the state the answer gave, or None when it is plain."""
+    known_id = status.state_id is None or id_state(status.state_id) is not None
+    named = name_state(status.state_name)
+    if state is None:
+        if not status.state_name.strip() and status.state_id == State.COMPLETE:
+            return (
+                f"the answer gives state id 5 without the required jobstatename ({_pair(status)}); "
+                "treating it as still running until the name says Complete"
+            )
+        if known_id and named is not None:
+            return f"the job's state id and name disagree ({_pair(status)}); treating it as still running"
+        return f"unknown job state {_pair(status)}; treating it as still running"
+    if (named is not None and named is not state) or status.state_id not in (None, state):
+        taken = state.name.capitalize()
+        return f"the job's state id and name disagree ({_pair(status)}); taking it as {taken}"
+    return None
 
 
 def classify(status: JobStatus) -> Classification:
-    """Decide the job's verdict. Never succeeds on anything but a documented Complete."""
+    """Decide the job's verdict. Never succeeds on anything but a Complete the name states."""
     state = state_of(status)
-    # A known name with a conflicting known id: trust the safer reading (not finished wins
-    # over finished, failed wins over complete) rather than guess.
-    named = _NAMES.get(status.state_name.strip().lower())
-    if state is not None and named is not None and named != state:
-        if State.FAILED in (state, named) or State.SQUASHED in (state, named):
-            state = state if state in (State.FAILED, State.SQUASHED) else named
-        elif state in RUNNING_STATES or named in RUNNING_STATES:
-            state = state if state in RUNNING_STATES else named
-    if state is State.COMPLETE and (status.state_id != State.COMPLETE or named is not State.COMPLETE):
-        # A success must be proven: state 5 *and* a name that agrees. Anything else (5 with
-        # "Cancelled", or a Complete name without the id) is a state the gate does not know.
-        return Classification(
-            Verdict.RUNNING,
-            None,
-            state_label(status),
-            warning=f"unknown job state {_pair(status)}; treating it as still running",
-        )
     label = state_label(status)
+    warning = _doubt(status, state)
     job_error = (status.error or "").strip()
+    if state is None:
+        return Classification(Verdict.RUNNING, None, label, warning=warning)
     if state is State.COMPLETE:
         if job_error:
             return Classification(Verdict.FAILED, state, f"{label} but the job reports an error: {job_error}")
         return Classification(Verdict.SUCCEEDED, state, label)
-    if state in (State.FAILED, State.SQUASHED):
+    if state in FINAL_FAILURES:
         reason = f"{label}: {job_error}" if job_error else f"{label} (the job gave no error message)"
-        return Classification(Verdict.FAILED, state, reason)
-    if state is None:
-        return Classification(
-            Verdict.RUNNING,
-            None,
-            label,
-            warning=f"unknown job state {_pair(status)}; treating it as still running",
-        )
-    warning = None
-    if status.failed > 0:
+        return Classification(Verdict.FAILED, state, reason, warning=warning)
+    if warning is None and status.failed > 0:
         warning = (
             f"the job reports jobfailed={status.failed} while {label}; waiting for a final state to decide"
         )

@@ -186,8 +186,9 @@ def test_report_files_from_the_environment_still_serve_when_no_flag_names_them(t
 @pytest.mark.parametrize("kind", WAITABLE, ids=lambda kind: kind.value)
 @pytest.mark.parametrize("ids", [[41], [41, 42]], ids=["one", "two"])
 def test_the_github_group_and_gitlab_section_name_the_kind_waited_on(
-    tmp_path: Path, kind: JobKind, ids: list[int]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: JobKind, ids: list[int]
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the GitLab dotenv report goes to the working directory
     out = io.StringIO()
     env = {
         **BASE_ENV,

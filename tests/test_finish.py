@@ -89,3 +89,38 @@ def test_a_bug_shows_its_traceback_with_verbose_only(monkeypatch: pytest.MonkeyP
     code, _, err = run("demo", "--verbose")
     assert code == ExitCode.ERROR
     assert "Traceback" in err and "internal error (KeyError: 'oops')" in err
+
+
+# -- the simulator is no gate: it reports no outcome to the pipeline --------------------------------
+
+
+def _no_outcome_written(folder: Path, stdout: str) -> None:
+    assert sorted(p.name for p in folder.iterdir()) == [], "the simulator wrote a gate outcome"
+    assert "::group::" not in stdout and "section_start" not in stdout
+
+
+def test_a_simulate_that_cannot_listen_writes_no_gate_outcome(tmp_path: Path) -> None:
+    import socket
+
+    from tests.fakes import every_output
+
+    out_dir = tmp_path / "outputs"
+    out_dir.mkdir()
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        code, out, err = run("simulate", "--port", port, env=every_output(out_dir))
+    assert code == ExitCode.ERROR and "cannot listen" in err and len(err.strip().splitlines()) == 1
+    _no_outcome_written(out_dir, out)
+
+
+@pytest.mark.e2e
+def test_a_demo_under_a_pipeline_writes_no_gate_outcome(tmp_path: Path) -> None:
+    from tests.fakes import every_output
+
+    out_dir = tmp_path / "outputs"
+    out_dir.mkdir()
+    code, out, _ = run("demo", "--duration", "1s", "--poll-interval", "0.3s", env=every_output(out_dir))
+    assert code == 0 and "the gate exited 0" in out, out
+    _no_outcome_written(out_dir, out)

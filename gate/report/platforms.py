@@ -17,6 +17,25 @@ from gate.report import Reporter
 
 JUNIT_FILE_ENV = "CLANFORGE_JUNIT_FILE"
 DOTENV_FILE_ENV = "CLANFORGE_DOTENV_FILE"
+# Every variable that makes a run write a gate outcome somewhere a pipeline reads it.
+OUTCOME_VARIABLES = frozenset(
+    {
+        "GITHUB_ACTIONS",
+        "GITHUB_OUTPUT",
+        "GITHUB_STEP_SUMMARY",
+        "GITLAB_CI",
+        JUNIT_FILE_ENV,
+        DOTENV_FILE_ENV,
+        "CLANFORGE_RESULT_FILE",
+    }
+)
+
+
+def without_outcomes(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without what would make a run report a gate outcome to the pipeline: for the
+    simulator's commands, which are no gate (a ``simulate`` that cannot listen must not set the
+    step's ``outcome``, nor a demo's wait write the job summary)."""
+    return {key: value for key, value in env.items() if key not in OUTCOME_VARIABLES}
 
 
 def _is_true(env: Mapping[str, str], name: str) -> bool:

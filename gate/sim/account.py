@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gate.kinds import WAITABLE, JobKind
-from gate.sim.bodies import status_body
+from gate.sim.bodies import shaped, status_body
 from gate.sim.scenarios import (
     IMAGE_BY_DEPLOY_SCENARIO,
     LOCKED_DIFF_ID,
@@ -23,6 +23,7 @@ from gate.sim.scenarios import (
     DeployScenario,
     Scenario,
     deploy_scenario_for,
+    shape_of,
 )
 from gate.sim.timeline import Phase, job_phase
 
@@ -212,7 +213,10 @@ class Account:
         return phase
 
     def created_body(self, job: CreatedJob, now: float) -> dict[str, object]:
-        return status_body(job.job_id, self.phase(job, now), job.origin, JobKind.of(job.kind).id_field)
+        # Created jobs answer in the body shape of the account's scenario: a deploy can be
+        # rehearsed against answers without jobstateid, or with only the required fields.
+        body = status_body(job.job_id, self.phase(job, now), job.origin, JobKind.of(job.kind).id_field)
+        return shaped(body, shape_of(self.rules.default_scenario))
 
     # -- images
 

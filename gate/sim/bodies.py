@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from gate.job import State
-from gate.sim.scenarios import GAME_ID, DeployScenario, deploy_scenario_for
+from gate.sim.scenarios import GAME_ID, BodyShape, DeployScenario, deploy_scenario_for
 from gate.sim.timeline import Phase
 
 UNAVAILABLE_BODY = b"Service Unavailable"
@@ -51,6 +51,29 @@ def status_body(update_id: int, phase: Phase, origin: float, id_key: str = "upda
         "success": True,
         id_key: update_id,
     }
+
+
+# The fields the documentation marks optional: a body of the required fields only leaves them out.
+OPTIONAL_FIELDS = ("jobstateid", "jobstart", "jobeta", "joberror")
+
+
+def shaped(body: dict[str, object], shape: BodyShape) -> dict[str, object]:
+    """``body`` (a full status answer) as ``shape`` has it."""
+    if shape is BodyShape.NAME_ONLY:
+        return {key: value for key, value in body.items() if key != "jobstateid"}
+    if shape is BodyShape.REQUIRED_ONLY:
+        return {key: value for key, value in body.items() if key not in OPTIONAL_FIELDS}
+    if shape is BodyShape.LOOSE_TYPES:
+        start = body.get("jobstart")
+        return {
+            **body,
+            "jobprogress": str(body["jobprogress"]),
+            "jobstart": int(start) if isinstance(start, str) else start,
+            "jobcreated": float(body["jobcreated"]),  # type: ignore[arg-type]
+            "jobfailed": bool(body["jobfailed"]),
+            "jobregion": {"name": "sim-eu-1", "machines": [7001, 7002]},
+        }
+    return body
 
 
 def error_body(message: str, code: int = 1) -> dict[str, object]:

@@ -31,6 +31,38 @@ class Scenario(str, enum.Enum):
     API_ERROR = enum.auto()
     NOT_FOUND = enum.auto()
     NO_ETA = enum.auto()
+    NAME_ONLY = enum.auto()
+    NAME_ONLY_FAILURE = enum.auto()
+    REQUIRED_ONLY = enum.auto()
+    LOOSE_TYPES = enum.auto()
+
+
+class BodyShape(enum.Enum):
+    """Which of the documented fields a status answer carries, and in which JSON types."""
+
+    FULL = "every field, as the documentation's example shows it"
+    NAME_ONLY = "no jobstateid: the state is named only by jobstatename"
+    REQUIRED_ONLY = "only the fields the documentation marks required"
+    LOOSE_TYPES = "the fields that only inform in other JSON types, plus one it does not list"
+
+
+# The scenarios that follow another's timeline in another body shape: (timeline, shape).
+_SHAPED: Mapping[Scenario, tuple[Scenario, BodyShape]] = {
+    Scenario.NAME_ONLY: (Scenario.SUCCESS, BodyShape.NAME_ONLY),
+    Scenario.NAME_ONLY_FAILURE: (Scenario.FAILURE, BodyShape.NAME_ONLY),
+    Scenario.REQUIRED_ONLY: (Scenario.SUCCESS, BodyShape.REQUIRED_ONLY),
+    Scenario.LOOSE_TYPES: (Scenario.SUCCESS, BodyShape.LOOSE_TYPES),
+}
+
+
+def timeline_of(scenario: Scenario) -> Scenario:
+    """The scenario whose states, progress and ETA a job of ``scenario`` goes through."""
+    return _SHAPED.get(scenario, (scenario, BodyShape.FULL))[0]
+
+
+def shape_of(scenario: Scenario) -> BodyShape:
+    """The body shape the answers of ``scenario`` take."""
+    return _SHAPED.get(scenario, (scenario, BodyShape.FULL))[1]
 
 
 @dataclass(frozen=True)
@@ -63,6 +95,21 @@ SCENARIOS: tuple[ScenarioSpec, ...] = (
     ScenarioSpec(Scenario.API_ERROR, 1008, 3, "HTTP 200 with error: true and an error_message"),
     ScenarioSpec(Scenario.NOT_FOUND, 1009, 3, 'HTTP 404 with "No rows in result set"'),
     ScenarioSpec(Scenario.NO_ETA, 1010, 0, "like success, but jobeta is always null and jobprogress stays 0"),
+    ScenarioSpec(Scenario.NAME_ONLY, 1011, 0, "like success, but no answer has jobstateid (it is optional)"),
+    ScenarioSpec(Scenario.NAME_ONLY_FAILURE, 1012, 1, "like failure, no jobstateid: Failed by name alone"),
+    ScenarioSpec(
+        Scenario.REQUIRED_ONLY,
+        1013,
+        0,
+        "like success, with only the required fields: no jobstateid, jobstart, jobeta or joberror",
+    ),
+    ScenarioSpec(
+        Scenario.LOOSE_TYPES,
+        1014,
+        0,
+        "like success; jobprogress a string, jobstart an integer, jobcreated a float, jobfailed false, "
+        "an undocumented field",
+    ),
 )
 
 SCENARIO_BY_ID: Mapping[int, Scenario] = {spec.update_id: spec.scenario for spec in SCENARIOS}

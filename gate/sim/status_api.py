@@ -7,9 +7,17 @@ from collections.abc import Mapping
 
 from gate.kinds import JobKind
 from gate.sim.account import JOB_KINDS, Account
-from gate.sim.bodies import BAD_GATEWAY_PAGE, HTML_PAGE, UNAVAILABLE_BODY, diff_info, error_body, status_body
+from gate.sim.bodies import (
+    BAD_GATEWAY_PAGE,
+    HTML_PAGE,
+    UNAVAILABLE_BODY,
+    diff_info,
+    error_body,
+    shaped,
+    status_body,
+)
 from gate.sim.routing import Handler, Request, Response, Route
-from gate.sim.scenarios import API_ERROR_MESSAGE, scenario_for
+from gate.sim.scenarios import API_ERROR_MESSAGE, scenario_for, shape_of
 from gate.sim.timeline import Fault, fault_for, job_phase
 
 RETRY_AFTER_SECONDS = 1
@@ -44,7 +52,8 @@ def job_status(account: Account, kind: str, job_id: int) -> Response:
     if answer is not None:
         return answer
     phase = job_phase(scenario, now - job.origin, duration)
-    body = json.dumps(status_body(job_id, phase, job.origin, JobKind.of(kind).id_field))
+    full = status_body(job_id, phase, job.origin, JobKind.of(kind).id_field)
+    body = json.dumps(shaped(full, shape_of(scenario)))
     if fault is Fault.TRUNCATED:
         return Response(200, body[: len(body) // 2].encode())
     if fault is Fault.SLOW:

@@ -22,6 +22,7 @@ from gate.sim.scenarios import (
     STUCK_MACHINES,
     DeployScenario,
     Scenario,
+    timeline_of,
 )
 
 # Fractions of the duration at which the job changes state.
@@ -78,6 +79,7 @@ def job_phase(scenario: Scenario, elapsed: float, duration: float) -> Phase:
     """The job of ``scenario`` after ``elapsed`` seconds, for a job that takes ``duration``."""
     if duration <= 0:
         raise ValueError(f"duration must be positive, got {duration!r}")
+    scenario = timeline_of(scenario)
     elapsed = max(elapsed, 0.0)
     if elapsed < QUEUED_AT * duration:
         return Phase(State.CREATED, progress=0, updated_at=0.0)
@@ -115,6 +117,7 @@ def final_offset(scenario: Scenario, duration: float) -> float | None:
     """
     if duration <= 0:
         raise ValueError(f"duration must be positive, got {duration!r}")
+    scenario = timeline_of(scenario)
     if scenario is Scenario.FAILURE:
         return FAILED_AT * duration
     if scenario is Scenario.SQUASHED:
