@@ -131,7 +131,8 @@ def main(argv: list[str]) -> int:
     print(f"clanforge-gate {version_of(action)}: {word} {python.parent.parent}", flush=True)
     print("::endgroup::", flush=True)
     with output.open("a", encoding="utf-8") as handle:
-        handle.write(f"python={python}\n")
+        # Forward slashes: the step after runs it from bash, Git Bash on Windows too.
+        handle.write(f"python={python.as_posix()}\n")
     return 0
 
 
