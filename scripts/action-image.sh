@@ -74,6 +74,7 @@ version=$(sed -n 's/^__version__ = "\([^"]*\)"$/\1/p' "$action_path/gate/__init_
 
 source=build
 image=
+tag_warning=
 owner=$(printf '%s' "${repository%%/*}" | tr '[:upper:]' '[:lower:]')
 if [[ $ref =~ ^[0-9a-f]{40}$ ]] && [ -n "$owner" ]; then
   source=commit
@@ -84,7 +85,8 @@ elif [[ $ref =~ ^v[0-9]+(\.[0-9]+){0,2}$ ]] && [ -n "$owner" ]; then
     source=release
     image="ghcr.io/${owner}/clanforge-gate:${version}"
   else
-    echo "::warning title=clanforge-gate::the tag ${ref} does not agree with the action's version ${version}; building the image from the Dockerfile instead of pulling a released one"
+    # Said only when the image is built: the native mode and a mirror need no released image.
+    tag_warning="::warning title=clanforge-gate::the tag ${ref} does not agree with the action's version ${version}; building the image from the Dockerfile instead of pulling a released one"
   fi
 fi
 
@@ -145,6 +147,7 @@ if [ "$source" != build ]; then
   fi
 fi
 
+[ -z "$tag_warning" ] || echo "$tag_warning"
 # Built by id, not by a tag another job on the same Docker could move in the meantime.
 id_file=$(mktemp)
 trap 'rm -f "$id_file"' EXIT

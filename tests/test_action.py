@@ -535,3 +535,13 @@ def test_native_takes_the_first_python_new_enough(tmp_path: Path) -> None:
     code, out, log = find_python(tmp_path, ("python", "3.9.2"), ("py", "3.12.4"))
     assert code == 0, out
     assert log.read_text().splitlines()[0].startswith(f"ARGS -3 {ROOT}/scripts/action_native.py {ROOT} ")
+
+
+def test_a_tag_that_disagrees_with_the_version_warns_only_when_the_image_is_built(
+    docker: dict[str, str], tmp_path: Path
+) -> None:
+    code, out, output = get_image(docker, tmp_path, "v99", ACTION_MODE="container")
+    assert code == 0 and output == "image=sha256:built\n"
+    assert "::warning title=clanforge-gate::the tag v99 does not agree" in out
+    code, out, output = get_image(docker, tmp_path, "v99", ACTION_MODE="native")
+    assert code == 0 and output == "mode=native\n" and "::warning" not in out
