@@ -60,3 +60,17 @@ def tolerant_streams(*streams: Any) -> None:
                 reconfigure(errors="replace")
             except (ValueError, OSError):  # a closed or detached stream: nothing to print there
                 continue
+
+
+# How long one wait on another thread may block where a blocking wait cannot be interrupted.
+WAIT_SLICE_SECONDS = 0.2
+
+
+def wait_slice(budget: float, system: str = os.name) -> float:
+    """The longest one ``Event.wait`` may block so a signal is handled at once.
+
+    On POSIX a signal interrupts the wait, so the whole budget is one wait. On Windows a
+    blocking lock wait is not interrupted by Ctrl-C, and the handler runs only once it returns:
+    the budget is waited in short slices instead.
+    """
+    return min(budget, WAIT_SLICE_SECONDS) if system == WINDOWS else budget

@@ -10,12 +10,13 @@ import io
 import json
 import os
 import signal
+import threading
 from pathlib import Path
 
 import pytest
 import requests_mock as rm
 
-from gate import cli, ownership, system
+from gate import cli, exchange, ownership, system
 from gate.ownership import Owner, files_owned_by, hand_over
 from gate.report import files
 from tests.fakes import ACCESS, SECRET, FakeClock, job_body
@@ -103,3 +104,29 @@ def test_ctrl_break_cancels_a_run_on_windows_with_the_result_file(tmp_path: Path
     assert written["outcome"] == "cancelled" and written["exit_code"] == 130
     assert "what was started may still be running on Clanforge" in written["message"]
     assert signal.getsignal(system.SIGBREAK) == before, "the handlers are put back"
+
+
+class CountingEvent(threading.Event):
+    def __init__(self, set_after: int | None = None) -> None:
+        super().__init__()
+        self.waits: list[float] = []
+        self.set_after = set_after
+
+    def wait(self, timeout: float | None = None) -> bool:
+        assert timeout is not None
+        self.waits.append(timeout)
+        if self.set_after is not None and len(self.waits) >= self.set_after:
+            self.set()
+        return super().wait(0)
+
+
+def test_on_windows_the_http_wait_is_sliced_so_ctrl_c_is_handled_at_once() -> None:
+    # Windows does not interrupt a blocking lock wait with Ctrl-C: the wait for an answer is cut
+    # into short slices there; on POSIX it is one wait (a signal interrupts it).
+    event = CountingEvent(set_after=3)
+    assert exchange.wait_for(event, 30.0, system="nt")
+    assert len(event.waits) == 3 and max(event.waits) <= system.WAIT_SLICE_SECONDS
+    event = CountingEvent(set_after=1)
+    assert exchange.wait_for(event, 30.0, system="posix")
+    assert event.waits == [pytest.approx(30.0, abs=0.5)]
+    assert not exchange.wait_for(threading.Event(), 0.3, system="nt")
