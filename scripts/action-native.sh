@@ -4,7 +4,7 @@
 # makes (or reuses) a virtual environment of the action's own files and hash-pinned
 # requirements.lock under RUNNER_TOOL_CACHE (RUNNER_TEMP when that is unset).
 #
-# In:  ACTION_PATH (github.action_path), RUNNER_TOOL_CACHE or RUNNER_TEMP, GITHUB_OUTPUT
+# In:  ACTION_PATH (github.action_path), RUNNER_TOOL_CACHE and/or RUNNER_TEMP, GITHUB_OUTPUT
 # Out: `python` in GITHUB_OUTPUT: that environment's interpreter, which runs `python -m gate`.
 set -euo pipefail
 
@@ -14,8 +14,8 @@ die() {
 }
 
 action_path=${ACTION_PATH:?ACTION_PATH is not set}
-cache=${RUNNER_TOOL_CACHE:-${RUNNER_TEMP:-}}
-[ -n "$cache" ] || die "neither RUNNER_TOOL_CACHE nor RUNNER_TEMP is set; the native mode installs the gate under one of them"
+[ -n "${RUNNER_TOOL_CACHE:-}${RUNNER_TEMP:-}" ] ||
+  die "neither RUNNER_TOOL_CACHE nor RUNNER_TEMP is set; the native mode installs the gate under one of them"
 
 # python3 first (Linux, macOS), then python and the py launcher (Windows; actions/setup-python puts
 # both on PATH). Each is asked for its version: a Windows 'python3' may be a store placeholder.
@@ -38,4 +38,6 @@ if [ "${#python[@]}" -eq 0 ]; then
   die "the native mode needs Python 3.10 or newer on the runner (${seen}); install it, or add actions/setup-python (python-version: '3.12') before this step"
 fi
 
-"${python[@]}" "$action_path/scripts/action_native.py" "$action_path" "$cache" "${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
+# The tool cache first; RUNNER_TEMP where the cache is missing or not writable by the runner's user.
+"${python[@]}" "$action_path/scripts/action_native.py" "$action_path" "${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}" \
+  "${RUNNER_TOOL_CACHE:-}" "${RUNNER_TEMP:-}"

@@ -2,9 +2,10 @@
 
 Called by scripts/action-native.sh with the runner's Python (3.10 or newer, checked there):
 
-    python action_native.py ACTION_PATH CACHE_ROOT GITHUB_OUTPUT
+    python action_native.py ACTION_PATH GITHUB_OUTPUT CACHE_ROOT...
 
-A virtual environment under ``CACHE_ROOT/clanforge-gate/<version>/<key>`` gets the runtime
+A virtual environment under ``CACHE_ROOT/clanforge-gate/<version>/<key>`` (the first root given,
+RUNNER_TOOL_CACHE, that the runner's user can write to; else the next, RUNNER_TEMP) gets the runtime
 dependencies from the action's ``requirements.lock`` (pip with ``--require-hashes``: only the
 pinned files install) and a copy of the action's own ``gate`` package; nothing else is fetched.
 The key is a hash of the lock, of every file of ``gate/`` and of the Python version, so a second
@@ -118,11 +119,30 @@ def ensure(action: Path, cache: Path) -> tuple[Path, bool]:
     return interpreter(final), True
 
 
+def writable_root(roots: list[str]) -> Path:
+    """The first root the environment can be made under (empty ones skipped)."""
+    tried = []
+    for root in filter(None, roots):
+        folder = Path(root) / "clanforge-gate"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            tried.append(root)
+            continue
+        if os.access(folder, os.W_OK):
+            return Path(root)
+        tried.append(root)
+    raise InstallError(
+        f"no folder to install into: {', '.join(tried) or 'none given'} cannot be written by this "
+        "user; give the runner a writable RUNNER_TOOL_CACHE or RUNNER_TEMP"
+    )
+
+
 def main(argv: list[str]) -> int:
-    action, cache, output = Path(argv[0]).resolve(), Path(argv[1]), Path(argv[2])
+    action, output = Path(argv[0]).resolve(), Path(argv[1])
     print("::group::Install the gate natively (mode: native)", flush=True)
     try:
-        python, made = ensure(action, cache)
+        python, made = ensure(action, writable_root(argv[2:]))
     except (InstallError, OSError) as exc:
         print("::endgroup::", flush=True)
         print(f"::error title=clanforge-gate::native mode: {exc}", flush=True)

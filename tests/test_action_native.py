@@ -92,7 +92,7 @@ def test_a_failed_install_is_one_error_line_and_leaves_nothing(
     monkeypatch.setattr(native, "build", failing)
     output = tmp_path / "output"
     output.write_text("")
-    assert native.main([str(action), str(tmp_path / "cache"), str(output)]) == 3
+    assert native.main([str(action), str(output), str(tmp_path / "cache")]) == 3
     out = capsys.readouterr().out.splitlines()
     assert out[-1] == (
         "::error title=clanforge-gate::native mode: "
@@ -101,3 +101,14 @@ def test_a_failed_install_is_one_error_line_and_leaves_nothing(
     assert output.read_text() == ""
     home = tmp_path / "cache" / "clanforge-gate" / native.version_of(action)
     assert list(home.iterdir()) == []
+
+
+def test_the_tool_cache_first_then_runner_temp_when_it_cannot_be_written(tmp_path: Path) -> None:
+    cache, temp = tmp_path / "toolcache", tmp_path / "temp"
+    assert native.writable_root([str(cache), str(temp)]) == cache
+    assert native.writable_root(["", str(temp)]) == temp
+    blocked = tmp_path / "file"
+    blocked.write_text("")  # a file where the cache should be: nothing can be made under it
+    assert native.writable_root([str(blocked), str(temp)]) == temp
+    with pytest.raises(native.InstallError, match="cannot be written by this user"):
+        native.writable_root([str(blocked)])
