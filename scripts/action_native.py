@@ -25,6 +25,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import venv
 from pathlib import Path
 
@@ -108,12 +109,18 @@ def ensure(action: Path, cache: Path) -> tuple[Path, bool]:
     work = Path(tempfile.mkdtemp(prefix=".install-", dir=home))
     try:
         build(action, work)
-        try:
-            os.replace(work, final)
-        except OSError:
-            # Another job on this runner finished the same environment first: use that one.
-            if not (final / READY).is_file():
-                raise
+        for attempt in range(5):
+            try:
+                os.replace(work, final)
+                break
+            except OSError:
+                # Another job on this runner finished the same environment first: use that one.
+                if (final / READY).is_file():
+                    break
+                # Windows: a scanner may hold a file just made for a moment.
+                if attempt == 4:
+                    raise
+                time.sleep(0.5)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return interpreter(final), True

@@ -112,3 +112,22 @@ def test_the_tool_cache_first_then_runner_temp_when_it_cannot_be_written(tmp_pat
     assert native.writable_root([str(blocked), str(temp)]) == temp
     with pytest.raises(native.InstallError, match="cannot be written by this user"):
         native.writable_root([str(blocked)])
+
+
+def test_a_rename_held_up_for_a_moment_is_tried_again(
+    action: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[Path] = []
+    monkeypatch.setattr(native, "build", fake_build(calls))
+    monkeypatch.setattr(native.time, "sleep", lambda seconds: None)
+    real_replace = native.os.replace
+    refusals = [PermissionError(13, "in use"), PermissionError(13, "in use")]
+
+    def replace(source: object, target: object) -> None:
+        if refusals:
+            raise refusals.pop()
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(native.os, "replace", replace)
+    python, made = native.ensure(action, tmp_path / "cache")
+    assert made and python.exists() and refusals == []
