@@ -173,7 +173,9 @@ def result_file(run: dict[str, object], job: str) -> dict[str, object]:
 
 def test_act_ran_every_job_and_only_the_expected_steps_failed(run: dict[str, object]) -> None:
     assert run["code"] == 0, str(run["text"])[-6000:]
-    for job in ("native-success", "native-failure", "native-timeout", "auto-without-docker", "image-mirror"):
+    jobs = ("native-success", "native-failure", "native-timeout", "auto-without-docker", "auto-failure",
+            "auto-timeout", "image-mirror")  # fmt: skip
+    for job in jobs:
         assert any("Job succeeded" in m for m in job_log(run, job)), job
 
 
@@ -184,6 +186,8 @@ def test_act_ran_every_job_and_only_the_expected_steps_failed(run: dict[str, obj
         ("native-failure", "1002", "failed", "1", "Failed", "failure"),
         ("native-timeout", "1004", "timed_out", "2", "Running", "failure"),
         ("auto-without-docker", "1001", "succeeded", "0", "Complete", "success"),
+        ("auto-failure", "1002", "failed", "1", "Failed", "failure"),
+        ("auto-timeout", "1004", "timed_out", "2", "Running", "failure"),
         ("image-mirror", "1001", "succeeded", "0", "Complete", "success"),
     ],
 )
@@ -226,8 +230,9 @@ def test_a_second_native_step_reuses_the_gate_installed_by_the_first(run: dict[s
     assert everywhere.count(": installed in ") >= 1
 
 
-def test_auto_without_docker_says_why_it_runs_natively(run: dict[str, object]) -> None:
-    log = job_log(run, "auto-without-docker")
+@pytest.mark.parametrize("job", ["auto-without-docker", "auto-failure", "auto-timeout"])
+def test_auto_without_docker_says_why_it_runs_natively(run: dict[str, object], job: str) -> None:
+    log = job_log(run, job)
     assert any("docker does not answer on this runner" in m for m in log)
 
 
