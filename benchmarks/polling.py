@@ -44,6 +44,10 @@ SHAPES: tuple[tuple[str, str], ...] = (
     ("re-estimated", "jobeta re-estimated every 3-8 s (biased, noisy, converging), progress moves"),
     ("jumping", "jobeta jumps to +-50 % of the duration every 30-120 s, progress moves"),
     ("eta-vs-slowing", "jobeta is the end, progress slows down (the two disagree)"),
+    ("biased", "jobeta re-estimated every 2-6 s, always 10-30 % short of (or over) the time left"),
+    ("biased-short", "9-11 s jobs, jobeta re-estimated every 2-6 s with a steady bias"),
+    ("skewed", "jobeta is the end, on a server clock 0-10 min behind or ahead; 10 s-2 h jobs"),
+    ("skewed-biased", "jobeta with a steady bias, on a server clock 0-10 min behind or ahead"),
 )
 ETA_CLASSES = tuple(name for name, _ in SHAPES)
 EPOCH = 1_760_000_000.0  # an arbitrary unix time, so jobeta and jobupdated look like the real thing
@@ -51,6 +55,8 @@ MIN_DURATION = 60.0
 MAX_DURATION = 7200.0
 FAILURE_SHARE = 0.1
 ETA_SLIP = 60  # a "late, moving" ETA is pushed this far each time it passes
+SKEWED_SHORTEST = 10.0  # the skewed shape's jobs last 10 s to 2 h
+MAX_CLOCK_OFFSET = 600.0  # the server's clock is off by up to this many seconds, either way
 BACKOFF_START = 1.0
 BACKOFF_CAP = 60.0
 DEFAULT_PLOT = ROOT / "docs" / "polling-benchmark.png"
@@ -74,6 +80,9 @@ class SimJob:
     first_poll: float
     eta_period: float = 0.0  # re-estimated / jumping: seconds between two new ETAs
     eta_noise: tuple[float, ...] = ()  # re-estimated / jumping: one draw per period
+    # How far the server's clock is ahead of the gate's (behind: negative). The job's own times
+    # (created, first_poll, ends_at, and everything it answers) are on the server's clock.
+    clock_offset: float = 0.0
 
     def _period(self, t: float) -> int:
         return min(len(self.eta_noise) - 1, max(0, math.floor((t - self.created) / self.eta_period)))
@@ -112,17 +121,12 @@ class SimJob:
         return math.floor(min(changed, t))
 
 
-def _make_job(shape: str, created: float, rng: random.Random) -> SimJob:
-    duration = math.exp(rng.uniform(math.log(MIN_DURATION), math.log(MAX_DURATION)))
-    if shape == "short":
-        duration = rng.uniform(9.0, 11.0)
-    fails = rng.random() < FAILURE_SHARE
-    first_poll = created + rng.uniform(0.2, 3.0)
-    ends_at = created + duration
-    if fails:
-        ends_at = rng.uniform(max(created + 0.02 * duration, first_poll + 0.5), created + 0.98 * duration)
-    progress_moves = rng.random() < 0.5
-    curve = rng.uniform(0.8, 1.25)
+EtaPlan = tuple[int | None, bool, float, tuple[float, ...], float]
+
+
+def _eta_of(shape: str, created: float, duration: float, rng: random.Random) -> EtaPlan:
+    """What a job of ``shape`` says of its end: its first ETA, whether a passed ETA is pushed on,
+    the period and draws of a re-estimated ETA, and how far the server's clock is off."""
     eta_moves = False
     first_eta: int | None = None
     period = 0.0
@@ -145,6 +149,32 @@ def _make_job(shape: str, created: float, rng: random.Random) -> SimJob:
     elif shape == "jumping":
         period = rng.uniform(30.0, 120.0)
         noise = tuple(rng.uniform(0.5, 1.5) for _ in range(math.ceil(duration / period) + 1))
+    elif shape in ("biased", "biased-short", "skewed-biased"):
+        # Every new ETA says the same share of what is left: optimistic ones slip later each
+        # time ("almost done" for minutes), pessimistic ones come closer each time.
+        period = rng.uniform(2.0, 6.0)
+        bias = rng.uniform(0.1, 0.3) * rng.choice((-1.0, 1.0))
+        noise = (1.0 + bias,) * (math.ceil(duration / period) + 1)
+    offset = rng.uniform(-MAX_CLOCK_OFFSET, MAX_CLOCK_OFFSET) if shape.startswith("skewed") else 0.0
+    if shape == "skewed":
+        first_eta = round(created + duration)
+    return first_eta, eta_moves, period, noise, offset
+
+
+def _make_job(shape: str, created: float, rng: random.Random) -> SimJob:
+    duration = math.exp(rng.uniform(math.log(MIN_DURATION), math.log(MAX_DURATION)))
+    if shape in ("short", "biased-short"):
+        duration = rng.uniform(9.0, 11.0)
+    elif shape == "skewed":
+        duration = math.exp(rng.uniform(math.log(SKEWED_SHORTEST), math.log(MAX_DURATION)))
+    fails = rng.random() < FAILURE_SHARE
+    first_poll = created + rng.uniform(0.2, 3.0)
+    ends_at = created + duration
+    if fails:
+        ends_at = rng.uniform(max(created + 0.02 * duration, first_poll + 0.5), created + 0.98 * duration)
+    progress_moves = rng.random() < 0.5
+    curve = rng.uniform(0.8, 1.25)
+    first_eta, eta_moves, period, noise, offset = _eta_of(shape, created, duration, rng)
     if shape in ("optimistic", "pessimistic"):
         progress_moves = False
     elif shape in ("slowing", "speeding", "re-estimated", "jumping", "eta-vs-slowing"):
@@ -166,6 +196,7 @@ def _make_job(shape: str, created: float, rng: random.Random) -> SimJob:
         first_poll=first_poll,
         eta_period=period,
         eta_noise=noise,
+        clock_offset=offset,
     )
 
 
@@ -244,6 +275,13 @@ def answer(job: SimJob, t: float) -> JobStatus:
     return running(progress, eta, math.floor(job.created), job.updated_at(t, progress, eta))
 
 
+def observation(job: SimJob, t: float) -> Observation:
+    """The gate's record of the answer at ``t`` (the server's clock): the moment on its own clock,
+    the answer, and its Date header (the answer takes no time on the way)."""
+    ours = t - job.clock_offset
+    return Observation(ours, answer(job, t), server_date=float(math.floor(t)), sent=ours)
+
+
 def adaptive(policy: PollPolicy, seed: int) -> Strategy:
     """gate.schedule's schedule (``Schedule``, as ``next_delay``), fed the statuses the job model gives."""
     rng = random.Random(seed)
@@ -254,8 +292,8 @@ def adaptive(policy: PollPolicy, seed: int) -> Strategy:
         polls = [t]
         longest = 0.0
         while t < job.ends_at:
-            schedule.observe(Observation(t, answer(job, t)))
-            delay = schedule.next_delay(t)
+            schedule.observe(observation(job, t))
+            delay = schedule.next_delay(t - job.clock_offset)
             longest = max(longest, delay)
             t += delay
             if keep:
@@ -391,8 +429,9 @@ EXTRA_REQUESTS_ALLOWED = 1.0  # requests per job over the loop's
 SIGNAL_MEDIAN = 1.5  # seconds: median success delay with a usable signal
 HERD_SPREAD = 0.1  # phase spread of gates started together, as a share of P
 MIN_GROUP = 30  # groups smaller than this are too noisy for a floor
-# Groups with a usable signal: an ETA that holds (any progress), or progress that moves.
-ETA_HOLDS = ("accurate", "eta-vs-slowing")
+# Groups with a usable signal: an ETA that holds or keeps a steady bias, on any clock (any
+# progress), or progress that moves.
+ETA_HOLDS = ("accurate", "eta-vs-slowing", "biased", "biased-short", "skewed", "skewed-biased")
 
 
 def signal_groups(by_group: dict[str, Tally]) -> list[tuple[str, list[float]]]:
@@ -493,6 +532,8 @@ class _SimClient:
         self.clock = clock
         self.jobs = jobs
         self.requests_made = 0
+        self.last_sent: float | None = None  # the real client's Date header and sending time
+        self.last_date: float | None = None
         self.polls: dict[int, list[float]] = {job_id: [] for job_id in jobs}
         self.latency = random.Random(len(jobs))
 
@@ -502,6 +543,7 @@ class _SimClient:
         now = self.clock.now
         self.requests_made += 1
         self.polls[job_id].append(now)
+        self.last_sent, self.last_date = now, float(math.floor(now))
         self.clock.now += self.latency.uniform(0.001, 0.01)  # a round trip, and reading the answer
         if now >= model.ends_at:
             state, name = (6, "Failed") if model.fails else (5, "Complete")
@@ -704,7 +746,7 @@ def sweep(jobs: Sequence[SimJob], seed: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--jobs", type=int, default=12_000, help="synthetic jobs to replay (default 12000)")
+    parser.add_argument("--jobs", type=int, default=16_000, help="synthetic jobs to replay (default 16000)")
     parser.add_argument(
         "--seed",
         type=int,

@@ -10,11 +10,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import requests
-
-from gate.client import StatusClient
 from gate.clock import Clock, SystemClock
 from gate.config import Settings, load_settings, read_config_values, read_source_url, verbosity_of
 from gate.errors import Cancelled, ConfigError
@@ -28,7 +25,13 @@ from gate.report.platforms import platform_reporters, without_outcomes
 from gate.sim.commands import GateHooks, demo_command, simulate_command
 from gate.source_url import source_url_secrets
 from gate.system import cancel_signals, effective_uid
-from gate.waiter import Waiter
+
+if TYPE_CHECKING:
+    # The HTTP client (and requests with it) is imported only by a command that sends a request:
+    # --version and --help start faster than importing requests takes.
+    import requests
+
+    from gate.client import StatusClient
 
 __all__ = ["COMMANDS", "PROG", "Context", "build_parser", "main", "run_gate"]
 
@@ -84,6 +87,8 @@ MakeRunner = Callable[[RunInputs], Runner]
 
 
 def _make_waiter(run: RunInputs) -> Runner:
+    from gate.waiter import Waiter
+
     return Waiter(run.client, run.settings, run.clock, run.reporter)
 
 
@@ -144,6 +149,8 @@ def run_gate(
             limit_problem = job_limit_problem(env, settings.timeout)
             if limit_problem is not None:
                 raise ConfigError(limit_problem)
+        from gate.client import StatusClient
+
         client = StatusClient(settings, clock, reporter, session=session, masker=masker)
         end.runner = make_runner(RunInputs(args, env, yaml_values, settings, client, clock, reporter))
         end.result = end.runner.run()

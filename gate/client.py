@@ -87,6 +87,19 @@ def retry_after_seconds(value: str | None, now: float) -> float | None:
     return max(0.0, seconds)
 
 
+def http_date_seconds(value: str | None) -> float | None:
+    """An HTTP date (the ``Date`` header) as unix seconds; None when absent or not a date."""
+    if not value:
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return when.timestamp()
+
+
 def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     """A JSON object with a key given twice is malformed: which value counts is anyone's guess."""
     result: dict[str, Any] = {}
@@ -169,6 +182,10 @@ class StatusClient:
         self.clock = clock
         self.reporter = reporter
         self.requests_made = 0
+        # The last answer's request left at ``last_sent`` (our clock); its Date header said
+        # ``last_date`` (the server's): together they show how far the server's clock is from ours.
+        self.last_sent: float | None = None
+        self.last_date: float | None = None
         self.first_retry_wait = first_retry_wait
         # The informing fields already said to be ignored, per job: each is said once.
         self._noted: set[tuple[str, str]] = set()
@@ -189,7 +206,7 @@ class StatusClient:
         query = {**({"accountserviceid": asid} if asid is not None else {}), **params}
         self.reporter.debug(f"{label}: GET {url}?{urlencode(query)}")
         self.requests_made += 1
-        started = self.clock.monotonic()
+        started, sent = self.clock.monotonic(), self.clock.time()
         try:
             answer = exchange(self.session, url, query, budget=timeout)
         except requests.exceptions.SSLError as exc:
@@ -208,6 +225,7 @@ class StatusClient:
         except requests.exceptions.RequestException as exc:
             raise TransientError(f"request failed ({type(exc).__name__})") from exc
         took = self.clock.monotonic() - started
+        self.last_sent, self.last_date = sent, http_date_seconds(answer.headers.get("Date"))
         self.reporter.debug(f"{label}: HTTP {answer.status_code} ({_describe_body(answer)}) in {took:.2f}s")
         return self._interpret(label, answer)
 

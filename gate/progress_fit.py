@@ -1,6 +1,6 @@
 """Where a pace of progress reaches 100 %: the weighted line and parabola fits of the schedule.
 
-Pure arithmetic on the changes of progress ``gate.schedule`` has seen, each a ``Crossing``: when
+Pure: the changes of progress in the answers ``gate.schedule`` has seen, each a ``Crossing``: when
 it happened, the value it reached, and how uncertain that moment is, in seconds (half a second
 when ``jobupdated`` pins it, more when it is only known to lie between two answers). The less
 uncertain a change, the more it weighs in the fit.
@@ -9,7 +9,10 @@ uncertain a change, the more it weighs in the fit.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from operator import mul
+
+from gate.observation import Observation
 
 Crossing = tuple[float, int, float]  # (moment, new value, how uncertain the moment is, seconds)
 
@@ -98,3 +101,37 @@ def _solve3(
         _det3(s0, r0, s2, s1, r1, s3, s2, r2, s4) / d,
         _det3(s0, s1, r0, s1, s2, r1, s2, s3, r2) / d,
     )
+
+
+def crossings(history: Sequence[Observation], window: int) -> list[Crossing]:
+    """Each change of progress seen within the window, oldest first."""
+    low = max(0, len(history) - window)
+    changes = []
+    for index in range(low + 1, len(history)):
+        before, after = history[index - 1], history[index]
+        if after.status.progress > before.status.progress:
+            moment, spread = crossing(before, after)
+            changes.append((moment, after.status.progress, spread))
+    return changes
+
+
+def crossing(before: Observation, after: Observation) -> tuple[float, float]:
+    """Best guess of when progress changed between two answers, and how far off it may be.
+
+    ``jobupdated`` says when the job last changed, in whole seconds; when it falls between the
+    two answers it pins the change to within a second (when the ETA changed too, it may be the
+    ETA's change, and only bounds the progress change); else the span between the answers,
+    weighted by how many steps progress took in it.
+    """
+    updated = after.status.updated
+    upper = after.at
+    if updated and before.at - 1.0 < updated <= after.at and updated > before.status.updated:
+        if after.status.eta == before.status.eta:
+            return min(after.at, max(before.at, updated + 0.5)), 0.5
+        # It may be the moment the ETA changed: then progress changed before it.
+        upper = min(after.at, updated + 1.0)
+    # Somewhere between the two answers. The more steps progress took in between, the nearer the
+    # end of that span it reached its new value (at an even pace, the last step is one of many).
+    steps = after.status.progress - before.status.progress
+    span = max(0.0, upper - before.at)
+    return upper - span / (2.0 * steps + 1.0), max(0.5, span / (2.0 * steps + 1.0))

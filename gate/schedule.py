@@ -44,12 +44,17 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from gate.job import JobStatus
+from gate import progress_fit
+from gate.eta_trend import TREND_POINTS, EtaPoint, eta_points, trend_end
+from gate.observation import Observation as Observation  # where the wait loop and tests get it
 from gate.progress_fit import Crossing, fit_end
+from gate.server_clock import ClockBounds, answer_bounds, clock_bounds, on_server_clock
 
 # How many recent answers the heuristics look at. Bounded so that one call costs the same after
 # two hours of polling as after two minutes.
 ETA_WINDOW = 6
+# ... and how many the trend of a re-estimated ETA is drawn from.
+TREND_WINDOW = 24
 PROGRESS_WINDOW = 48
 # The pace is fitted over at least this many changes before the latest.
 MIN_CHANGES = 2
@@ -84,14 +89,6 @@ CHASE_REQUESTS = 1.0
 
 
 @dataclass(frozen=True)
-class Observation:
-    """One status answer and the unix time it arrived."""
-
-    at: float
-    status: JobStatus
-
-
-@dataclass(frozen=True)
 class PollPolicy:
     """The polling settings: the sparse interval, the densest interval, the phase spread.
 
@@ -119,7 +116,8 @@ class PollPolicy:
 
 def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, rng: random.Random) -> float:
     """Seconds to wait before the next status request, given the answers so far."""
-    return _next_delay(history, now, policy, rng, None)
+    offset = clock_bounds(history).offset
+    return _next_delay(on_server_clock(history, offset), now + offset, policy, rng, None)
 
 
 class Schedule:
@@ -135,6 +133,9 @@ class Schedule:
         self.policy = policy
         self.rng = rng
         self._history: list[Observation] = []
+        self._bounds = ClockBounds()
+        self._offset = 0.0
+        self._shifted: list[Observation] = []  # the answers, on the server's clock
         self._memo = _Memo()
 
     @property
@@ -142,13 +143,27 @@ class Schedule:
         """The answers so far, oldest first."""
         return self._history
 
+    @property
+    def clock_offset(self) -> float:
+        """Seconds the server's clock is taken to be ahead of ours (behind: negative)."""
+        return self._offset
+
     def observe(self, observation: Observation) -> None:
         """Add an answer, the latest so far."""
+        before = self._history[-1] if self._history else None
         self._history.append(observation)
+        self._bounds = self._bounds.narrowed(answer_bounds(before, observation))
+        if self._bounds.offset != self._offset:
+            # Every moment moves: what was worked out from the old ones is worked out again.
+            self._offset = self._bounds.offset
+            self._shifted = list(on_server_clock(self._history, self._offset))
+            self._memo = _Memo()
+        else:
+            self._shifted.append(on_server_clock([observation], self._offset)[0])
 
     def next_delay(self, now: float) -> float:
         """Seconds to wait before the next status request."""
-        return _next_delay(self._history, now, self.policy, self.rng, self._memo)
+        return _next_delay(self._shifted, now + self._offset, self.policy, self.rng, self._memo)
 
 
 def _next_delay(
@@ -212,13 +227,15 @@ def _cadence_delay(
 def expected_end(history: Sequence[Observation], now: float) -> float | None:
     """The unix time the job should end at, from whichever signal has kept its word; None if neither.
 
-    The moment may have passed already (the job runs late on it).
+    The moment may have passed already (the job runs late on it). On our clock.
     """
-    return _expected_end(history, now, None)
+    offset = clock_bounds(history).offset
+    end = _expected_end(on_server_clock(history, offset), now + offset, None)
+    return None if end is None else end - offset
 
 
 def _expected_end(history: Sequence[Observation], now: float, memo: _Memo | None) -> float | None:
-    eta = _eta_estimate(history)
+    eta = _eta_estimate(history, memo)
     if eta is not None and eta[0] + SETTLE <= now:
         # Half a second past a whole-second ETA covers its rounding: the ETA was wrong. Only
         # progress, which keeps moving, is worth chasing past its expected end.
@@ -228,17 +245,17 @@ def _expected_end(history: Sequence[Observation], now: float, memo: _Memo | None
         return None if eta is None else eta[0]
     if eta is None:
         return progress[0]
-    (eta_end, eta_record), (end, record) = eta, progress
+    (eta_end, eta_record, held), (end, record) = eta, progress
     if end + SETTLE <= now:
         return eta_end  # progress has been proved early already
     if abs(eta_end - end) <= AGREEMENT + record * max(0.0, end - now):
         # They agree. An ETA that has held still is the finer of the two; one that is being
         # revised may still be converging: aim at the earlier.
-        return eta_end if eta_record == 0.0 else min(eta_end, end)
+        return eta_end if held else min(eta_end, end)
     # They disagree: the one with the better record wins. An ETA that holds still proves nothing
     # (a first guess never revised holds still too): against it, progress needs a record within
     # PROGRESS_TRUST.
-    if eta_record == 0.0:
+    if held:
         eta_record = PROGRESS_TRUST  # never revised in view: no record either way
     return end if record <= eta_record else eta_end
 
@@ -251,22 +268,78 @@ def _record(estimates: Sequence[tuple[float, float]], end: float) -> float:
     return worst
 
 
-def _eta_estimate(history: Sequence[Observation]) -> tuple[float, float] | None:
-    """The latest ETA and its record, when its recent values stayed close to it."""
+def _eta_estimate(history: Sequence[Observation], memo: _Memo | None) -> tuple[float, float, bool] | None:
+    """The end the ETA points at, its record, and whether it held still in view; None if unusable.
+
+    The latest ETA itself, when its recent values stayed close to it; or, when it is being
+    re-estimated with a steady bias, the end its trend points at, whichever has the better record.
+    """
+    raw = _raw_eta(history)
+    if raw is None:
+        return None
+    eta, record, passed = raw
+    trend = _eta_trend(history, record, memo)
+    # A trend is believed over the ETA when its record is no worse; over an ETA that had passed
+    # (it may have been pushed on, not re-estimated), only with a record of its own.
+    if trend is not None and trend[1] <= MAX_RECORD and (trend[2] if passed else trend[1] <= record):
+        return trend[0], trend[1], False
+    if passed or record > MAX_RECORD:
+        return None
+    return eta, record, record == 0.0
+
+
+def _raw_eta(history: Sequence[Observation]) -> tuple[float, float, bool] | None:
+    """The latest ETA, its record, and whether an answer in view gave one that had already passed."""
     eta = history[-1].status.eta
     if eta is None:
         return None
     earlier = []
+    passed = False
     for index in range(len(history) - 2, max(-1, len(history) - 1 - ETA_WINDOW), -1):
         observation = history[index]
         previous = observation.status.eta
         if previous is None:
             break
-        if previous + SETTLE <= observation.at:
-            return None  # it replaced an ETA that had already passed: the server does not know
+        # It replaced an ETA that had already passed: the server does not know.
+        passed = passed or previous + SETTLE <= observation.at
         earlier.append((observation.at, float(previous)))
-    record = _record(earlier, eta)
-    return (float(eta), record) if record <= MAX_RECORD else None
+    return float(eta), _record(earlier, eta), passed
+
+
+def _eta_trend(
+    history: Sequence[Observation], raw_record: float, memo: _Memo | None
+) -> tuple[float, float, bool] | None:
+    """The end a steadily biased ETA points at (``gate.eta_trend``), its record (how far the trend's
+    recent estimates were from it; with no earlier estimate, the ETA's own) and whether it has one."""
+    if memo is not None and not memo.eta_revised(history, TREND_WINDOW):
+        return None  # one value in view: nothing to draw a trend through
+    points = eta_points(history, TREND_WINDOW)
+    if len(points) < 2:
+        return None
+    return _trend_of(points, raw_record, memo)
+
+
+def _trend_of(
+    points: Sequence[EtaPoint], raw_record: float, memo: _Memo | None
+) -> tuple[float, float, bool] | None:
+    def end_of(upto: Sequence[EtaPoint]) -> float | None:
+        if memo is None:
+            return trend_end(upto)
+        key = tuple(upto[-TREND_POINTS:])
+        if key not in memo.ends:
+            memo.ends[key] = trend_end(key)
+        return memo.ends[key]
+
+    end = end_of(points)
+    if end is None:
+        return None
+    earlier = []
+    for j in range(len(points) - 2, max(0, len(points) - 1 - PROGRESS_RECORD), -1):
+        estimate = end_of(points[: j + 1])
+        if estimate is None:
+            return None
+        earlier.append((points[j][0], estimate))
+    return end, _record(earlier, end) if earlier else raw_record, bool(earlier)
 
 
 def _progress_estimate(history: Sequence[Observation], memo: _Memo | None) -> tuple[float, float] | None:
@@ -278,7 +351,7 @@ def _progress_estimate(history: Sequence[Observation], memo: _Memo | None) -> tu
     latest = history[-1].status.progress
     if latest <= 0 or latest >= 100 or (latest == history[0].status.progress and count > 1):
         return None
-    crossings = _crossings(history) if memo is None else memo.crossings(history)
+    crossings = progress_fit.crossings(history, PROGRESS_WINDOW) if memo is None else memo.crossings(history)
     if not crossings:
         begun = _job_begin(history)
         if begun >= history[0].at:
@@ -301,18 +374,6 @@ def _progress_estimate(history: Sequence[Observation], memo: _Memo | None) -> tu
     return (end, record) if record <= MAX_RECORD else None
 
 
-def _crossings(history: Sequence[Observation]) -> list[Crossing]:
-    """Each change of progress seen within the window, oldest first."""
-    low = max(0, len(history) - PROGRESS_WINDOW)
-    changes = []
-    for index in range(low + 1, len(history)):
-        before, after = history[index - 1], history[index]
-        if after.status.progress > before.status.progress:
-            moment, spread = _crossing(before, after)
-            changes.append((moment, after.status.progress, spread))
-    return changes
-
-
 class _Memo:
     """What was worked out from one job's answers, for the next answer (``Schedule``)."""
 
@@ -321,14 +382,28 @@ class _Memo:
         self.changes: list[Crossing] = []  # the changes of progress in view, oldest first
         self.seen_at: list[int] = []  # ... each the index of the answer it was seen in
         self.fits: dict[tuple[Crossing | None, int, int, int], float | None] = {}
+        self.eta_read = 0  # answers read for their ETA
+        self.eta_changed = -1  # the latest answer whose ETA differs from the one before
+        self.ends: dict[tuple[EtaPoint, ...], float | None] = {}  # trend_end of the latest points
+
+    def eta_revised(self, history: Sequence[Observation], window: int) -> bool:
+        """Whether the ETA took another value within the latest ``window`` answers."""
+        for index in range(max(1, self.eta_read), len(history)):
+            if history[index].status.eta != history[index - 1].status.eta:
+                self.eta_changed = index
+        self.eta_read = len(history)
+        if len(self.ends) > 64:
+            self.ends.clear()
+        return self.eta_changed > len(history) - window
 
     def crossings(self, history: Sequence[Observation]) -> list[Crossing]:
-        """``_crossings(history)``, from the changes already found and the answers added since."""
+        """``progress_fit.crossings(history, PROGRESS_WINDOW)``, from the changes already found and
+        the answers added since."""
         count = len(history)
         for index in range(max(1, self.read), count):
             before, after = history[index - 1], history[index]
             if after.status.progress > before.status.progress:
-                moment, spread = _crossing(before, after)
+                moment, spread = progress_fit.crossing(before, after)
                 self.changes.append((moment, after.status.progress, spread))
                 self.seen_at.append(index)
         self.read = count
@@ -392,25 +467,3 @@ def _job_begin(history: Sequence[Observation]) -> float:
     if begun and begun <= first.at:
         return float(begun)
     return first.at
-
-
-def _crossing(before: Observation, after: Observation) -> tuple[float, float]:
-    """Best guess of when progress changed between two answers, and how far off it may be.
-
-    ``jobupdated`` says when the job last changed, in whole seconds; when it falls between the
-    two answers it pins the change to within a second (when the ETA changed too, it may be the
-    ETA's change, and only bounds the progress change); else the span between the answers,
-    weighted by how many steps progress took in it.
-    """
-    updated = after.status.updated
-    upper = after.at
-    if updated and before.at - 1.0 < updated <= after.at and updated > before.status.updated:
-        if after.status.eta == before.status.eta:
-            return min(after.at, max(before.at, updated + 0.5)), 0.5
-        # It may be the moment the ETA changed: then progress changed before it.
-        upper = min(after.at, updated + 1.0)
-    # Somewhere between the two answers. The more steps progress took in between, the nearer the
-    # end of that span it reached its new value (at an even pace, the last step is one of many).
-    steps = after.status.progress - before.status.progress
-    span = max(0.0, upper - before.at)
-    return upper - span / (2.0 * steps + 1.0), max(0.5, span / (2.0 * steps + 1.0))

@@ -315,14 +315,17 @@ class JobPoller:
     def done(self, elapsed: float, polls: int) -> Ending | None:
         w, status = self.waiter, self.last
         assert status is not None
-        self.schedule.observe(Observation(w.clock.time(), status))
+        client = w.client
+        self.schedule.observe(Observation(w.clock.time(), status, client.last_date, client.last_sent))
         classification = classify(status)
         if classification.warning:
             w.warn(self.label, classification.warning)
         now = w.clock.monotonic()
         key = (state_label(status), status.progress)
         if key != self.shown or now - self.last_line_at >= HEARTBEAT_SECONDS:
-            w.reporter.progress(describe(self.job, status, w.clock.time(), elapsed))
+            # The ETA is on the server's clock: so is the "now" it is told against.
+            now_there = w.clock.time() + self.schedule.clock_offset
+            w.reporter.progress(describe(self.job, status, now_there, elapsed))
             self.shown, self.last_line_at = key, now
         if classification.verdict is Verdict.SUCCEEDED:
             return (

@@ -104,3 +104,23 @@ def test_one_short_job_is_measured_for_the_gate_and_the_curl_loop(tmp_path: Path
     assert [s.requests for s in summaries] == [gate.requests, loop.requests]
     assert bench.format_ratios(measures).startswith("gate vs loop: mean delay ")
     assert "success" in bench.format_by_job_kind(measures)
+
+
+@pytest.mark.parametrize("offset", [-300.0, 300.0])
+def test_a_job_on_a_skewed_server_clock_is_planned_and_measured_on_ours(offset: float) -> None:
+    # The simulator's clock is 5 minutes off: the job is planned on it, its end and the arrivals
+    # of requests are measured on this machine's, and the gate still exits when it ends.
+    job = bench.JobSpec("success", Scenario.SUCCESS, 3.5)
+    (measure,) = bench.run([job], [bench.Contender("gate", "gate", 1.0)], clock_offset=offset)
+    assert measure.exit_code == 0, measure.stderr
+    assert measure.seen is not None and 0 <= measure.seen <= measure.delay
+    assert measure.startup is not None and measure.startup >= 0
+
+
+def test_start_up_is_measured_against_importing_requests() -> None:
+    measured = bench.startup(runs=1)
+    assert 0 < measured.bare < measured.import_requests
+    assert all(value > 0 for value in (measured.version, measured.help, measured.first_request))
+    lines = measured.lines()
+    assert any("--version" in line and "x" in line for line in lines)
+    assert any("first request" in line for line in lines)

@@ -48,9 +48,58 @@ def loaded(*argv: str) -> set[str]:
 def test_a_plain_wait_loads_no_yaml_simulator_deploy_or_platform_reporters() -> None:
     modules = loaded("wait", "--update-id", "1")
     assert not modules & set(HEAVY)
-    assert {"gate.waiter", "gate.schedule", "requests"} <= modules
+    assert {"gate.parser", "gate.report.platforms"} <= modules
 
 
 def test_the_simulator_commands_still_load_it_when_run() -> None:
     modules = loaded("demo", "--scenario", "failure")
     assert "gate.sim.scenarios" in modules  # the scenario is parsed by the simulator's own rules
+
+
+# --version and --help send no request: they must not pay for the HTTP client.
+HTTP = ("requests", "urllib3", "tenacity", "gate.client", "gate.exchange", "gate.waiter")
+
+MAIN_PROBE = """
+import contextlib, io, json, os, sys
+from gate.cli import main
+out = io.StringIO()
+with contextlib.redirect_stdout(out):
+    try:
+        code = main(sys.argv[1:], env=dict(os.environ), stdout=out, stderr=out)
+    except SystemExit as exc:
+        code = exc.code
+print(json.dumps({"code": code, "said": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+def ran(*argv: str, **settings: str) -> dict[str, object]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("CLANFORGE_", "GITHUB_", "GITLAB_", "CI"))
+    }
+    env.update(settings, PYTHONPATH=str(ROOT))
+    out = subprocess.run(
+        [sys.executable, "-c", MAIN_PROBE, *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        cwd=ROOT,
+    ).stdout
+    result: dict[str, object] = json.loads(out)
+    return result
+
+
+def test_version_and_help_do_not_import_the_http_client() -> None:
+    for argv in (["--version"], ["--help"], ["wait", "--help"]):
+        result = ran(*argv)
+        assert result["code"] == 0, result
+        assert "clanforge-gate" in str(result["said"])
+        assert not set(HTTP) & set(result["modules"]), (argv, set(HTTP) & set(result["modules"]))  # type: ignore[arg-type]
+
+
+def test_a_wait_that_sends_a_request_imports_it() -> None:
+    # Nothing listens on port 9: the wait fails to connect, but it has loaded the client to try.
+    argv = ("wait", "--update-id", "1", "--account-service-id", "1", "--api-url", "http://127.0.0.1:9")
+    result = ran(*argv, "--timeout", "1s", "--quiet", CLANFORGE_TOKEN="unused-token-for-a-closed-port")
+    assert result["code"] in (2, 3), result
+    assert {"requests", "gate.client", "gate.waiter"} <= set(result["modules"])  # type: ignore[arg-type]

@@ -20,11 +20,19 @@ def test_job_mix_covers_every_class_and_both_outcomes() -> None:
     assert any(job.eta_moves for job in JOBS)
     assert {job.progress_moves for job in JOBS} == {True, False}
     for job in JOBS:
-        if job.eta_class == "short":
+        if job.eta_class in ("short", "biased-short"):
             assert 9.0 <= job.duration <= 11.0
+        elif job.eta_class == "skewed":
+            assert bench.SKEWED_SHORTEST <= job.duration <= bench.MAX_DURATION
         else:
             assert bench.MIN_DURATION <= job.duration <= bench.MAX_DURATION
+        if job.eta_class.startswith("skewed"):
+            assert abs(job.clock_offset) <= bench.MAX_CLOCK_OFFSET
+        else:
+            assert job.clock_offset == 0.0
         assert job.created < job.first_poll < job.ends_at <= job.created + job.duration
+    skews = [job.clock_offset for job in JOBS if job.eta_class.startswith("skewed")]
+    assert min(skews) < -300 and max(skews) > 300
 
 
 def test_job_model_never_reports_the_end_early() -> None:

@@ -174,8 +174,13 @@ def test_eta_moved_after_it_passed_is_not_trusted() -> None:
 
 
 def test_eta_revised_a_little_is_trusted_revised_a_lot_is_not() -> None:
-    a_little = [obs(T0 + 10, eta=int(T0 + 86)), obs(T0 + 20, eta=int(T0 + 90), updated=T0 + 15)]
-    assert next_delay(a_little, T0 + 85, EXACT, random.Random(0)) == pytest.approx(5.5)
+    # Revised up, then down: noise, no steady bias to follow (see the trend tests).
+    a_little = [
+        obs(T0 + 10, eta=int(T0 + 88)),
+        obs(T0 + 20, eta=int(T0 + 90), updated=T0 + 15),
+        obs(T0 + 30, eta=int(T0 + 89), updated=T0 + 25),
+    ]
+    assert next_delay(a_little, T0 + 85, EXACT, random.Random(0)) == pytest.approx(4.5)
     # 60 s off with 80 s to go: that ETA has not kept its word.
     a_lot = [obs(T0 + 10, eta=int(T0 + 30)), obs(T0 + 20, eta=int(T0 + 90), updated=T0 + 15)]
     assert next_delay(a_lot, T0 + 85, EXACT, random.Random(0)) == pytest.approx(10.0)

@@ -18,8 +18,9 @@ from tests.fakes import load_benchmark
 
 bench = load_benchmark("polling.py")
 SAMPLE = 40
-# Shapes where the job says something usable, at least when progress moves.
-SIGNAL = {"accurate", "eta-vs-slowing"}
+# Shapes where the job says something usable whatever progress does: an ETA that holds, or one
+# with a steady bias, on any clock.
+SIGNAL = set(bench.ETA_HOLDS)
 
 
 def sample(shape: str, seed: int = 11) -> list[object]:
@@ -56,7 +57,11 @@ def test_every_shape_succeeds_no_later_than_a_plain_loop(shape: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "shape", sorted({"accurate", "absent", "noisy", "re-estimated", "jumping", "eta-vs-slowing", "short"})
+    "shape",
+    sorted(
+        {"accurate", "absent", "noisy", "re-estimated", "jumping", "eta-vs-slowing", "short"}
+        | {"biased", "biased-short", "skewed", "skewed-biased"}
+    ),
 )
 def test_a_usable_signal_is_seen_within_a_second_and_a_half(shape: str) -> None:
     jobs = [
@@ -95,22 +100,23 @@ def test_a_kept_schedule_decides_every_delay_as_next_delay_does(interval: float)
     # between answers; the waiter asks next_delay, which works everything out each time. Not one
     # delay may differ, on every shape, over long jobs whose oldest answers leave the view.
     policy = PollPolicy(poll_interval=interval, min_poll_interval=1.0)
-    long_and_moving = 0
+    long_and_moving = skewed = 0
     for index, job in enumerate(bench.make_jobs(48, 17)):
         kept, fresh = Schedule(policy, random.Random(index)), random.Random(index)
         history: list[Observation] = []
         t, kept_delays, fresh_delays = job.first_poll, [], []
         while t < job.ends_at:
-            observation = Observation(t, bench.answer(job, t))
+            observation = bench.observation(job, t)
             kept.observe(observation)
             history.append(observation)
-            kept_delays.append(kept.next_delay(t))
-            fresh_delays.append(next_delay(history, t, policy, fresh))
+            kept_delays.append(kept.next_delay(observation.at))
+            fresh_delays.append(next_delay(history, observation.at, policy, fresh))
             t += fresh_delays[-1]
         assert kept_delays == fresh_delays
         assert list(kept.history) == history
         long_and_moving += job.progress_moves and len(history) > 2 * PROGRESS_WINDOW
-    assert long_and_moving >= 5
+        skewed += abs(job.clock_offset) > 60
+    assert long_and_moving >= 5 and skewed >= 3
 
 
 @pytest.mark.parametrize("with_eta", [True, False])

@@ -499,3 +499,27 @@ def test_serve_forever_stops_from_another_thread() -> None:
 def test_the_simulator_doc_shows_the_scenario_table_the_code_uses() -> None:
     doc = (Path(__file__).resolve().parent.parent / "docs" / "simulator.md").read_text(encoding="utf-8")
     assert doc.index("## Scenarios") < doc.index(scenario_table_markdown())
+
+
+@pytest.mark.parametrize("offset", [-300.0, 300.0])
+def test_a_clock_offset_moves_every_time_the_simulator_tells(
+    simulator: Callable[..., Simulator], fake_time: FakeTime, offset: float
+) -> None:
+    import email.utils
+
+    sim = simulator(DURATION, clock=fake_time, clock_offset=offset)
+    answer = get(sim, 4322)
+    there = fake_time() + offset
+    assert answer.json()["jobcreated"] == int(there) and answer.json()["jobupdated"] == int(there)
+    date = email.utils.parsedate_to_datetime(answer.headers["Date"]).timestamp()
+    assert there - 1 < date <= there
+
+
+def test_simulate_reads_a_clock_offset_ahead_or_behind() -> None:
+    from gate.cli import build_parser
+    from gate.sim.commands import _signed_duration
+
+    args = build_parser().parse_args(["simulate", "--clock-offset=-5m"])
+    assert _signed_duration(args.clock_offset, "--clock-offset") == -300.0
+    assert _signed_duration("+90s", "--clock-offset") == 90.0
+    assert build_parser().parse_args(["simulate"]).clock_offset is None

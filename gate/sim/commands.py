@@ -87,15 +87,8 @@ def _port(text: str) -> int:
     return int(value)
 
 
-def add_commands(commands: Any) -> None:
-    """Add ``simulate`` and ``demo`` to the CLI's subcommands (an argparse subparsers action)."""
-    names = ", ".join(s.value for s in Scenario)
-    simulate = commands.add_parser(
-        "simulate",
-        help="run a local Clanforge simulator in the foreground, to rehearse a pipeline",
-        description="Serve the image update status endpoint on a loopback port. Each scenario "
-        "has a well-known update id; other ids follow --scenario.",
-    )
+def _simulate_arguments(simulate: argparse.ArgumentParser, names: str) -> None:
+    """The options of ``simulate`` (but --quiet)."""
     simulate.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     simulate.add_argument("--port", type=_port, default=8080, help="port to listen on; 0 picks a free one")
     simulate.add_argument(
@@ -113,6 +106,24 @@ def add_commands(commands: Any) -> None:
         help="allow a --host other than loopback (the simulator is unauthenticated for its stats "
         "and may accept demo credentials: expose it only on purpose)",
     )
+    simulate.add_argument(
+        "--clock-offset",
+        default=None,
+        help="set the server's clock this far ahead of this machine's, or behind with a minus "
+        "(--clock-offset=-5m); every time it answers with is on it (default: this machine's clock)",
+    )
+
+
+def add_commands(commands: Any) -> None:
+    """Add ``simulate`` and ``demo`` to the CLI's subcommands (an argparse subparsers action)."""
+    names = ", ".join(s.value for s in Scenario)
+    simulate = commands.add_parser(
+        "simulate",
+        help="run a local Clanforge simulator in the foreground, to rehearse a pipeline",
+        description="Serve the image update status endpoint on a loopback port. Each scenario "
+        "has a well-known update id; other ids follow --scenario.",
+    )
+    _simulate_arguments(simulate, names)
     simulate.add_argument("--quiet", "-q", action="store_true", help="do not log each request")
 
     demo = commands.add_parser(
@@ -238,6 +249,13 @@ def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:
     print("\n".join(lines), file=stdout, flush=True)
 
 
+def _signed_duration(value: str, setting: str) -> float:
+    """A duration that may be negative: ``-5m`` is five minutes behind."""
+    text = str(value).strip()
+    sign = -1.0 if text.startswith("-") else 1.0
+    return sign * parse_duration(text.lstrip("+-"), setting)
+
+
 def simulate_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks) -> int:
     """Serve the simulator in the foreground until interrupted."""
     from gate.sim.server import Simulator
@@ -245,6 +263,7 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHo
     env, stdout, stderr = ctx.env, ctx.stdout, ctx.stderr
     duration = parse_duration(args.duration, "--duration")
     slow = parse_duration(args.slow_delay, "--slow-delay")
+    offset = _signed_duration(args.clock_offset, "--clock-offset") if args.clock_offset else 0.0
 
     def log(line: str) -> None:
         print(line, file=stdout, flush=True)
@@ -258,6 +277,7 @@ def simulate_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHo
             credentials=credentials_from_env(env),
             account_service_id=account_service_id_from_env(env),
             slow_seconds=slow,
+            clock_offset=offset,
             allow_non_loopback=args.allow_non_loopback,
             log=None if args.quiet else log,
         )

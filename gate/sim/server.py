@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import os
 import socket
 import threading
@@ -47,6 +48,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "clanforge-simulator"
     sys_version = ""
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # The Date header tells the simulator's own time, which may be set off from this machine's.
+        return email.utils.formatdate(
+            self.server.simulator.clock() if timestamp is None else timestamp, usegmt=True
+        )
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -104,6 +111,7 @@ class Simulator:
         account_service_id: str | None = None,
         slow_seconds: float = DEFAULT_SLOW_SECONDS,
         clock: Callable[[], float] = time.time,
+        clock_offset: float = 0.0,
         allow_non_loopback: bool = False,
         log: Callable[[str], None] | None = None,
     ) -> None:
@@ -127,9 +135,11 @@ class Simulator:
             ),
             slow_seconds=slow_seconds,
         )
-        self.clock = clock
+        # The server's clock: ``clock_offset`` seconds ahead of ``clock`` (behind: negative). Every
+        # time it tells (jobeta, jobupdated, jobcreated, jobstart, the Date header) is on it.
+        self.clock = clock if not clock_offset else (lambda: clock() + clock_offset)
         self.log = log
-        self.account = Account(self.rules, clock)
+        self.account = Account(self.rules, self.clock)
         self.routes: list[Route] = [
             *status_routes(self.account),
             *create_routes(self.account),
