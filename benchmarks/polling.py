@@ -607,8 +607,14 @@ def many_ids(count: int, interval: float, seed: int, with_eta: bool = True) -> M
         credentials=Credentials("bearer", secret="unused"),
     )
     waiter = Waiter(
-        client, settings, clock, _Quiet(), random.Random(seed), jobs=[JobRef("imageupdate", i) for i in jobs]
-    )  # type: ignore[arg-type]
+        client,  # type: ignore[arg-type]
+        settings,
+        clock,
+        _Quiet(),
+        random.Random(seed),
+        jobs=[JobRef(JobKind.IMAGE_UPDATE, i) for i in jobs],
+        deadline=settings.deadline(clock.monotonic()),
+    )
     waiter.run()
     delays, gaps, extra = [], [0.0], []
     for job_id, polls in client.polls.items():

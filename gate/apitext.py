@@ -48,7 +48,12 @@ def cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: max(0, limit - 1)] + ELLIPSIS
 
 
+def safe_text(text: str, masker: Masker, *, one_line: bool = True) -> str:
+    """``text`` masked, cleaned, and masked again: removing a control character can join a split
+    secret. Every output line and every API text goes through this."""
+    return masker.mask(clean(masker.mask(text), one_line=one_line))
+
+
 def api_text(text: str, masker: Masker, limit: int = 300) -> str:
-    """API text for a message: masked, cleaned, masked again (cleaning can join a split secret),
-    and only then cut to ``limit`` characters."""
-    return cut(masker.mask(clean(masker.mask(text))), limit)
+    """API text for a message: made safe (``safe_text``), and only then cut to ``limit`` characters."""
+    return cut(safe_text(text, masker), limit)

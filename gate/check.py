@@ -14,17 +14,17 @@ from typing import Any
 from gate.client import StatusClient
 from gate.clock import Clock
 from gate.config import Settings
-from gate.deploy import Deployer, DeploySettings
-from gate.deploy_options import OnLocked
+from gate.deploy.chain import Deployer
+from gate.deploy.choices import OnLocked
+from gate.deploy.fleet_state import FleetCounts, parse_fleet_counts
+from gate.deploy.image_state import ImageLock
+from gate.deploy.settings import DeploySettings
 from gate.durations import format_duration
 from gate.ending import Outcome
-from gate.ending import exit_code as ending_exit_code
 from gate.errors import GateError, TimedOut
-from gate.image_state import ImageLock
-from gate.install import FleetCounts, parse_fleet_counts
-from gate.kinds import JobKind
+from gate.kinds import JobKind, RunCommand
 from gate.report import Reporter
-from gate.result import CHECK_RUN, Call, Result
+from gate.result import Call, Result
 
 # The harmless authenticated read: the account's unfinished install jobs (GET, changes nothing).
 PROBE_PATH = f"/cfp/v1/{JobKind.FLEET_INSTALL.value}/status"
@@ -45,12 +45,13 @@ class Checker:
     chain_error: str | None
     clock: Clock
     reporter: Reporter
+    # The run's overall deadline (Settings.deadline with check=True), the deploy plan's too.
+    deadline: float
     lines: list[str] = field(default_factory=list)
     plan: list[Call] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.started = self.clock.monotonic()
-        self.deadline = self.started + min(self.settings.timeout, 4 * self.settings.request_timeout)
 
     @property
     def label(self) -> str:
@@ -80,8 +81,7 @@ class Checker:
         return self._check_image(self.deploy)
 
     def _check_image(self, d: DeploySettings) -> Result:
-        deployer = Deployer(self.client, self.settings, d, self.clock, self.reporter)
-        deployer.deadline = self.deadline
+        deployer = Deployer(self.client, self.settings, d, self.clock, self.reporter, self.deadline)
         lock: ImageLock | None = None
         try:
             if d.game_id is not None:
@@ -126,18 +126,18 @@ class Checker:
     def _elapsed(self) -> float:
         return self.clock.monotonic() - self.started
 
-    def _result(self, outcome: Outcome, message: str, exit_code: int | None = None) -> Result:
+    def _result(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
         return Result(
             update_id=None,
             outcome=outcome,
-            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_name="ready" if outcome is Outcome.SUCCEEDED else "not ready",
             polls=self.client.requests_made,
             elapsed_seconds=self._elapsed(),
-            job_kind=CHECK_RUN,
+            job_kind=RunCommand.CHECK,
             calls=tuple(self.plan),
+            signum=signum,
         )
 
-    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result:
-        return self._result(outcome, message, exit_code)
+    def cut_short(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
+        return self._result(outcome, message, signum)

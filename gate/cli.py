@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from gate.clock import Clock, SystemClock
 from gate.config import Settings, load_settings, read_config_values, read_source_url, verbosity_of
+from gate.deploy.source_url import source_url_secrets
 from gate.errors import Cancelled, ConfigError
 from gate.finish import Ending, Runner, ending
 from gate.inputs import apply_inputs
@@ -23,7 +24,6 @@ from gate.redact import Masker, url_secrets
 from gate.report import FanOut, Redactor, Reporter
 from gate.report.platforms import platform_reporters, without_outcomes
 from gate.sim.commands import GateHooks, demo_command, simulate_command
-from gate.source_url import source_url_secrets
 from gate.system import cancel_signals, effective_uid
 
 if TYPE_CHECKING:
@@ -81,6 +81,8 @@ class RunInputs:
     client: StatusClient
     clock: Clock
     reporter: Reporter
+    # When the runner starts (monotonic): the run's deadline counts from here.
+    started: float
 
 
 MakeRunner = Callable[[RunInputs], Runner]
@@ -89,19 +91,23 @@ MakeRunner = Callable[[RunInputs], Runner]
 def _make_waiter(run: RunInputs) -> Runner:
     from gate.waiter import Waiter
 
-    return Waiter(run.client, run.settings, run.clock, run.reporter)
+    return Waiter(
+        run.client, run.settings, run.clock, run.reporter, deadline=run.settings.deadline(run.started)
+    )
 
 
 def _make_deployer(run: RunInputs) -> Runner:
-    from gate.deploy import Deployer, load_deploy_settings
+    from gate.deploy.chain import Deployer
+    from gate.deploy.settings import load_deploy_settings
 
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
-    return Deployer(run.client, run.settings, deploy, run.clock, run.reporter)
+    deadline = run.settings.deadline(run.started)
+    return Deployer(run.client, run.settings, deploy, run.clock, run.reporter, deadline)
 
 
 def _make_checker(run: RunInputs) -> Runner:
     from gate.check import Checker
-    from gate.deploy import load_deploy_settings
+    from gate.deploy.settings import load_deploy_settings
 
     deploy = load_deploy_settings(run.args, run.env, run.yaml_values, run.settings, check_chain=False)
     chain_error: str | None = None
@@ -110,7 +116,8 @@ def _make_checker(run: RunInputs) -> Runner:
             load_deploy_settings(run.args, run.env, run.yaml_values, run.settings)
         except ConfigError as exc:
             chain_error = str(exc)
-    return Checker(run.client, run.settings, deploy, chain_error, run.clock, run.reporter)
+    deadline = run.settings.deadline(run.started, check=True)
+    return Checker(run.client, run.settings, deploy, chain_error, run.clock, run.reporter, deadline)
 
 
 def run_gate(
@@ -152,7 +159,8 @@ def run_gate(
         from gate.client import StatusClient
 
         client = StatusClient(settings, clock, reporter, session=session, masker=masker)
-        end.runner = make_runner(RunInputs(args, env, yaml_values, settings, client, clock, reporter))
+        inputs = RunInputs(args, env, yaml_values, settings, client, clock, reporter, clock.monotonic())
+        end.runner = make_runner(inputs)
         end.result = end.runner.run()
     return end.finish()
 

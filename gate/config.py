@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -73,6 +73,7 @@ __all__ = [
     "parse_job_ids",
     "parse_job_kind",
     "read_config_values",
+    "read_options",
     "read_source_url",
     "result_file_hint",
     "shown",
@@ -136,6 +137,20 @@ class Settings:
     def update_id(self) -> int:
         """The first (often the only) job id."""
         return self.update_ids[0]
+
+    def deadline(self, started: float, *, check: bool = False) -> float:
+        """The run's one overall deadline on the monotonic clock: ``timeout`` after it started.
+
+        Everything that waits is handed this value (the wait loop, each step of a deploy, check);
+        ``check`` makes a few reads, so it also gives up after ``CHECK_REQUEST_TIMEOUTS`` request
+        timeouts when that comes sooner.
+        """
+        budget = min(self.timeout, CHECK_REQUEST_TIMEOUTS * self.request_timeout) if check else self.timeout
+        return started + budget
+
+
+# ``check`` reads a few answers and no job: it gives up after this many request timeouts.
+CHECK_REQUEST_TIMEOUTS = 4
 
 
 # A settings file is a few hundred bytes; a secret a few dozen. Anything far larger is a mistake
@@ -272,6 +287,21 @@ def lookup(
     if option.key in yaml_values and yaml_values[option.key] is not None:
         return yaml_values[option.key]
     return option.default
+
+
+def read_options(
+    options: Sequence[Option],
+    args: argparse.Namespace,
+    env: Mapping[str, str],
+    yaml_values: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Each option's value by precedence, parsed by its own row of the table (None where it is
+    neither given nor has a default)."""
+    values: dict[str, Any] = {}
+    for option in options:
+        raw = lookup(args, env, yaml_values, option)
+        values[option.key] = None if raw is None else option.parse(raw)
+    return values
 
 
 def _is_set(

@@ -50,11 +50,16 @@ _BY_OUTCOME = {
 OUTCOME_PRIORITY = (Outcome.ERROR, Outcome.FAILED, Outcome.TIMED_OUT, Outcome.CANCELLED, Outcome.SUCCEEDED)
 
 
-def exit_code(outcome: Outcome, signum: int | None = None) -> ExitCode:
-    """The exit code of an ending. A cancelled run exits 143 for SIGTERM and 130 otherwise."""
+def exit_code(outcome: Outcome, signum: int | None = None, *, outputs_written: bool = True) -> ExitCode:
+    """The exit code of an ending. A cancelled run exits 143 for SIGTERM and 130 otherwise.
+
+    A run whose outputs could not all be written exits 3 where it would have exited 0 (a later
+    step would read a missing or stale output); any other run keeps its own code.
+    """
     if outcome is Outcome.CANCELLED:
         return ExitCode.SIGTERM if signum == signal.SIGTERM else ExitCode.SIGINT
-    return _BY_OUTCOME[outcome]
+    code = _BY_OUTCOME[outcome]
+    return ExitCode.ERROR if code is ExitCode.SUCCEEDED and not outputs_written else code
 
 
 def worst(outcomes: Iterable[Outcome]) -> Outcome:

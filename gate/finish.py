@@ -39,7 +39,7 @@ class Runner(Protocol):
 
     def run(self) -> Result: ...
 
-    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result: ...
+    def cut_short(self, outcome: Outcome, message: str, signum: int | None = None) -> Result: ...
 
 
 def signal_name(signum: int) -> str:
@@ -79,20 +79,19 @@ class Ending:
             return 0.0
         return self.clock.monotonic() - self.started
 
-    def _cut_short(self, outcome: Outcome, message: str, code: int) -> Result:
+    def _cut_short(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
         if self.runner is not None:
-            return self.runner.cut_short(outcome, message, code)
+            return self.runner.cut_short(outcome, message, signum)
         settings = self.settings
         return Result(
             update_id=settings.update_id if settings and len(settings.update_ids) == 1 else None,
             outcome=outcome,
-            exit_code=code,
             message=message,
             elapsed_seconds=self._elapsed(),
+            signum=signum,
         )
 
     def cancelled(self, exc: Cancelled) -> None:
-        code = int(exit_code(Outcome.CANCELLED, exc.signum))
         if self.started is None:
             message = f"{self.name}: cancelled by {signal_name(exc.signum)} before anything was started"
         else:
@@ -102,12 +101,12 @@ class Ending:
                 f"{label}: cancelled by {signal_name(exc.signum)} after {format_duration(self._elapsed())}"
                 f"{last}; what was started may still be running on Clanforge"
             )
-        self.result = self._cut_short(Outcome.CANCELLED, message, code)
+        self.result = self._cut_short(Outcome.CANCELLED, message, exc.signum)
 
     def failed(self, exc: GateError) -> None:
         text = str(exc)
         message = text if ": " in text and not isinstance(exc, ConfigError) else f"{self.name}: {text}"
-        self.result = self._cut_short(Outcome.ERROR, message, int(exit_code(Outcome.ERROR)))
+        self.result = self._cut_short(Outcome.ERROR, message)
 
     def crashed(self, exc: Exception) -> None:
         """A bug: still an ending with the documented exit code, and the traceback only on --verbose."""
@@ -117,7 +116,7 @@ class Ending:
             f"{self.name}: internal error ({type(exc).__name__}: {exc}); please report it, with the "
             "output of --verbose"
         )
-        self.result = self._cut_short(Outcome.ERROR, message, int(exit_code(Outcome.ERROR)))
+        self.result = self._cut_short(Outcome.ERROR, message)
 
     def finish(self) -> int:
         """Write the result to every output; return the exit code. A second signal exits at once."""
@@ -160,8 +159,7 @@ def write_everywhere(
     result: Result, reporter: Reporter, console: ConsoleReporter, result_path: str | None
 ) -> int:
     """Tell everyone the result and write the result file, each on its own: one output that
-    cannot be written does not stop the others. A run that would have exited 0 exits 3 then
-    (a later step would read a missing or stale output); any other run keeps its own code."""
+    cannot be written does not stop the others; ``gate.ending.exit_code`` then gives the code."""
     if isinstance(reporter, Redactor):
         result = reporter.redact_result(result)
     failed: list[str] = []
@@ -176,7 +174,7 @@ def write_everywhere(
             failed.append(f"the result file {result_path} ({exc.strerror or type(exc).__name__})")
     if not failed:
         return result.exit_code
-    code = int(exit_code(Outcome.ERROR)) if result.exit_code == 0 else result.exit_code
+    code = int(exit_code(result.outcome, result.signum, outputs_written=False))
     print(
         f"{PROG}: cannot write {' and '.join(failed)}; check the path and its permissions "
         f"(the outcome above stands: {result.outcome.value}; exit code {code})",

@@ -101,5 +101,31 @@ class JobKind(str, enum.Enum):
         raise ValueError(text)
 
 
+class RunCommand(str, enum.Enum):
+    """A run that is not a wait on jobs of one kind has a kind of its own: the command that made it."""
+
+    DEPLOY = "deploy"
+    CHECK = "check"
+
+    def __str__(self) -> str:
+        return str.__str__(self)
+
+
+# What a run is of: the kind of the jobs it waited on, or the command that made it. The result
+# file's ``job_kind`` is its value.
+RunKind = JobKind | RunCommand
+
+
+def run_kind(name: str) -> RunKind:
+    """The run kind of a name (``deploy``, ``imagediff``); a name the gate does not know (a
+    hand-made result) is kept as given, as ``JobKind.known`` keeps it."""
+    if isinstance(name, (JobKind, RunCommand)):
+        return name
+    found = RunCommand._value2member_map_.get(str(name))
+    if isinstance(found, RunCommand):
+        return found
+    return JobKind.known(name)  # type: ignore[return-value]
+
+
 # The kinds a deploy creates, in the order it creates them; the kinds ``wait --job`` accepts.
 WAITABLE: tuple[JobKind, ...] = (JobKind.IMAGE_UPDATE, JobKind.IMAGE_DIFF, JobKind.IMAGE_VERSION)

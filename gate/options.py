@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from gate import deploy_options as deploy
+from gate.deploy import choices as deploy
 from gate.durations import parse_duration
 from gate.errors import ConfigError, shown
 from gate.kinds import WAITABLE, JobKind

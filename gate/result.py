@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Generic, TypeVar, cast
 
-from gate.ending import Outcome
-from gate.kinds import JobKind
+from gate.ending import Outcome, exit_code
+from gate.kinds import JobKind, RunCommand, RunKind, run_kind
 
 T = TypeVar("T")
 
@@ -58,23 +58,18 @@ class _OneJobFact(Generic[T]):
         return None if job is None else cast("T | None", getattr(job, self.name))
 
 
-# A run that is not a wait on jobs of one kind has a kind of its own: the command that made it.
-DEPLOY_RUN = "deploy"
-CHECK_RUN = "check"
-
-
 @dataclass(frozen=True)
 class Result:
     """What happened to a run, for people and for pipelines.
 
     The fields are the run's own facts. A run on one job (its ``update_id`` names that job) also
     reports the job's state, progress, error and ETA at the top level; with several jobs, or none,
-    those are None and ``jobs`` holds each one.
+    those are None and ``jobs`` holds each one. The exit code is not a field: ``gate.ending``
+    gives it from the outcome (and, for a cancelled run, the ``signum`` that cancelled it).
     """
 
     update_id: int | None
     outcome: Outcome
-    exit_code: int
     message: str
     # The run's state in a word, where the run has one of its own ("ready", "nothing changed");
     # else the one job's state name.
@@ -82,9 +77,10 @@ class Result:
     polls: int = 0
     elapsed_seconds: float = 0.0
     warnings: tuple[str, ...] = ()
-    job_kind: str = JobKind.IMAGE_UPDATE.value
+    job_kind: RunKind = JobKind.IMAGE_UPDATE
     jobs: tuple[JobResult, ...] = ()
     calls: tuple[Call, ...] = ()
+    signum: int | None = None
 
     # The one job's facts, read through the run (None with several jobs or none).
     state_id = _OneJobFact[int]()
@@ -92,10 +88,19 @@ class Result:
     job_error = _OneJobFact[str]()
     eta = _OneJobFact[int]()
 
+    def __post_init__(self) -> None:
+        # A kind given by its name (``"deploy"``, ``"imagediff"``) is that kind, as for a job.
+        object.__setattr__(self, "job_kind", run_kind(self.job_kind))
+
+    @property
+    def exit_code(self) -> int:
+        """The run's exit code, as ``gate.ending`` maps its outcome."""
+        return int(exit_code(self.outcome, self.signum))
+
     @property
     def is_deploy(self) -> bool:
         """Whether the run is a deploy (its jobs are the steps of one chain)."""
-        return self.job_kind == DEPLOY_RUN
+        return self.job_kind is RunCommand.DEPLOY
 
     @property
     def single_job(self) -> JobResult | None:
@@ -118,7 +123,7 @@ class Result:
             "polls": self.polls,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "warnings": list(self.warnings),
-            "job_kind": self.job_kind,
+            "job_kind": str(self.job_kind),
             "jobs": [
                 {
                     **asdict(job),

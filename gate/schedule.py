@@ -113,6 +113,20 @@ class PollPolicy:
         """The shortest delay: min_poll_interval, but never above poll_interval."""
         return min(self.min_poll_interval, self.poll_interval)
 
+    def from_request(self, delay: float, waited: float) -> float:
+        """``delay`` counted from an answer that came ``waited`` seconds after its request left,
+        never more than ``poll_interval`` after that request: the interval counts from when a
+        request leaves, not from its answer."""
+        return min(delay, self.poll_interval - waited)
+
+    def cadence(self, answers: int, rng: random.Random) -> float:
+        """The sparse cadence's delay after ``answers`` answers: P, except after the second, P
+        shortened by a random share of up to ``jitter``, which sets the run's phase on its grid.
+        Every poller of the wait loop (a job, the fleet install) keeps this one cadence."""
+        if answers == 2:
+            return max(self.floor, self.poll_interval * (1.0 - self.jitter * rng.random()))
+        return self.poll_interval
+
 
 def next_delay(history: Sequence[Observation], now: float, policy: PollPolicy, rng: random.Random) -> float:
     """Seconds to wait before the next status request, given the answers so far."""
@@ -216,12 +230,7 @@ def _cadence_delay(
     The first delay is P (as a plain loop), the second P shortened by a random share of up to
     ``jitter``; from then on every cadence poll is P after the last poll, so the phase holds.
     """
-    interval = policy.poll_interval
-    if len(history) == 1:
-        return interval
-    if len(history) == 2:
-        return max(policy.floor, interval * (1.0 - policy.jitter * rng.random()))
-    return interval
+    return policy.cadence(len(history), rng)
 
 
 def expected_end(history: Sequence[Observation], now: float) -> float | None:

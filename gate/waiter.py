@@ -1,6 +1,6 @@
 """The wait loop: poll each thing waited on until it ends or the deadline passes.
 
-The loop knows nothing of what it polls: each is a ``Poller`` (poll it, is it done, describe it),
+The loop knows nothing of what it polls: each is a ``Poller`` (poll it, judge it, its result),
 as a job's status (``JobPoller``, here) or a deploy's fleet install (``gate.deploy.fleet``). The
 ``Waiter`` waits on jobs with it; the deploy drives its install through the same loop.
 
@@ -19,14 +19,13 @@ import random
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 from gate.client import JobRef, StatusClient
 from gate.clock import Clock
 from gate.config import Settings, summarise_ids
 from gate.durations import format_duration
 from gate.ending import OUTCOME_PRIORITY, Outcome, worst
-from gate.ending import exit_code as ending_exit_code
 from gate.errors import ApiError, TimedOut, UnknownJob
 from gate.job import JobStatus, Verdict, classify, state_label
 from gate.kinds import JobKind
@@ -64,14 +63,13 @@ Ending = tuple[Outcome, str]
 
 
 class Poller(Protocol):
-    """One thing the wait loop follows: poll it, is it done, describe it.
+    """One thing the wait loop follows: poll it, judge what it read, its result; and its name,
+    what was last seen of it and its timeout message, for the loop's own messages.
 
-    ``poll`` raises TimedOut when the time runs out (the loop decides what that means), and any
-    of ``own_errors`` for an error about this one thing alone (the others are still waited on);
-    any other error ends the whole wait.
+    ``poll`` raises TimedOut when the time runs out (the loop decides what that means); an error
+    about this one thing alone (the others are still waited on) is kept for ``judge`` to end it
+    with; any other error ``poll`` raises ends the whole wait.
     """
-
-    own_errors: ClassVar[tuple[type[Exception], ...]]
 
     @property
     def label(self) -> str: ...
@@ -79,11 +77,9 @@ class Poller(Protocol):
     def poll(self, until: float) -> None:
         """Read it once, giving up at ``until``."""
 
-    def done(self, elapsed: float, polls: int) -> Ending | None:
-        """Its ending, from what the last poll read (telling the reporter what changed); None while open."""
-
-    def next_delay(self) -> float:
-        """Seconds from now to its next poll, by its own schedule."""
+    def judge(self, elapsed: float, polls: int) -> Ending | float:
+        """Its ending, from what the last poll read (telling the reporter what changed); while it
+        is open, the seconds from now to its next poll, by its own schedule."""
 
     def last_seen(self) -> str:
         """What was last seen of it, for a timeout or a cut-short run."""
@@ -125,7 +121,7 @@ class WaitLoop:
         settings: Settings,
         clock: Clock,
         reporter: Reporter,
-        deadline: float | None = None,
+        deadline: float,
     ) -> None:
         self.client = client
         self.settings = settings
@@ -137,7 +133,7 @@ class WaitLoop:
             MAX_REQUEST_GAP, min(settings.poll_interval, settings.min_poll_interval) / len(self.slots)
         )
         self.started = clock.monotonic()
-        self.deadline = self.started + settings.timeout if deadline is None else deadline
+        self.deadline = deadline  # the run's, from Settings.deadline: never worked out here
         self.warnings: list[str] = []
         self.round_trips: deque[float] = deque([0.0], maxlen=16)  # how long recent polls kept the loop busy
 
@@ -160,16 +156,13 @@ class WaitLoop:
     def timed_out(self, open_slots: Sequence[Slot]) -> None:
         """Told after the deadline ended ``open_slots`` (a wait on several jobs warns)."""
 
-    def _schedule(self, slot: Slot, deadline: float) -> None:
-        now = self.clock.monotonic()
-        delay = slot.poller.next_delay()
+    def _schedule(self, slot: Slot, delay: float) -> None:
+        """Set the slot's next poll ``delay`` seconds from now, as its poller asks, within the deadline."""
+        now, deadline = self.clock.monotonic(), self.deadline
         # Never sleep past the deadline. When the next poll would land after it, make one
         # last poll just before it instead; after that, this one is not polled again.
         margin = min(1.0, self.settings.request_timeout, max(0.0, deadline - now) / 2)
-        # The interval counts from when the last request left, not from its answer.
         at = now + delay
-        if at > slot.sent_at + self.settings.poll_interval:
-            at = slot.sent_at + self.settings.poll_interval
         if at < deadline - margin:
             slot.next_at = at
         elif not slot.last_poll_made:
@@ -213,73 +206,69 @@ class WaitLoop:
 
     def loop(self) -> None:
         """Poll until every slot ended, one failed (fail-fast) or time ran out."""
-        deadline = self.deadline
         for index, slot in enumerate(self.slots):
             slot.next_at = self.started + index * self.gap
         last_request = -math.inf
-        several = len(self.slots) > 1
-        while True:
-            open_slots = [s for s in self.slots if s.outcome is None]
-            if not open_slots:
-                break
-            if self.settings.fail_fast and any(
-                s.outcome in (Outcome.FAILED, Outcome.ERROR) for s in self.slots
-            ):
-                for s in open_slots:
-                    s.end(Outcome.CANCELLED,
-                          f"{s.poller.label}: not waited for (--fail-fast); {s.poller.last_seen()}",
-                          self.elapsed())  # fmt: skip
-                break
+        while open_slots := [s for s in self.slots if s.outcome is None]:
+            if self._fail_fast(open_slots):
+                return
             slot, due = self._pick(open_slots, last_request)
             now = self.clock.monotonic()
-            if due >= deadline:
-                self.clock.sleep(max(0.0, deadline - now))
+            if due >= self.deadline:
+                self.clock.sleep(max(0.0, self.deadline - now))
                 self._time_out(open_slots)
-                break
+                return
             if due > now:
                 self.clock.sleep(due - now)
-            before = self.client.requests_made
-            # With several pollers, one that does not answer gets a turn of its own, not the
-            # whole deadline: the others are polled in between (see STUCK_TURNS).
-            turn_end = deadline if not several else min(deadline, self._turn_end())
-            slot.sent_at = self.clock.monotonic()
-            try:
-                slot.poller.poll(turn_end)
-            except TimedOut as exc:
-                slot.polls += self.client.requests_made - before
-                if turn_end < deadline and self.clock.monotonic() < deadline:
-                    self.warn(
-                        slot.poller.label, "no answer within its turn; polling the other jobs meanwhile"
-                    )
-                    slot.next_at = self.clock.monotonic() + self.policy.floor
-                    continue
-                self._time_out([s for s in self.slots if s.outcome is None], str(exc))
-                break
-            except slot.poller.own_errors as exc:
-                # About this one only: the others are still worth waiting for.
-                slot.polls += self.client.requests_made - before
-                slot.end(Outcome.ERROR, str(exc), self.elapsed())
-                if several:
-                    self.reporter.progress(slot.message)
-                continue
-            finally:
-                last_request = self.clock.monotonic()
+            cut_short = self._poll(slot)
+            last_request = self.clock.monotonic()
+            if cut_short is not None:
+                self._time_out([s for s in self.slots if s.outcome is None], cut_short)
+                return
+
+    def _fail_fast(self, open_slots: Sequence[Slot]) -> bool:
+        """With --fail-fast, once one slot failed: end the open ones, not waited for."""
+        if not self.settings.fail_fast or not any(
+            s.outcome in (Outcome.FAILED, Outcome.ERROR) for s in self.slots
+        ):
+            return False
+        for s in open_slots:
+            message = f"{s.poller.label}: not waited for (--fail-fast); {s.poller.last_seen()}"
+            s.end(Outcome.CANCELLED, message, self.elapsed())
+        return True
+
+    def _poll(self, slot: Slot) -> str | None:
+        """Poll one slot and judge what it read; the reason, when the deadline cut the poll short."""
+        several = len(self.slots) > 1
+        # With several pollers, one that does not answer gets a turn of its own, not the whole
+        # deadline: the others are polled in between (see STUCK_TURNS).
+        turn_end = min(self.deadline, self._turn_end()) if several else self.deadline
+        before = self.client.requests_made
+        slot.sent_at = self.clock.monotonic()
+        try:
+            slot.poller.poll(turn_end)
+        except TimedOut as exc:
+            if turn_end >= self.deadline or self.clock.monotonic() >= self.deadline:
+                return str(exc)
+            self.warn(slot.poller.label, "no answer within its turn; polling the other jobs meanwhile")
+            slot.next_at = self.clock.monotonic() + self.policy.floor
+            return None
+        finally:
             slot.polls += self.client.requests_made - before
-            ending = slot.poller.done(self.elapsed(), slot.polls)
-            if ending is not None:
-                slot.end(*ending, self.elapsed())
-                if several and slot.outcome is Outcome.FAILED:
-                    self.reporter.progress(slot.message)
-            else:
-                self._schedule(slot, deadline)
-            # What one poll keeps the loop busy for: the round trip and reading the answer.
-            self.round_trips.append(self.clock.monotonic() - slot.sent_at)
+        judged = slot.poller.judge(self.elapsed(), slot.polls)
+        if isinstance(judged, tuple):
+            slot.end(*judged, self.elapsed())
+            if several and slot.outcome in (Outcome.FAILED, Outcome.ERROR):
+                self.reporter.progress(slot.message)
+        else:
+            self._schedule(slot, judged)
+        # What one poll keeps the loop busy for: the round trip and reading the answer.
+        self.round_trips.append(self.clock.monotonic() - slot.sent_at)
+        return None
 
 
 class JobPoller:
     """A poller of one job's status: the schedule from ``gate.schedule``, the verdict from ``gate.job``."""
-
-    own_errors: ClassVar[tuple[type[Exception], ...]] = (UnknownJob, ApiError)
 
     def __init__(self, job: JobRef, waiter: Waiter) -> None:
         self.job = job
@@ -288,6 +277,8 @@ class JobPoller:
         self._schedule: Schedule | None = None
         self.shown: tuple[str, int] | None = None
         self.last_line_at = -math.inf
+        self.sent_at = -math.inf  # when its last request left (monotonic)
+        self.error = ""  # an error of this job alone, from the last poll
 
     @property
     def label(self) -> str:
@@ -307,12 +298,18 @@ class JobPoller:
         return f"last seen {state_label(self.last)}{progress}"
 
     def poll(self, until: float) -> None:
-        self.last = self.waiter.client.fetch(self.job, until)
+        self.sent_at = self.waiter.clock.monotonic()
+        self.error = ""
+        try:
+            self.last = self.waiter.client.fetch(self.job, until)
+        except (UnknownJob, ApiError) as exc:
+            # About this job only (an unknown id, an error answer): the others are still worth
+            # waiting for. Credentials refused and the like are raised on: they end every job.
+            self.error = str(exc)
 
-    def next_delay(self) -> float:
-        return self.schedule.next_delay(self.waiter.clock.time())
-
-    def done(self, elapsed: float, polls: int) -> Ending | None:
+    def judge(self, elapsed: float, polls: int) -> Ending | float:
+        if self.error:
+            return Outcome.ERROR, self.error
         w, status = self.waiter, self.last
         assert status is not None
         client = w.client
@@ -338,7 +335,8 @@ class JobPoller:
                 Outcome.FAILED,
                 f"{self.label}: failed after {format_duration(elapsed)}: {classification.reason}",
             )
-        return None
+        waited = w.clock.monotonic() - self.sent_at
+        return w.policy.from_request(self.schedule.next_delay(w.clock.time()), waited)
 
     def timed_out(self, elapsed: float, detail: str) -> str:
         extra = f"; {detail}" if detail else ""
@@ -375,7 +373,8 @@ class Waiter(WaitLoop):
         reporter: Reporter,
         rng: random.Random | None = None,
         jobs: Sequence[JobRef] | None = None,
-        deadline: float | None = None,
+        *,
+        deadline: float,
     ) -> None:
         self.rng = rng or random.Random()
         self.jobs = tuple(jobs or (JobRef(settings.job, job_id) for job_id in settings.update_ids))
@@ -406,7 +405,7 @@ class Waiter(WaitLoop):
     # -- ending ----------------------------------------------------------------------------------
 
     def result(
-        self, outcome: Outcome | None = None, message: str | None = None, exit_code: int | None = None
+        self, outcome: Outcome | None = None, message: str | None = None, signum: int | None = None
     ) -> Result:
         """The run's result; an explicit outcome (a cut-short run) overrides the jobs' own."""
         jobs = tuple(s.to_result() for s in self.slots)
@@ -418,14 +417,14 @@ class Waiter(WaitLoop):
         return Result(
             update_id=single.job_id if single else None,
             outcome=outcome,
-            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_name=single.state_name if single else None,
             polls=self.client.requests_made,
             elapsed_seconds=self.elapsed(),
             warnings=tuple(self.warnings),
-            job_kind=self.jobs[0].kind.value,
+            job_kind=self.jobs[0].kind,
             jobs=jobs,
+            signum=signum,
         )
 
     def _summary_message(self, jobs: Sequence[JobResult], outcome: Outcome) -> str:
@@ -440,7 +439,7 @@ class Waiter(WaitLoop):
         detail = f"; {worst_job.message}" if worst_job and outcome is not Outcome.SUCCEEDED else ""
         return f"{self.label}: {counts} after {format_duration(self.elapsed())}{detail}"
 
-    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result:
+    def cut_short(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
         """The result when a signal or a gate error ends the run: open jobs take ``outcome``."""
         for slot in self.slots:
             if slot.outcome is None:
@@ -449,7 +448,7 @@ class Waiter(WaitLoop):
                     f"{slot.poller.label}: {slot.poller.last_seen()}; may still be running",
                     self.elapsed(),
                 )
-        return self.result(outcome, message, exit_code)
+        return self.result(outcome, message, signum)
 
     def timed_out(self, open_slots: Sequence[Slot]) -> None:
         if len(self.slots) > 1:

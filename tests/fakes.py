@@ -8,12 +8,19 @@ import re
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import random
     from collections.abc import Sequence
     from pathlib import Path
 
     import requests_mock as rm
 
+    from gate.clock import Clock
+    from gate.config import Credentials, Settings
+    from gate.ending import Outcome
     from gate.kinds import JobKind
+    from gate.report import Reporter
+    from gate.result import Result
+    from gate.waiter import Waiter
 
 # The one set of fake credentials of the tests: made up, and easy to search for in output.
 ASID = "31337"
@@ -72,7 +79,7 @@ class Recorder:
     def warning(self, message: str) -> None:
         self._note("warning", message)
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         self._note("created", f"{kind} {job_id}", kind, str(job_id))
 
     def end(self, result: Any) -> None:
@@ -116,7 +123,7 @@ def job_body(
     return body
 
 
-def make_result(outcome: Any = None, **fields: Any) -> Any:
+def make_result(outcome: Outcome | None = None, **fields: Any) -> Result:
     """A one-job ``Result`` in the given outcome (default failed), fields overridable.
 
     The job's facts (state, progress, job error, ETA, requests, time) are given as keywords as
@@ -126,7 +133,6 @@ def make_result(outcome: Any = None, **fields: Any) -> Any:
     import dataclasses
     import signal
 
-    from gate.ending import exit_code
     from gate.kinds import JobKind
     from gate.result import JobResult, Outcome, Result
 
@@ -134,7 +140,7 @@ def make_result(outcome: Any = None, **fields: Any) -> Any:
     values: dict[str, Any] = {
         "update_id": 1234,
         "outcome": outcome,
-        "exit_code": int(exit_code(outcome, signal.SIGTERM)),
+        "signum": signal.SIGTERM,
         "message": f"update 1234: {outcome.value}",
         "state_id": 6,
         "state_name": "Failed",
@@ -180,23 +186,52 @@ def load_benchmark(filename: str) -> Any:
     return module
 
 
-def make_settings(**fields: Any) -> Any:
-    """Valid ``Settings`` for one update (1234) on https://api.test, fields overridable."""
-    from gate.config import Credentials, Settings
+def make_waiter(
+    settings: Settings, clock: Clock, reporter: Reporter, rng: random.Random | None = None
+) -> Waiter:
+    """A ``Waiter`` on ``settings`` over a real ``StatusClient``, its deadline counted from now."""
+    from gate.client import StatusClient
+    from gate.waiter import Waiter
 
-    values: dict[str, Any] = {
-        "update_ids": (1234,),
-        "account_service_id": "77",
-        "api_url": "https://api.test",
-        "timeout": 60.0,
-        "poll_interval": 10.0,
-        "min_poll_interval": 1.0,
-        "request_timeout": 10.0,
-        "result_file": None,
-        "credentials": Credentials("basic", user="AKEY", secret="SKEY"),
-    }
-    values.update(fields)
-    return Settings(**values)
+    client = StatusClient(settings, clock, reporter)
+    return Waiter(client, settings, clock, reporter, rng, deadline=settings.deadline(clock.monotonic()))
+
+
+def make_settings(
+    *,
+    update_ids: tuple[int, ...] = (1234,),
+    account_service_id: str | None = "77",
+    api_url: str = "https://api.test",
+    timeout: float = 60.0,
+    poll_interval: float = 10.0,
+    min_poll_interval: float = 1.0,
+    request_timeout: float = 10.0,
+    result_file: str | None = None,
+    credentials: Credentials | None = None,
+    junit_file: str | None = None,
+    dotenv_file: str | None = None,
+    job: JobKind | None = None,
+    fail_fast: bool = False,
+) -> Settings:
+    """Valid ``Settings`` for one update (1234) on https://api.test; each field can be given."""
+    from gate.config import Credentials, Settings
+    from gate.kinds import JobKind
+
+    return Settings(
+        update_ids=update_ids,
+        account_service_id=account_service_id,
+        api_url=api_url,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        min_poll_interval=min_poll_interval,
+        request_timeout=request_timeout,
+        result_file=result_file,
+        credentials=credentials or Credentials("basic", user="AKEY", secret="SKEY"),
+        junit_file=junit_file,
+        dotenv_file=dotenv_file,
+        job=job or JobKind.IMAGE_UPDATE,
+        fail_fast=fail_fast,
+    )
 
 
 # --- the command line in-process, over requests-mock -------------------------------------------

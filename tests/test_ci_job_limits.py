@@ -118,7 +118,6 @@ def _deploy_result() -> Result:
     return Result(
         None,
         Outcome.FAILED,
-        1,
         "deploy of image 2003: stopped",
         polls=7,
         elapsed_seconds=78.0,

@@ -171,18 +171,25 @@ def test_no_secret_reaches_any_output(
     )
     result_file = tmp_path / "r.json"
     for flag in ("--verbose", "--quiet", "--timeout=30s"):
-        _, out, err = cli(
+        code, out, err = cli(
             "--update-id", "1234", flag, "--timeout", "30s", "--result-file", str(result_file), env=env
         )
+        # The run ran and said how it ended (an empty output would be clean too, and prove nothing).
+        written = json.loads(result_file.read_text())
+        assert code == written["exit_code"] and code in (0, 1, 2, 3)
+        assert written["message"].startswith("image update 1234") and written["message"] in out + err
         _assert_clean(out, err, result_file.read_text(), auth=auth)
 
 
 def test_secret_not_in_config_error_output(tmp_path: Path) -> None:
     cfg = tmp_path / "c.yml"
     cfg.write_text(f"secret_key: {SECRET}\n")
-    _, out, err = cli("--config", str(cfg), "--update-id", "1")
+    code, out, err = cli("--config", str(cfg), "--update-id", "1")
+    # Refused with its one-line message (exit 3), which names the setting but not its value.
+    assert code == 3 and "secret_key" in err
     _assert_clean(out, err)
-    _, out, err = cli("--update-id", "1", "--secret-key", SECRET)
+    code, out, err = cli("--update-id", "1", "--secret-key", SECRET)
+    assert code == 3 and "--secret-key" in err
     _assert_clean(out, err)
 
 

@@ -258,3 +258,12 @@ def test_verbosity_flags() -> None:
     assert verbosity_of(args("--update-id", "1")) == 0
     with pytest.raises(ConfigError):
         args("--quiet", "--verbose")
+
+
+def test_the_run_has_one_deadline_and_check_gives_up_after_four_request_timeouts() -> None:
+    from tests.fakes import make_settings
+
+    settings = make_settings(timeout=60.0, request_timeout=10.0)
+    assert settings.deadline(1000.0) == 1060.0
+    assert settings.deadline(1000.0, check=True) == 1040.0
+    assert make_settings(timeout=30.0, request_timeout=10.0).deadline(1000.0, check=True) == 1030.0

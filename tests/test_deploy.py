@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import signal
 import xml.etree.ElementTree as ET
@@ -14,7 +15,8 @@ import requests_mock as rm
 
 from gate.client import StatusClient
 from gate.config import Credentials, Settings
-from gate.deploy import Deployer, DeploySettings
+from gate.deploy.chain import Deployer
+from gate.deploy.settings import DeploySettings
 from gate.ending import Outcome
 from gate.errors import Cancelled
 from gate.report.console import ConsoleReporter
@@ -238,10 +240,11 @@ def test_a_job_created_just_before_a_signal_is_listed(requests_mock: rm.Mocker) 
     deploy = DeploySettings(
         5, 9, "x", None, True, None, False, False, 0, None, None, None, False, False, False, False
     )
-    deployer = Deployer(StatusClient(settings, clock, reporter), settings, deploy, clock, reporter)
+    client = StatusClient(settings, clock, reporter)
+    deployer = Deployer(client, settings, deploy, clock, reporter, settings.deadline(clock.monotonic()))
     with pytest.raises(Cancelled):
         deployer.run()
-    result = deployer.cut_short(Outcome.CANCELLED, "deploy: cancelled", 143)
+    result = deployer.cut_short(Outcome.CANCELLED, "deploy: cancelled", signal.SIGTERM)
     assert [(j.kind, j.job_id, j.outcome) for j in result.jobs] == [
         ("imageupdate", 11, Outcome.SUCCEEDED),
         ("imagediff", 22, Outcome.CANCELLED),
@@ -404,3 +407,27 @@ def test_each_step_reports_its_own_time_so_they_add_up_to_the_run(
     assert steps[-1] > 0  # the install waited one poll interval
     # The creates are instant on the fake clock: the steps cover the whole run, none counted twice.
     assert sum(steps) == pytest.approx(data["elapsed_seconds"], abs=0.01)
+
+
+def test_the_fleet_install_is_read_on_the_sparse_cadence_of_a_job(requests_mock: rm.Mocker) -> None:
+    # The install keeps a job's cadence: a reading every poll interval (10 s) from when the last
+    # one started (the first answer takes 2 s), the third a random share earlier; no jitter of
+    # its own on every reading.
+    clock = FakeClock()
+    started: list[float] = []
+    pending = {"pending_machines": 2, "failed_machines": 0, "completed_machines": 0}
+    done = {"pending_machines": 0, "failed_machines": 0, "completed_machines": 2}
+
+    def image_status(request: object, context: object) -> dict[str, int]:
+        started.append(clock.monotonic())
+        clock.advance(2.0 if len(started) == 1 else 0.0)
+        return pending if len(started) < 5 else done
+
+    requests_mock.get(status_url("imageversion", 33), json=job_body(5, "Complete"))
+    requests_mock.get(IMAGE, json=image_status)
+    requests_mock.get(INSTALLS, json={"installs": []})
+    rc, out, _ = cli(*WATCH, "--poll-interval", "10s", clock=clock)
+    assert rc == 0, out
+    gaps = [later - earlier for earlier, later in itertools.pairwise(started)]
+    assert len(gaps) == 4 and [gaps[0], gaps[2], gaps[3]] == pytest.approx([10.0] * 3)
+    assert 6.0 <= gaps[1] <= 10.0 + 1e-9  # the phase: up to 40% of the interval early

@@ -11,17 +11,17 @@ import pytest
 import requests_mock as rm
 
 from gate.config import load_settings
-from gate.deploy_options import (
+from gate.deploy.choices import (
     InstallAt,
     InstallMode,
     parse_disable_timeout,
     parse_install_at,
     parse_percentage,
 )
+from gate.deploy.fleet_state import Evidence, FleetCounts, InstallJobs, Verdict, judge, parse_install_jobs
+from gate.deploy.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
+from gate.deploy.source_url import encode_source_url, mask_source_url, source_url_secrets
 from gate.errors import ConfigError, MalformedResponse
-from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
-from gate.install import Evidence, FleetCounts, InstallJobs, Verdict, judge, parse_install_jobs
-from gate.source_url import encode_source_url, mask_source_url, source_url_secrets
 from tests.fakes import ACCESS, BASE, SECRET, TOKEN, cli, create_url, happy
 
 EMPTY = FleetCounts(0, 0, 0)

@@ -253,10 +253,10 @@ def test_a_created_job_sets_its_id_output_at_once(tmp_path: Path) -> None:
     stream = io.StringIO()
     reporter = GitHubReporter(stream, output_path=str(output), summary_path=None)
     reporter.begin(JobKind.IMAGE_UPDATE, [0])
-    reporter.created("imageupdate", 11)
+    reporter.created(JobKind.IMAGE_UPDATE, 11)
     assert parse_output_file(output.read_text(encoding="utf-8")) == {"previous": "kept", "update-id": "11"}
-    reporter.created("imagediff", 22)
-    reporter.created("imageversion", 33)
+    reporter.created(JobKind.IMAGE_DIFF, 22)
+    reporter.created(JobKind.IMAGE_VERSION, 33)
     outputs = parse_output_file(output.read_text(encoding="utf-8"))
     assert (outputs["update-id"], outputs["diff-id"], outputs["image-version-id"]) == ("11", "22", "33")
     assert stream.getvalue().splitlines()[1:] == []  # nothing printed for it
@@ -265,8 +265,8 @@ def test_a_created_job_sets_its_id_output_at_once(tmp_path: Path) -> None:
 def test_ids_of_created_jobs_survive_a_run_cut_short_before_its_wait(tmp_path: Path) -> None:
     output = tmp_path / "output"
     reporter = GitHubReporter(io.StringIO(), output_path=str(output), summary_path=None)
-    reporter.created("imageupdate", 11)
-    reporter.created("imagediff", 22)
+    reporter.created(JobKind.IMAGE_UPDATE, 11)
+    reporter.created(JobKind.IMAGE_DIFF, 22)
     waited = (JobResult("imageupdate", 11, Outcome.SUCCEEDED, "update 11: succeeded"),)
     cut = make_result(Outcome.CANCELLED, update_id=None, job_kind="deploy", jobs=waited)
     reporter.end(cut)
@@ -284,7 +284,7 @@ def test_a_plain_wait_names_its_job_in_the_id_output_of_its_kind() -> None:
 def test_an_unwritable_output_file_at_create_time_warns_and_goes_on(tmp_path: Path) -> None:
     stream = io.StringIO()
     reporter = GitHubReporter(stream, output_path=str(tmp_path), summary_path=None)
-    reporter.created("imageupdate", 11)
+    reporter.created(JobKind.IMAGE_UPDATE, 11)
     name, _, message = parse_command(stream.getvalue().splitlines()[0])
     assert name == "warning" and "update-id" in message and "again at the end" in message
 

@@ -17,7 +17,8 @@ import pytest
 import requests_mock as rm
 
 from gate.cli import main
-from gate.deploy import DeploySettings, resume_command
+from gate.deploy.resume import resume_command
+from gate.deploy.settings import DeploySettings
 from gate.errors import Cancelled
 from tests.fakes import API, ENV, OUTPUT_FILES, cli, job_body
 
@@ -211,6 +212,41 @@ def test_the_resume_command_carries_what_the_remaining_steps_need(
     command = resume_command(deploy(**settings), created, next_kind)
     assert command == expected
     assert "K:S" not in command
+
+
+# Each deploy setting of the option table given a value other than its default, by the table's key,
+# with the words the resume command writes for it. A row added to the table without one here fails.
+NOT_DEFAULT: dict[str, tuple[str, Any, str]] = {
+    "image_id": ("image_id", 7, "--image-id 7"),
+    "machine_id": ("machine_id", 8, "--machine-id 8"),
+    "desc": ("desc", "d", "--desc d"),
+    "url": ("url", "s3://K:S@b/x", '--url "$CLANFORGE_URL"'),
+    "game_build": ("game_build", "v2", "--game-build v2"),
+    "full": ("full", True, "--full"),
+    "force": ("force", True, "--force"),
+    "restart": ("restart", False, "--no-restart"),
+    "max_failed_machines": ("max_failed_machines", 4, "--max-failed-machines 4"),
+    "install_at": ("install_at", "1900000000", "--install-at 1900000000"),
+    "disable_timeout": ("disable_timeout_minutes", 90, "--disable-timeout 90m"),
+    "disable_percentage": ("disable_percentage", 25, "--disable-percentage 25"),
+    "game_id": ("game_id", 3, "--game-id 3"),
+    "on_empty_diff": ("on_empty_diff", "publish", "--on-empty-diff publish"),
+    "on_locked": ("on_locked", "reject", "--on-locked reject"),
+    "reject_on_abort": ("reject_on_abort", True, "--reject-on-abort"),
+}
+
+
+def test_every_setting_of_the_option_table_is_carried_by_the_resume_command_from_its_row() -> None:
+    from gate.config import DEPLOY_OPTIONS
+    from gate.deploy.choices import OnEmptyDiff, OnLocked, parse_install_at
+
+    steps = {"diff_id", "version_id", "skip_update", "skip_diff", "skip_version", "skip_install"}
+    assert set(NOT_DEFAULT) == {option.key for option in DEPLOY_OPTIONS} - steps
+    typed = {"install_at": parse_install_at, "on_empty_diff": OnEmptyDiff, "on_locked": OnLocked}
+    for key, (field, value, words) in NOT_DEFAULT.items():
+        command = resume_command(deploy(**{field: typed.get(key, lambda v: v)(value)}), {}, None)
+        assert f" {words}" in command, (key, command)
+        assert "K:S" not in command
 
 
 def test_the_resume_command_never_starts_a_new_update_once_one_is_known() -> None:

@@ -21,9 +21,9 @@ import requests_mock as rm
 from gate.apitext import api_text
 from gate.cli import main
 from gate.config import load_credentials, parse_api_url
+from gate.deploy.source_url import encode_source_url
 from gate.errors import ConfigError
 from gate.redact import MASK, Masker
-from gate.source_url import encode_source_url
 from tests.fakes import OUTPUT_FILES, FakeClock, every_output, job_body
 
 API = "https://api.test"
@@ -242,7 +242,7 @@ def test_the_source_url_is_masked_everywhere(requests_mock: rm.Mocker, tmp_path:
     out, err = io.StringIO(), io.StringIO()
     code = main(argv, env=env, stdout=out, stderr=err, clock=FakeClock())
     assert code == 3
-    # It did reach the API, its credentials percent-encoded as the API needs (gate.source_url).
+    # It did reach the API, its credentials percent-encoded as the API needs (gate.deploy.source_url).
     assert requests_mock.last_request.qs["url"] == [encode_source_url(SOURCE).lower()]
     everything = out.getvalue() + err.getvalue()
     everything += "".join((tmp_path / n).read_text() for n in ("result.json", "output", "summary"))

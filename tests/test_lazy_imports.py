@@ -18,7 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent
 HEAVY = (
     "yaml",
     "gate.sim.server",
-    "gate.deploy",
+    # The deploy's shells and its settings; its pure choices and source URL are the core's, which
+    # the option table reads.
+    "gate.deploy.chain",
+    "gate.deploy.fleet",
+    "gate.deploy.settings",
+    "gate.deploy.calls",
+    "gate.deploy.resume",
     "gate.report.github",
     "gate.report.gitlab",
     "gate.report.junit",

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 import requests_mock as rm
 
-from gate.client import JobRef, StatusClient
+from gate.client import JobRef
 from gate.ending import Outcome
-from gate.waiter import Waiter
 from tests.fakes import (
     API,
     FakeClock,
@@ -22,6 +21,7 @@ from tests.fakes import (
     cli,
     job_body,
     make_settings,
+    make_waiter,
     parse_dotenv,
     parse_output_file,
 )
@@ -120,7 +120,7 @@ def test_fifty_jobs_are_spread_not_bursty(requests_mock: rm.Mocker, clock: FakeC
     requests_mock.get(rm.ANY, json=answer)
     settings = make_settings(update_ids=tuple(range(1, 51)), poll_interval=10.0)
     recorder = Recorder()
-    waiter = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder, random.Random(3))
+    waiter = make_waiter(settings, clock, recorder, random.Random(3))
     result = waiter.run()
     assert result.outcome is Outcome.SUCCEEDED and len(result.jobs) == 50
     gaps = [b - a for a, b in itertools.pairwise(times)]
@@ -133,7 +133,7 @@ def test_single_job_result_keeps_top_level_fields(requests_mock: rm.Mocker, cloc
     requests_mock.get(url(1234), json=job_body(6, "Failed", error="x"))
     settings = make_settings()
     recorder = Recorder()
-    result = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder).run()
+    result = make_waiter(settings, clock, recorder).run()
     assert (result.update_id, result.state_id, result.job_error) == (1234, 6, "x")
     assert result.jobs[0].job_id == 1234
     assert JobRef("imagediff", 3).label == "image diff 3"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gate.config import load_settings
-from gate.deploy import load_deploy_settings
+from gate.deploy.settings import load_deploy_settings
 from gate.errors import ConfigError
 from gate.options import DEPLOY_OPTIONS, OPTIONS, YAML_KEYS, Form, Option
 from gate.parser import build_parser

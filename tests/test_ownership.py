@@ -57,7 +57,7 @@ def test_writers_hand_over_the_file_and_every_folder_they_made(
     workspace = tmp_path / "ws"
     (workspace / "existing").mkdir(parents=True)
     owner = Owner(RUNNER, 121, str(workspace.resolve()))
-    result = Result(1, Outcome.SUCCEEDED, 0, "done")
+    result = Result(1, Outcome.SUCCEEDED, "done")
     with files_owned_by(owner):
         write_result_file(str(workspace / "reports" / "gate" / "result.json"), result)
         write_text_atomic(str(workspace / "existing" / "junit.xml"), "<testsuite/>")
@@ -77,7 +77,7 @@ def test_writers_hand_over_the_file_and_every_folder_they_made(
 
 
 def test_without_an_owner_nothing_changes_hands(tmp_path: Path, chowned: list[tuple[str, int, int]]) -> None:
-    write_result_file(str(tmp_path / "r" / "result.json"), Result(1, Outcome.SUCCEEDED, 0, "done"))
+    write_result_file(str(tmp_path / "r" / "result.json"), Result(1, Outcome.SUCCEEDED, "done"))
     assert chowned == []
 
 

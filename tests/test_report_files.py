@@ -56,14 +56,14 @@ def test_the_result_file_goes_through_the_atomic_writer(
 ) -> None:
     written: list[tuple[str, str]] = []
     monkeypatch.setattr("gate.report.result_file.write_text_atomic", lambda p, t: written.append((p, t)))
-    result = Result(7, Outcome.SUCCEEDED, 0, "done")
+    result = Result(7, Outcome.SUCCEEDED, "done")
     write_result_file(str(tmp_path / "r.json"), result)
     assert written == [(str(tmp_path / "r.json"), result_json(result))]
 
 
 def test_the_result_file_is_the_result_as_sorted_indented_json(tmp_path: Path) -> None:
     job = JobResult("imagediff", 22, Outcome.FAILED, "image diff 22: failed", elapsed_seconds=1.23456)
-    result = Result(None, Outcome.FAILED, 1, "failed", job_kind="deploy", jobs=(job,))
+    result = Result(None, Outcome.FAILED, "failed", job_kind="deploy", jobs=(job,))
     target = tmp_path / "reports" / "result.json"
     write_result_file(str(target), result)
     text = target.read_text(encoding="utf-8")

@@ -21,7 +21,7 @@ from gate.result import JobResult, Result
 
 def one_job(kind: str, job_id: int, outcome: Outcome = Outcome.FAILED) -> Result:
     job = JobResult(kind, job_id, outcome, f"{kind} {job_id}: {outcome.value}")
-    return Result(job_id, outcome, 1, job.message, job_kind=kind, jobs=(job,))
+    return Result(job_id, outcome, job.message, job_kind=kind, jobs=(job,))
 
 
 @pytest.mark.parametrize(
@@ -37,7 +37,10 @@ def one_job(kind: str, job_id: int, outcome: Outcome = Outcome.FAILED) -> Result
 def test_a_job_has_one_name_whether_its_kind_is_the_enum_or_its_api_name(
     kind: str, job_id: int, name: str
 ) -> None:
-    assert job_label(kind, job_id) == name == JobKind(str(kind)).label(job_id)
+    # A job's kind given by its API name is the enum (``JobResult`` turns one into the other).
+    job = JobResult(kind, job_id, Outcome.SUCCEEDED, "")
+    assert job.kind is JobKind(str(kind))
+    assert job_label(job.kind, job_id) == name == JobKind(str(kind)).label(job_id)
 
 
 def test_a_diff_is_named_the_same_in_the_github_junit_and_console_reports() -> None:
@@ -48,7 +51,7 @@ def test_a_diff_is_named_the_same_in_the_github_junit_and_console_reports() -> N
     case = ET.fromstring(junit_xml(results_of(run))).find("testsuite/testcase")
     assert case is not None and case.get("name") == "image diff 22"
     assert case.get("classname") == "clanforge.imagediff"
-    several = Result(None, Outcome.FAILED, 1, "x", jobs=(*run.jobs, *one_job("imageupdate", 11).jobs))
+    several = Result(None, Outcome.FAILED, "x", jobs=(*run.jobs, *one_job("imageupdate", 11).jobs))
     rows = summary_table(several).splitlines()
     assert rows[1].startswith("image diff 22  ") and rows[2].startswith("image update 11  ")
 
@@ -64,7 +67,7 @@ def test_a_deploy_names_every_step_by_its_kind() -> None:
             (JobKind.FLEET_INSTALL, 5),
         )
     )
-    run = Result(None, Outcome.SUCCEEDED, 0, "deploy of image 5: succeeded", job_kind="deploy", jobs=steps)
+    run = Result(None, Outcome.SUCCEEDED, "deploy of image 5: succeeded", job_kind="deploy", jobs=steps)
     assert run_name(run) == "deploy"
     table = deploy_table(run)
     summary = job_summary(run)
@@ -97,12 +100,12 @@ def test_a_deploy_names_every_step_by_its_kind() -> None:
 
 def test_runs_of_several_jobs_and_runs_without_a_job() -> None:
     updates = tuple(JobResult("imageupdate", i, Outcome.SUCCEEDED, "ok") for i in (1, 2, 3))
-    assert run_name(Result(None, Outcome.SUCCEEDED, 0, "", jobs=updates)) == "wait on 3 image updates"
+    assert run_name(Result(None, Outcome.SUCCEEDED, "", jobs=updates)) == "wait on 3 image updates"
     mixed = (*updates[:1], JobResult("imagediff", 4, Outcome.SUCCEEDED, "ok"))
-    assert run_name(Result(None, Outcome.SUCCEEDED, 0, "", jobs=mixed)) == "wait on 2 jobs"
+    assert run_name(Result(None, Outcome.SUCCEEDED, "", jobs=mixed)) == "wait on 2 jobs"
     # A configuration error knows no id yet.
-    assert run_name(Result(None, Outcome.ERROR, 3, "bad", job_kind="imageversion")) == "image version"
-    assert run_name(Result(None, Outcome.SUCCEEDED, 0, "ready", job_kind="check")) == "check"
+    assert run_name(Result(None, Outcome.ERROR, "bad", job_kind="imageversion")) == "image version"
+    assert run_name(Result(None, Outcome.SUCCEEDED, "ready", job_kind="check")) == "check"
     assert waiting_header(JobKind.IMAGE_UPDATE, [1234]) == "Waiting for Clanforge image update 1234"
 
 
@@ -117,7 +120,7 @@ def test_the_id_outputs_and_variables_keep_their_names() -> None:
 
 
 def test_ids_announced_by_kind_name_or_enum_land_in_the_same_output() -> None:
-    cut = Result(None, Outcome.CANCELLED, 130, "cancelled", job_kind="deploy")
+    cut = Result(None, Outcome.CANCELLED, "cancelled", job_kind="deploy")
     for created in ({"imagediff": 22}, {JobKind.IMAGE_DIFF: 22}):
         assert job_ids(cut, created) == {JobKind.IMAGE_DIFF: 22}
         assert outputs_for(cut, created)["diff-id"] == "22"

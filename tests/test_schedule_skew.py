@@ -155,7 +155,8 @@ def test_the_wait_loop_sees_an_exact_eta_on_a_skewed_server_within_a_second(
     clock.advance(1.3)
     settings = make_settings(update_ids=(1,), timeout=120.0)
     client = StatusClient(settings, clock, Recorder())
-    result = Waiter(client, settings, clock, Recorder(), random.Random(3)).run()
+    deadline = settings.deadline(clock.monotonic())
+    result = Waiter(client, settings, clock, Recorder(), random.Random(3), deadline=deadline).run()
     assert result.exit_code == 0
     assert 0.0 <= clock.time() - (end - offset) <= 1.0
     assert client.requests_made <= 4  # the loop's 3, and one aimed at the end

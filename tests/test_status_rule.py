@@ -17,12 +17,11 @@ from typing import Any
 import pytest
 import requests_mock as rm
 
-from gate.client import StatusClient
 from gate.config import Credentials, Settings
 from gate.errors import MalformedResponse
 from gate.job import Verdict, check_api_error, check_job_id, classify, parse_status
 from gate.kinds import WAITABLE, JobKind
-from tests.fakes import ACCESS, SECRET, FakeClock, Recorder, cli
+from tests.fakes import ACCESS, SECRET, FakeClock, Recorder, cli, make_waiter
 
 S, F, R = Verdict.SUCCEEDED, Verdict.FAILED, Verdict.RUNNING
 MALFORMED = "malformed"
@@ -261,7 +260,6 @@ def test_undocumented_fields_never_matter() -> None:
 
 @pytest.mark.parametrize("kind", WAITABLE)
 def test_a_plain_complete_ends_the_wait_for_every_kind(kind: JobKind, requests_mock: rm.Mocker) -> None:
-    from gate.waiter import Waiter
 
     body = body_for(kind, "Complete", None, job_id=31)
     del body["jobeta"], body["jobstart"], body["joberror"]  # every optional field left out
@@ -280,7 +278,7 @@ def test_a_plain_complete_ends_the_wait_for_every_kind(kind: JobKind, requests_m
         job=kind,
     )
     recorder = Recorder()
-    result = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder).run()
+    result = make_waiter(settings, clock, recorder).run()
     assert (result.outcome.value, result.exit_code, requests_mock.call_count) == ("succeeded", 0, 1)
     assert result.state_name == "Complete" and result.state_id is None
 

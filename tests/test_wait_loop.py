@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from typing import Any, ClassVar
 
@@ -9,18 +10,20 @@ import pytest
 import requests_mock as rm
 
 from gate.client import StatusClient
-from gate.deploy import NOTHING_CHANGED, Deployer, DeploySettings
+from gate.deploy.chain import NOTHING_CHANGED, Deployer
+from gate.deploy.settings import DeploySettings
 from gate.ending import Outcome
 from gate.errors import ApiError, TimedOut
 from gate.kinds import JobKind
 from gate.result import JobResult
 from gate.waiter import Ending, Waiter, WaitLoop
-from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings
+from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings, make_waiter
 
 
 class Counter:
     """A poller that ends after ``polls_to_end`` polls (never when None), each poll one request."""
 
+    # Errors about this poller alone: its judge ends it with them; any other ends the wait.
     own_errors: ClassVar[tuple[type[Exception], ...]] = (ApiError,)
 
     def __init__(
@@ -29,27 +32,30 @@ class Counter:
         self.client, self.label, self.polls_to_end, self.raises = client, name, polls_to_end, raises
         self.seen = 0
         self.polled_at: list[float] = []
+        self.error = ""
 
     def poll(self, until: float) -> None:
         self.client.requests_made += 1
         self.polled_at.append(self.client.clock.monotonic())
-        if self.raises is not None:
+        if isinstance(self.raises, self.own_errors):
+            self.error = str(self.raises)
+        elif self.raises is not None:
             raise self.raises
-        self.seen += 1
+        else:
+            self.seen += 1
 
-    def done(self, elapsed: float, polls: int) -> Ending | None:
+    def judge(self, elapsed: float, polls: int) -> Ending | float:
+        if self.error:
+            return Outcome.ERROR, self.error
         if self.polls_to_end is not None and self.seen >= self.polls_to_end:
             return Outcome.SUCCEEDED, f"{self.label}: done after {polls} polls"
-        return None
-
-    def next_delay(self) -> float:
         return 5.0
 
     def last_seen(self) -> str:
         return f"seen {self.seen} times"
 
     def timed_out(self, elapsed: float, detail: str) -> str:
-        return f"{self.label}: timed out ({self.last_seen()})"
+        return f"{self.label}: timed out ({self.last_seen()}{'; ' + detail if detail else ''})"
 
     def result(self, outcome: Outcome, message: str, polls: int, elapsed: float) -> JobResult:
         return JobResult(JobKind.FLEET_INSTALL, 1, outcome, message, polls=polls, elapsed_seconds=elapsed)
@@ -59,7 +65,7 @@ def loop_of(clock: FakeClock, *pollers_of: Any, **settings: Any) -> tuple[WaitLo
     config = make_settings(**{"timeout": 60.0, "poll_interval": 10.0, **settings})
     client = StatusClient(config, clock, Recorder())
     pollers = [make(client) for make in pollers_of]
-    return WaitLoop(pollers, client, config, clock, Recorder()), pollers
+    return WaitLoop(pollers, client, config, clock, Recorder(), config.deadline(clock.monotonic())), pollers
 
 
 def test_a_poller_is_polled_on_its_own_schedule_until_done(clock: FakeClock) -> None:
@@ -110,6 +116,8 @@ def test_a_read_the_deadline_cuts_short_times_the_poller_out_with_the_reason(clo
     loop, _ = loop_of(clock, lambda c: Counter(c, "thing 1", 1, TimedOut("the deadline passed")))
     loop.loop()
     assert loop.slots[0].outcome is Outcome.TIMED_OUT
+    # The reason the read gave is the one the poller's timeout message carries.
+    assert loop.slots[0].message == "thing 1: timed out (seen 0 times; the deadline passed)"
 
 
 # -- the result file keeps its shape --------------------------------------------------------------
@@ -121,7 +129,7 @@ def test_a_one_job_result_file_keeps_its_schema(requests_mock: rm.Mocker, clock:
     )
     settings = make_settings()
     recorder = Recorder()
-    waiter = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder, random.Random(1))
+    waiter = make_waiter(settings, clock, recorder, random.Random(1))
     data = waiter.run().to_dict()
     job = {
         "kind": "imageupdate",
@@ -162,7 +170,8 @@ def test_a_deploy_result_file_keeps_its_schema(clock: FakeClock) -> None:
         5, 9, "x", None, True, None, False, False, 0, None, None, None, False, False, False, False
     )
     recorder = Recorder()
-    deployer = Deployer(StatusClient(settings, clock, recorder), settings, deploy, clock, recorder)
+    client = StatusClient(settings, clock, recorder)
+    deployer = Deployer(client, settings, deploy, clock, recorder, settings.deadline(clock.monotonic()))
     deployer.jobs.append(
         JobResult("imagediff", 22, Outcome.SUCCEEDED, "image diff 22: succeeded", 5, "Complete")
     )
@@ -198,3 +207,26 @@ def test_a_deploy_result_file_keeps_its_schema(clock: FakeClock) -> None:
         ],
         "calls": [],
     }
+
+
+def test_the_interval_counts_from_when_a_request_left_not_from_its_slow_answer(
+    requests_mock: rm.Mocker, clock: FakeClock
+) -> None:
+    # Each answer takes 3 s to come; the job runs with no ETA and no progress, so every poll is
+    # on the sparse cadence: 10 s after the request before it left, never 10 s after its answer.
+    sent: list[float] = []
+
+    def slow(request: object, context: object) -> dict[str, object]:
+        sent.append(clock.monotonic())
+        clock.advance(3.0)
+        return job_body(4, "Running") if len(sent) < 4 else job_body(5, "Complete")
+
+    requests_mock.get(URL, json=slow)
+    settings = make_settings(poll_interval=10.0, timeout=120.0)
+    recorder = Recorder()
+    client = StatusClient(settings, clock, recorder)
+    waiter = Waiter(client, settings, clock, recorder, random.Random(1), deadline=settings.deadline(1000.0))
+    assert waiter.run().outcome is Outcome.SUCCEEDED
+    gaps = [later - earlier for earlier, later in itertools.pairwise(sent)]
+    assert gaps[0] == 10.0 and gaps[2] == 10.0  # the second gap sets the run's phase (jitter)
+    assert all(gap <= 10.0 for gap in gaps)

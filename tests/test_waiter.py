@@ -7,10 +7,8 @@ from typing import Any
 
 import requests_mock as rm
 
-from gate.client import StatusClient
 from gate.ending import Outcome
-from gate.waiter import Waiter
-from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings
+from tests.fakes import URL, FakeClock, Recorder, job_body, make_settings, make_waiter
 
 
 def run(
@@ -19,7 +17,7 @@ def run(
     requests_mock.get(URL, responses)
     recorder = Recorder()
     settings = make_settings(**kw)
-    waiter = Waiter(StatusClient(settings, clock, recorder), settings, clock, recorder, random.Random(1))
+    waiter = make_waiter(settings, clock, recorder, random.Random(1))
     return waiter.run(), recorder
 
 

@@ -2,24 +2,10 @@
 
 ``settings`` reads and checks what a deploy needs; ``chain`` runs it; ``calls`` holds each
 create's parameters and the plan; ``resume`` the command that picks a cut-short deploy up;
-``fleet`` the watch of the fleet install. Nothing in a plain ``wait`` imports this package.
+``fleet`` the watch of the fleet install. The pure parts the core also reads: ``choices`` (install
+time, empty diffs, locks), ``image_state`` (a diff's changes, an image's lock), ``fleet_state``
+(the fleet install's evidence) and ``source_url`` (a deploy's source URL encoded and masked).
+
+The package itself imports nothing, so the core can read its pure modules without loading the
+chain; nothing in a plain ``wait`` imports the chain.
 """
-
-from gate.deploy.calls import describe_call
-from gate.deploy.chain import NOTHING_CHANGED, CreateUncertain, Deployer, ImageLocked
-from gate.deploy.resume import RESUME_SETTINGS, ResumeSetting, deploy_setting_flags, resume_command
-from gate.deploy.settings import DeploySettings, load_deploy_settings
-
-__all__ = [
-    "NOTHING_CHANGED",
-    "RESUME_SETTINGS",
-    "CreateUncertain",
-    "DeploySettings",
-    "Deployer",
-    "ImageLocked",
-    "ResumeSetting",
-    "deploy_setting_flags",
-    "describe_call",
-    "load_deploy_settings",
-    "resume_command",
-]

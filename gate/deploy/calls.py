@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gate.config import Settings
+from gate.deploy.choices import InstallMode, OnLocked
 from gate.deploy.settings import DeploySettings
-from gate.deploy_options import InstallMode, OnLocked
+from gate.deploy.source_url import encode_source_url, mask_source_url
 from gate.kinds import JobKind
 from gate.result import Call
-from gate.source_url import encode_source_url, mask_source_url
 
 # ``reinstall`` of a diff reject: 0, so rejecting restarts nothing.
 REJECT_REINSTALL = "0"
@@ -76,58 +76,72 @@ def creates_something(d: DeploySettings) -> bool:
 
 def plan(d: DeploySettings, settings: Settings, now: float) -> list[Call]:
     """Every call this deploy would send, in order, with its parameters; nothing is sent."""
-    calls: list[Call] = []
-    if creates_something(d) and d.game_id is not None:
-        calls.append(
-            Call(
-                describe_call(IMAGE_OPTIONS_PATH, {"gameid": str(d.game_id), "imageid": str(d.image_id)}),
-                "read: the image's lock, before anything is created",
-            )
-        )
-        if d.on_locked is OnLocked.REJECT:
-            calls.append(
-                Call(
-                    describe_call(reject_path("<locking diff>"), {"reinstall": REJECT_REINSTALL}),
-                    "only if a diff locks the image (--on-locked reject)",
-                )
-            )
+    calls = _lock_calls(d)
     if d.update_id is None and not d.skip_update:
         calls.append(
             Call(describe_call(JobKind.IMAGE_UPDATE.create_path(), update_params(d)), "create, once")
         )
     if d.diff_id is None and not d.skip_diff:
         calls.append(Call(describe_call(JobKind.IMAGE_DIFF.create_path(), diff_params(d)), "create, once"))
-    diff = "<new diff id>" if d.diff_id is None else str(d.diff_id)
     if d.version_id is None and not d.skip_version:
+        calls += _version_calls(d, now)
+    return calls + _install_calls(d, settings)
+
+
+def _lock_calls(d: DeploySettings) -> list[Call]:
+    """The read of the image's lock before anything is created, and the reject it may lead to."""
+    if not creates_something(d) or d.game_id is None:
+        return []
+    calls = [
+        Call(
+            describe_call(IMAGE_OPTIONS_PATH, {"gameid": str(d.game_id), "imageid": str(d.image_id)}),
+            "read: the image's lock, before anything is created",
+        )
+    ]
+    if d.on_locked is OnLocked.REJECT:
         calls.append(
             Call(
-                describe_call(f"/cfp/v1/{JobKind.IMAGE_DIFF.value}/{diff}/status", {"diff_info": "1"}),
-                "read: did it change anything",
+                describe_call(reject_path("<locking diff>"), {"reinstall": REJECT_REINSTALL}),
+                "only if a diff locks the image (--on-locked reject)",
             )
         )
-        calls.append(
-            Call(
-                describe_call(reject_path(diff), {"reinstall": REJECT_REINSTALL}),
-                "only if the diff changes nothing (--on-empty-diff reject, the default)",
-            )
-        )
-        params = {**version_params(d, d.diff_id, now=now), "diffid": diff}
-        if "install_at" in params and d.install_at.mode is InstallMode.NOW:
-            params["install_at"] = "<unix time of the create>"
-        calls.append(Call(describe_call(JobKind.IMAGE_VERSION.create_path(), params), "create, once"))
+    return calls
+
+
+def _version_calls(d: DeploySettings, now: float) -> list[Call]:
+    """The diff's info read, the reject of an empty diff, and the version create."""
+    diff = "<new diff id>" if d.diff_id is None else str(d.diff_id)
+    params = {**version_params(d, d.diff_id, now=now), "diffid": diff}
+    if "install_at" in params and d.install_at.mode is InstallMode.NOW:
+        params["install_at"] = "<unix time of the create>"
+    return [
+        Call(
+            describe_call(f"/cfp/v1/{JobKind.IMAGE_DIFF.value}/{diff}/status", {"diff_info": "1"}),
+            "read: did it change anything",
+        ),
+        Call(
+            describe_call(reject_path(diff), {"reinstall": REJECT_REINSTALL}),
+            "only if the diff changes nothing (--on-empty-diff reject, the default)",
+        ),
+        Call(describe_call(JobKind.IMAGE_VERSION.create_path(), params), "create, once"),
+    ]
+
+
+def _install_calls(d: DeploySettings, settings: Settings) -> list[Call]:
+    """The watch of the fleet install, or the note that it is left manual."""
     if d.watches_install:
         asid = settings.account_service_id or "<account service id>"
         version = "<new version id>" if d.version_id is None else str(d.version_id)
-        calls.append(
+        return [
             Call(
                 describe_call(image_status_path(asid, d.image_id), {})
                 + f" and GET {INSTALL_STATUS_PATH} (target_imageversionid {version})",
                 "read, until the install is proven",
             )
-        )
-    elif d.install_at.mode is InstallMode.MANUAL and not d.skip_install:
-        calls.append(Call("(no install watch)", "install left manual (--install-at manual)"))
-    return calls
+        ]
+    if d.install_at.mode is InstallMode.MANUAL and not d.skip_install:
+        return [Call("(no install watch)", "install left manual (--install-at manual)")]
+    return []
 
 
 def image_status_path(account_service_id: object, image_id: object) -> str:

@@ -28,18 +28,17 @@ from gate.deploy.calls import (
     update_params,
     version_params,
 )
+from gate.deploy.choices import InstallMode, OnEmptyDiff, OnLocked
 from gate.deploy.fleet import FleetInstall
+from gate.deploy.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
 from gate.deploy.resume import resume_command
 from gate.deploy.settings import DeploySettings
-from gate.deploy_options import InstallMode, OnEmptyDiff, OnLocked
 from gate.durations import format_duration
 from gate.ending import Outcome
-from gate.ending import exit_code as ending_exit_code
 from gate.errors import ApiError, Cancelled, GateError, TimedOut, TransientError, shown
-from gate.image_state import DiffChanges, ImageLock, diff_changes, parse_image_lock
-from gate.kinds import WAITABLE, JobKind
+from gate.kinds import WAITABLE, JobKind, RunCommand
 from gate.report import Reporter
-from gate.result import DEPLOY_RUN, Call, JobResult, Result
+from gate.result import Call, JobResult, Result
 from gate.waiter import Waiter, WaitLoop
 
 LOCKED = re.compile(r"locked by diffid:?\s*([0-9]{1,20})", re.IGNORECASE)
@@ -64,6 +63,8 @@ class Deployer:
     deploy: DeploySettings
     clock: Clock
     reporter: Reporter
+    # The run's overall deadline (Settings.deadline); every step waits under it.
+    deadline: float
     rng: random.Random = field(default_factory=random.Random)
     jobs: list[JobResult] = field(default_factory=list)
     created: dict[JobKind, int] = field(default_factory=dict)
@@ -72,7 +73,6 @@ class Deployer:
 
     def __post_init__(self) -> None:
         self.started = self.clock.monotonic()
-        self.deadline = self.started + self.settings.timeout
         self.current: Waiter | None = None
         # Set when an error's own message already says how to go on (a generic resume would mislead).
         self.advice_given = False
@@ -156,7 +156,7 @@ class Deployer:
             self.reporter,
             self.rng,
             [JobRef(kind, job_id)],
-            self.deadline,
+            deadline=self.deadline,
         )
         result = self.current.run()
         self.warnings.extend(result.warnings)
@@ -166,7 +166,7 @@ class Deployer:
         return job
 
     def watch_install(self) -> JobResult:
-        """Watch the fleet install of the version until both readings prove it done (see gate.install)."""
+        """Watch the fleet install of the version until both readings prove it done (see fleet_state)."""
         image_id = self.deploy.image_id
         version_id = self.created.get(JobKind.IMAGE_VERSION) or self.deploy.version_id
         assert image_id is not None and version_id is not None
@@ -415,26 +415,26 @@ class Deployer:
         )
 
     def result(
-        self, outcome: Outcome, message: str, exit_code: int | None = None, *, state_name: str | None = None
+        self, outcome: Outcome, message: str, signum: int | None = None, *, state_name: str | None = None
     ) -> Result:
         return Result(
             update_id=None,
             outcome=outcome,
-            exit_code=int(ending_exit_code(outcome)) if exit_code is None else exit_code,
             message=message,
             state_name=state_name,
             polls=self.client.requests_made,
             elapsed_seconds=self.elapsed(),
             warnings=tuple(self.warnings),
-            job_kind=DEPLOY_RUN,
+            job_kind=RunCommand.DEPLOY,
             jobs=tuple(self.jobs),
             calls=tuple(self.calls),
+            signum=signum,
         )
 
-    def cut_short(self, outcome: Outcome, message: str, exit_code: int) -> Result:
+    def cut_short(self, outcome: Outcome, message: str, signum: int | None = None) -> Result:
         """The result when a signal or a gate error ends the run; ``message`` gains the resume command."""
         if self.current is not None:
-            partial = self.current.cut_short(outcome, message, exit_code)
+            partial = self.current.cut_short(outcome, message, signum)
             self.jobs.extend(partial.jobs)
             self.current = None
         # A job created just before the signal, not yet waited on, is still listed with its id.
@@ -457,8 +457,8 @@ class Deployer:
                 f"in the Clanforge dashboard before running again, then resume with "
                 f"'{self.resume_command(kind)} {kind.resume_flag} <id>' if it started, or "
                 f"'{self.resume_command()}' if it did not",
-                exit_code,
+                signum,
             )
         if self.advice_given:
-            return self.result(outcome, message, exit_code)
-        return self.result(outcome, f"{message}; to resume: {self.resume_command()}", exit_code)
+            return self.result(outcome, message, signum)
+        return self.result(outcome, f"{message}; to resume: {self.resume_command()}", signum)

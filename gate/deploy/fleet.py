@@ -1,6 +1,6 @@
 """The last step of a deploy: the fleet install of the version, as a poller of the wait loop.
 
-The judging is pure and lives in ``gate.install``; this reads the image status and the account's
+The judging is pure and lives in ``gate.deploy.fleet_state``; this reads the image status and the account's
 install jobs, tells the reporter what changed, and says when the install is proven done. The
 schedule, the deadline and the last poll before it are the wait loop's (``gate.waiter``).
 """
@@ -10,15 +10,12 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
 
 from gate.client import StatusClient
 from gate.clock import Clock
 from gate.config import Settings
 from gate.deploy.calls import INSTALL_STATUS_PATH, image_status_path
-from gate.durations import format_duration
-from gate.ending import Outcome
-from gate.install import (
+from gate.deploy.fleet_state import (
     Evidence,
     FleetCounts,
     InstallJobs,
@@ -28,18 +25,18 @@ from gate.install import (
     parse_install_jobs,
     readings_text,
 )
+from gate.durations import format_duration
+from gate.ending import Outcome
 from gate.kinds import JobKind
 from gate.report import Reporter
 from gate.result import JobResult
+from gate.schedule import PollPolicy
 from gate.waiter import Ending
 
 
 @dataclass
 class FleetInstall:
     """The watch of one version's fleet install: a ``gate.waiter.Poller``."""
-
-    # Every error ends the deploy (the install is its last step): none is this poller's own.
-    own_errors: ClassVar[tuple[type[Exception], ...]] = ()
 
     client: StatusClient
     settings: Settings
@@ -63,22 +60,29 @@ class FleetInstall:
         self.jobs: InstallJobs | None = None
         self.shown = ""
         self.told: set[Verdict] = set()
+        # The install has no progress to aim at: it keeps the schedule's sparse cadence.
+        self.policy = PollPolicy(self.settings.poll_interval, self.settings.min_poll_interval)
+        self.answers = 0
+        self.sent_at = 0.0  # when its last reading started (monotonic)
 
     def chain_elapsed(self) -> float:
         return self.clock.monotonic() - self.chain_started
 
     def poll(self, until: float) -> None:
         """Read both; TimedOut when ``until`` cuts a read short."""
+        self.sent_at = self.clock.monotonic()
         version_id = self.version_id
         self.counts = self.client.read(self.label, self.path, {}, until, parse_fleet_counts)
         self.jobs = self.client.read(
             self.label, INSTALL_STATUS_PATH, {}, until, lambda body: parse_install_jobs(body, version_id)
         )
 
-    def done(self, elapsed: float, polls: int) -> Ending | None:
-        """Judge both readings and tell what changed; the ending once the install is proven done."""
+    def judge(self, elapsed: float, polls: int) -> Ending | float:
+        """Judge both readings and tell what changed; the ending once the install is proven done,
+        else the seconds to the next reading."""
         counts, jobs = self.counts, self.jobs
         assert counts is not None and jobs is not None
+        self.answers += 1
         self.evidence = self.evidence.seen(counts, jobs)
         verdict = judge(counts, jobs, self.evidence, created_here=self.created_here)
         readings = readings_text(counts, jobs)
@@ -92,10 +96,8 @@ class FleetInstall:
             self.told.add(verdict)
             unproven = _unproven_text(verdict, self.version_id)
             self.reporter.progress(f"{self.label}: {unproven}; still watching")
-        return None
-
-    def next_delay(self) -> float:
-        return self.settings.poll_interval * self.rng.uniform(0.9, 1.0)
+        waited = self.clock.monotonic() - self.sent_at
+        return self.policy.from_request(self.policy.cadence(self.answers, self.rng), waited)
 
     def last_seen(self) -> str:
         return readings_text(self.counts, self.jobs)

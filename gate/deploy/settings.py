@@ -7,26 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.config import (
-    DEPLOY_OPTIONS,
-    Settings,
-    ascii_digits,
-    lookup,
-    parse_bool,
-    parse_job_id,
-    read_source_url,
-    shown,
-)
-from gate.deploy_options import (
-    InstallAt,
-    InstallMode,
-    OnEmptyDiff,
-    OnLocked,
-    parse_choice,
-    parse_disable_timeout,
-    parse_install_at,
-    parse_percentage,
-)
+from gate.config import DEPLOY_OPTIONS, Settings, read_options, read_source_url
+from gate.deploy.choices import InstallAt, InstallMode, OnEmptyDiff, OnLocked
 from gate.errors import ConfigError
 
 
@@ -64,13 +46,6 @@ class DeploySettings:
         return not self.skip_install and self.install_at.mode is not InstallMode.MANUAL
 
 
-def _count(value: object, setting: str) -> int:
-    text = ascii_digits(value)
-    if text is None:
-        raise ConfigError(f"{setting}: {shown(value)} is not a whole number of machines (0 or more)")
-    return int(text)
-
-
 def load_deploy_settings(
     args: argparse.Namespace,
     env: Mapping[str, str],
@@ -79,45 +54,17 @@ def load_deploy_settings(
     *,
     check_chain: bool = True,
 ) -> DeploySettings:
-    """Read the deploy settings by the usual precedence and check that the chain can run."""
-    raw = {option.key: lookup(args, env, yaml_values, option) for option in DEPLOY_OPTIONS}
-    ids = {k: parse_job_id(raw[k], k) if raw[k] is not None else None for k in ("image_id", "machine_id")}
-    resume = {
-        k: parse_job_id(raw[k], k) if raw[k] is not None else None
-        for k in ("diff_id", "version_id", "game_id")
-    }
+    """Read the deploy settings by the usual precedence, each parsed by its row of the option
+    table, and check that the chain can run."""
     if len(settings.update_ids) > 1:
         raise ConfigError("deploy follows one image update; give at most one --update-id")
+    # The source URL has a reader of its own (it may come from a file, and holds keys).
+    values = read_options([o for o in DEPLOY_OPTIONS if o.key != "url"], args, env, yaml_values)
     deploy = DeploySettings(
-        image_id=ids["image_id"],
-        machine_id=ids["machine_id"],
-        desc=str(raw["desc"]) if raw["desc"] is not None else None,
         url=read_source_url(args, env, yaml_values),
-        restart=parse_bool(raw["restart"], "restart") if raw["restart"] is not None else None,
-        game_build=str(raw["game_build"]) if raw["game_build"] is not None else None,
-        full=parse_bool(raw["full"], "full"),
-        force=parse_bool(raw["force"], "force"),
-        max_failed_machines=_count(raw["max_failed_machines"], "max_failed_machines"),
         update_id=settings.update_ids[0] if settings.update_ids else None,
-        diff_id=resume["diff_id"],
-        version_id=resume["version_id"],
-        skip_update=parse_bool(raw["skip_update"], "skip_update"),
-        skip_diff=parse_bool(raw["skip_diff"], "skip_diff"),
-        skip_version=parse_bool(raw["skip_version"], "skip_version"),
-        skip_install=parse_bool(raw["skip_install"], "skip_install"),
-        install_at=parse_install_at(raw["install_at"]),
-        disable_timeout_minutes=(
-            parse_disable_timeout(raw["disable_timeout"]) if raw["disable_timeout"] is not None else None
-        ),
-        disable_percentage=(
-            parse_percentage(raw["disable_percentage"], "disable_percentage")
-            if raw["disable_percentage"] is not None
-            else None
-        ),
-        game_id=resume["game_id"],
-        on_empty_diff=OnEmptyDiff(parse_choice(raw["on_empty_diff"], "on_empty_diff", OnEmptyDiff)),
-        on_locked=OnLocked(parse_choice(raw["on_locked"], "on_locked", OnLocked)),
-        reject_on_abort=parse_bool(raw["reject_on_abort"], "reject_on_abort"),
+        disable_timeout_minutes=values.pop("disable_timeout"),
+        **values,
     )
     if check_chain:
         _check_chain(deploy)

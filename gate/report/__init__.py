@@ -10,9 +10,9 @@ from dataclasses import fields, is_dataclass, replace
 from enum import Enum
 from typing import Any, Protocol
 
-from gate.apitext import clean
+from gate.apitext import safe_text
 from gate.kinds import JobKind
-from gate.redact import MASK, Masker
+from gate.redact import Masker
 from gate.result import Result
 
 
@@ -31,7 +31,7 @@ class Reporter(Protocol):
     def warning(self, message: str) -> None:
         """Something odd that does not stop the wait."""
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         """A job was just created (``deploy``): its id, to be announced at once so a run that is
         cut short can be resumed from it."""
 
@@ -61,7 +61,7 @@ class FanOut:
     def warning(self, message: str) -> None:
         self._each(lambda reporter: reporter.warning(message))
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         self._each(lambda reporter: reporter.created(kind, job_id))
 
     def end(self, result: Result) -> None:
@@ -81,15 +81,12 @@ class Redactor:
     """Last line of defence before any output: masks every secret form (gate.redact) and makes
     each line safe for a CI log (gate.apitext), in messages and in every text of the result."""
 
-    MASK = MASK
-
     def __init__(self, inner: Reporter, secrets: Sequence[str] | Masker = ()) -> None:
         self.inner = inner
         self.masker = secrets if isinstance(secrets, Masker) else Masker(secrets)
 
     def redact(self, text: str) -> str:
-        # Masked before and after cleaning: removing a control character can join a split secret.
-        return self.masker.mask(clean(self.masker.mask(text), one_line=False))
+        return safe_text(text, self.masker, one_line=False)
 
     def redact_result(self, result: Result) -> Result:
         """The result with every text in it, the per-job ones included, masked."""
@@ -119,7 +116,7 @@ class Redactor:
     def warning(self, message: str) -> None:
         self.inner.warning(self.redact(message))
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         self.inner.created(kind, job_id)
 
     def end(self, result: Result) -> None:

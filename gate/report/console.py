@@ -92,7 +92,7 @@ class ConsoleReporter:
         if self.verbosity >= 0:
             self._print(f"warning: {message}")
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         """The deployer's own progress line already names the id and the resume command."""
 
     def end(self, result: Result) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from gate.kinds import WAITABLE, JobKind
 from gate.report.files import write_text_atomic
-from gate.report.naming import job_ids, job_kind, jobs_line
+from gate.report.naming import job_ids, jobs_line
 from gate.result import Result
 
 # GitLab refuses a dotenv report of 5 KiB or more; stay well clear of it.
@@ -125,16 +125,14 @@ class DotenvReporter:
     def warning(self, message: str) -> None:
         """Not part of the report."""
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         self.write_created(kind, job_id)
 
-    def write_created(self, kind: str, job_id: int) -> OSError | None:
+    def write_created(self, kind: JobKind, job_id: int) -> OSError | None:
         """Writes the ids known so far at once, so a job cancelled or killed later still hands
         them on; gives back the failure to write, if any, rather than stopping a running deploy
         (the report is written again at the end, where a failure ends the run as an error)."""
-        known = job_kind(kind)
-        if known is not None:
-            self._created[known] = job_id
+        self._created[kind] = job_id
         try:
             write_text_atomic(self._path, dotenv_text(id_variables(self._created)))
         except OSError as exc:

@@ -16,7 +16,7 @@ from gate.durations import format_duration
 from gate.ending import Outcome
 from gate.kinds import WAITABLE, JobKind
 from gate.report.files import append_text
-from gate.report.naming import job_ids, job_kind, job_label, jobs_json, per_job, run_name, waiting_header
+from gate.report.naming import job_ids, job_label, jobs_json, per_job, run_name, waiting_header
 from gate.result import Result
 
 # The order matters: "%" first, so the escapes added after it are not escaped again.
@@ -310,14 +310,13 @@ class GitHubReporter:
     def warning(self, message: str) -> None:
         self._print(workflow_command("warning", message))
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         """Sets the job's id output at once: a run cancelled or timed out later still tells the
         next step which job to resume. The runner keeps the last value an output was given."""
-        known = job_kind(kind)
-        if known is None or not known.output:
+        if not kind.output:
             return
-        self._created[known] = job_id
-        name = known.output
+        self._created[kind] = job_id
+        name = kind.output
         if not self._output_path:
             return
         try:

@@ -107,7 +107,7 @@ class GitLabReporter:
         if message not in self._warnings:
             self._warnings.append(message)
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         if self._dotenv is None:
             return
         failure = self._dotenv.write_created(kind, job_id)

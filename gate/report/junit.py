@@ -14,7 +14,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from gate.ending import Outcome, exit_code
+from gate.ending import Outcome
 from gate.kinds import JobKind
 from gate.report.files import write_text_atomic
 from gate.report.naming import failure_outside_jobs, per_job, run_name
@@ -112,14 +112,14 @@ def _job_as_result(job: JobResult, run: Result) -> Result:
     return Result(
         update_id=job.job_id,
         outcome=job.outcome,
-        # A cancelled job exits as the run did (130 or 143, by the signal).
-        exit_code=run.exit_code if job.outcome is Outcome.CANCELLED else int(exit_code(job.outcome)),
         message=job.message,
         state_name=job.state_name,
         polls=job.polls,
         elapsed_seconds=job.elapsed_seconds,
         job_kind=job.kind,
         jobs=(job,),
+        # A cancelled job exits as the run did (130 or 143, by the signal).
+        signum=run.signum,
     )
 
 
@@ -154,7 +154,7 @@ class JUnitReporter:
     def warning(self, message: str) -> None:
         self._log.append(f"warning: {message}")
 
-    def created(self, kind: str, job_id: int) -> None:
+    def created(self, kind: JobKind, job_id: int) -> None:
         """The progress log already has the line that names the new job."""
 
     def end(self, result: Result) -> None:

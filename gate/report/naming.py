@@ -10,19 +10,17 @@ import json
 from collections.abc import Mapping, Sequence
 
 from gate.ending import Outcome
-from gate.kinds import WAITABLE, JobKind
+from gate.kinds import WAITABLE, JobKind, RunKind
 from gate.result import Result
 
-_BY_NAME = {kind.value: kind for kind in JobKind}
+
+def job_kind(kind: RunKind | str) -> JobKind | None:
+    """The job kind a result names, or None for a run's own kind (``deploy``, ``check``) and for a
+    name the gate does not know (kept as given in a hand-made result)."""
+    return kind if isinstance(kind, JobKind) else None
 
 
-def job_kind(kind: str) -> JobKind | None:
-    """The job kind a result names (a ``JobKind`` or its API name), or None for a run's own kind
-    (``deploy``, ``check``)."""
-    return _BY_NAME.get(str(kind))
-
-
-def job_label(kind: str, job_id: int | None) -> str:
+def job_label(kind: JobKind | str, job_id: int | None) -> str:
     """A job as every output names it, ``JobKind.label``: ``image diff 22``, ``image 5 install``.
 
     A kind that is no ``JobKind`` (none should reach a report) is shown as it is, not raised on:
@@ -42,10 +40,7 @@ def job_ids(result: Result, created: Mapping[JobKind, int] | None = None) -> dic
     has no single id: the per-job outputs name them all.
     """
     ids: dict[JobKind, int] = {}
-    for kind, job_id in (created or {}).items():
-        known = job_kind(kind)
-        if known is not None:
-            ids[known] = job_id
+    ids.update(created or {})
     for kind in WAITABLE:
         of_kind = {job.job_id for job in result.jobs if job_kind(job.kind) is kind}
         if len(of_kind) == 1:

@@ -185,20 +185,7 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks)
                 flush=True,
             )
         # The wait command's own parser, so the demo gets exactly the defaults a pipeline gets.
-        argv = [
-            "wait",
-            "--update-id", str(update_id),
-            "--account-service-id", DEMO_ACCOUNT_SERVICE_ID,
-            "--api-url", url,
-            "--timeout", f"{timeout}s",
-            "--poll-interval", f"{poll_interval}s",
-            "--min-poll-interval", f"{min(DEMO_MIN_POLL_INTERVAL, poll_interval)}s",
-            "--request-timeout", f"{DEMO_REQUEST_TIMEOUT}s",
-            *(["--result-file", args.result_file] if args.result_file else []),
-            *(["--quiet"] if args.quiet else []),
-            *(["--verbose"] if args.verbose else []),
-        ]  # fmt: skip
-        wait_args = gate.parse_args(argv)
+        wait_args = gate.parse_args(_demo_wait_argv(args, update_id, url, timeout, poll_interval))
         code = gate.run_wait(wait_args, _gate_environment(env, credentials), stdout=stdout, stderr=stderr)
         if not args.quiet:
             expected = next(spec.gate_exit for spec in SCENARIOS if spec.scenario is scenario)
@@ -213,6 +200,25 @@ def demo_command(args: argparse.Namespace, ctx: CommandContext, gate: GateHooks)
         return code
     finally:
         simulator.stop()
+
+
+def _demo_wait_argv(
+    args: argparse.Namespace, update_id: int, url: str, timeout: float, poll_interval: float
+) -> list[str]:
+    """The ``wait`` command line the demo runs against its simulator."""
+    return [
+        "wait",
+        "--update-id", str(update_id),
+        "--account-service-id", DEMO_ACCOUNT_SERVICE_ID,
+        "--api-url", url,
+        "--timeout", f"{timeout}s",
+        "--poll-interval", f"{poll_interval}s",
+        "--min-poll-interval", f"{min(DEMO_MIN_POLL_INTERVAL, poll_interval)}s",
+        "--request-timeout", f"{DEMO_REQUEST_TIMEOUT}s",
+        *(["--result-file", args.result_file] if args.result_file else []),
+        *(["--quiet"] if args.quiet else []),
+        *(["--verbose"] if args.verbose else []),
+    ]  # fmt: skip
 
 
 def _print_banner(simulator: Simulator, url: str, stdout: TextIO) -> None:

@@ -75,21 +75,16 @@ class ScenarioSpec:
     summary: str
 
 
+# One row a scenario: its well-known update id, the gate's exit code, what it answers.
 SCENARIOS: tuple[ScenarioSpec, ...] = (
-    ScenarioSpec(
-        Scenario.SUCCESS, 1001, 0, "Created, Queued, Running with moving progress and ETA, Complete"
-    ),
-    ScenarioSpec(
-        Scenario.FAILURE, 1002, 1, "runs, then Failed (state 6) at 70% of the duration, with joberror"
-    ),
+    ScenarioSpec(Scenario.SUCCESS, 1001, 0,
+                 "Created, Queued, Running with moving progress and ETA, Complete"),
+    ScenarioSpec(Scenario.FAILURE, 1002, 1,
+                 "runs, then Failed (state 6) at 70% of the duration, with joberror"),
     ScenarioSpec(Scenario.SQUASHED, 1003, 1, "runs, then Squashed (state 7) halfway through"),
     ScenarioSpec(Scenario.STUCK, 1004, 2, "stalls in Running at half time; its ETA slides into the past"),
-    ScenarioSpec(
-        Scenario.FLAKY,
-        1005,
-        0,
-        "requests 2, 4, 6, 8, 10 get 503, 502, a dropped connection, an HTML page, truncated JSON",
-    ),
+    ScenarioSpec(Scenario.FLAKY, 1005, 0,
+                 "requests 2, 4, 6, 8, 10 get 503, 502, a dropped connection, an HTML page, truncated JSON"),
     ScenarioSpec(Scenario.RATE_LIMITED, 1006, 0, "requests 2 and 3 get 429 with Retry-After: 1"),
     ScenarioSpec(Scenario.SLOW, 1007, 0, "request 2 is answered only after the slow delay (default 15s)"),
     ScenarioSpec(Scenario.API_ERROR, 1008, 3, "HTTP 200 with error: true and an error_message"),
@@ -97,20 +92,12 @@ SCENARIOS: tuple[ScenarioSpec, ...] = (
     ScenarioSpec(Scenario.NO_ETA, 1010, 0, "like success, but jobeta is always null and jobprogress stays 0"),
     ScenarioSpec(Scenario.NAME_ONLY, 1011, 0, "like success, but no answer has jobstateid (it is optional)"),
     ScenarioSpec(Scenario.NAME_ONLY_FAILURE, 1012, 1, "like failure, no jobstateid: Failed by name alone"),
-    ScenarioSpec(
-        Scenario.REQUIRED_ONLY,
-        1013,
-        0,
-        "like success, with only the required fields: no jobstateid, jobstart, jobeta or joberror",
-    ),
-    ScenarioSpec(
-        Scenario.LOOSE_TYPES,
-        1014,
-        0,
-        "like success; jobprogress a string, jobstart an integer, jobcreated a float, jobfailed false, "
-        "an undocumented field",
-    ),
-)
+    ScenarioSpec(Scenario.REQUIRED_ONLY, 1013, 0,
+                 "like success, with only the required fields: no jobstateid, jobstart, jobeta or joberror"),
+    ScenarioSpec(Scenario.LOOSE_TYPES, 1014, 0,
+                 "like success; jobprogress a string, jobstart an integer, jobcreated a float, jobfailed "
+                 "false, an undocumented field"),
+)  # fmt: skip
 
 SCENARIO_BY_ID: Mapping[int, Scenario] = {spec.update_id: spec.scenario for spec in SCENARIOS}
 ID_BY_SCENARIO: Mapping[Scenario, int] = {spec.scenario: spec.update_id for spec in SCENARIOS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-MASK = "***"
+from gate.redact import MASK
 
 
 def _split(url: str) -> tuple[str, str | None, str]:
