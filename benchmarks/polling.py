@@ -435,12 +435,15 @@ ETA_HOLDS = ("accurate", "eta-vs-slowing", "biased", "biased-short", "skewed", "
 
 
 def signal_groups(by_group: dict[str, Tally]) -> list[tuple[str, list[float]]]:
+    """The success delays of each group with a usable signal: a shape whose ETA holds or keeps a
+    steady bias as a whole and in each half of the progress split, and any shape's moving half."""
     groups = []
     for shape in ETA_CLASSES:
         tally = by_group[shape]
         if shape in ETA_HOLDS:
             groups.append((shape, tally.success))
-        elif tally.moving:
+            groups.append((f"{shape}, progress flat", tally.flat))
+        if tally.moving:
             groups.append((f"{shape}, progress moves", tally.moving))
     return groups
 

@@ -31,6 +31,9 @@ ROUNDING_MARGIN = 0.25
 TREND_POINTS = 10
 # How far off a re-estimated ETA may be besides its bias, as a share of the time it claims is left.
 NOISE_SHARE = 0.15
+# An ETA seen once cannot be told from an exact one, nor from one a steady share over the time left.
+# The first look at the end goes where an ETA this share over would put it (``first_look``).
+FIRST_LOOK_BIAS = 0.1
 
 
 def eta_points(history: Sequence[Observation], window: int) -> list[EtaPoint]:
@@ -61,6 +64,15 @@ def _made_at(before: Observation, after: Observation) -> float:
     if updated > before.status.updated and before.at - 1.0 < updated <= after.at:
         return min(after.at, max(before.at, updated + 0.5))
     return (before.at + after.at) / 2.0
+
+
+def first_look(made: float, eta: float) -> float:
+    """Where the end is if the ETA made at ``made`` is ``FIRST_LOOK_BIAS`` over the time it had left.
+
+    A pessimistic ETA (over by that share or more) has ended by then, or has been re-estimated
+    (its next value gives the trend); an exact one costs the one look.
+    """
+    return made + max(0.0, eta - made) / (1.0 + FIRST_LOOK_BIAS)
 
 
 def trend_end(points: Sequence[EtaPoint]) -> float | None:

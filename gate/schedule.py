@@ -24,6 +24,8 @@ How the next poll is chosen:
    earlier of the two; when they disagree, the better record wins (a never-revised ETA counts as
    a middling record: holding still proves nothing). An ETA half a second past is dropped; a
    progress estimate that has just passed is chased once or twice (1 s, then 2x the time since).
+   An ETA seen in one answer only, with no progress to go by, may be exact or a steady share over
+   the time left: the first look goes where a modest share over puts the end, a little earlier.
 3. A budget: a dense poll is made only while the requests so far, plus that one, stay within
    ``EXTRA_REQUESTS`` (a chase: ``CHASE_REQUESTS``) of what a plain loop at P would have made by
    the same moment. A signal that keeps being wrong therefore costs a bounded number of requests
@@ -45,7 +47,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gate import progress_fit
-from gate.eta_trend import TREND_POINTS, EtaPoint, eta_points, trend_end
+from gate.eta_trend import TREND_POINTS, EtaPoint, eta_points, first_look, trend_end
 from gate.observation import Observation as Observation  # where the wait loop and tests get it
 from gate.progress_fit import Crossing, fit_end
 from gate.server_clock import ClockBounds, answer_bounds, clock_bounds, on_server_clock
@@ -190,6 +192,7 @@ def _next_delay(
     end = _expected_end(history, now, memo)
     if end is None:
         return cadence
+    end = _first_look(history, now, end, memo)
     if end + SETTLE > now:
         # Aimed at an expected end: a few hundredths of a second of jitter, and later rather
         # than earlier, so the poll stays past the second the end is due in.
@@ -209,6 +212,23 @@ def _next_delay(
     if not within_budget(history, now + dense, policy, EXTRA_REQUESTS):
         return cadence
     return dense
+
+
+def _first_look(history: Sequence[Observation], now: float, end: float, memo: _Memo | None) -> float:
+    """Where to look first for an end that an ETA seen in the latest answer alone gives.
+
+    One reading cannot tell an exact ETA from one that is a steady share over the time left: the
+    poll goes where a modest bias of that kind puts the end (``eta_trend.first_look``), earlier
+    than the ETA. The next answer shows the end, or a new ETA (whose trend the schedule follows),
+    or the same one (aimed at, as before). Not while progress gives an estimate of its own.
+    """
+    eta = history[-1].status.eta
+    if eta is None or end != eta or (len(history) > 1 and history[-2].status.eta is not None):
+        return end
+    if _progress_estimate(history, memo) is not None:
+        return end
+    look = first_look(eta_points(history[-1:], 1)[0][0], end)
+    return look if look + SETTLE > now else end
 
 
 def within_budget(history: Sequence[Observation], at: float, policy: PollPolicy, extra: float) -> bool:

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import random
+import statistics
 
 import pytest
 
-from gate.eta_trend import MAX_SLOPE, eta_points, trend_end
+from gate.eta_trend import FIRST_LOOK_BIAS, MAX_SLOPE, eta_points, first_look, trend_end
 from gate.job import JobStatus
 from gate.schedule import Observation, PollPolicy, Schedule, expected_end
 from tests.fakes import load_benchmark
@@ -100,8 +101,9 @@ def test_a_pessimistic_eta_is_not_waited_for() -> None:
 
 def test_ten_second_jobs_with_a_biased_eta_are_seen_within_a_second_and_a_half() -> None:
     # An optimistic first ETA is short: the poll at it sees the second, and the two give the
-    # trend. A pessimistic one is aimed at (one reading cannot tell a bias), or the loop's poll
-    # comes first. Either way at most the budget of a job, one request on average.
+    # trend. A pessimistic one is looked at first where a modest bias would put the end (one
+    # reading cannot tell a bias), or the loop's poll comes first. Either way at most the budget
+    # of a job, one request on average.
     extra = []
     for share in (0.7, 0.8, 1.2, 1.3):
         delays = []
@@ -124,3 +126,56 @@ def test_a_trend_that_leads_nowhere_is_not_followed() -> None:
         schedule.observe(Observation(t, JobStatus(4, "Running", 0, eta, 0, None, int(T0), int(t))))
         t += schedule.next_delay(t)
     assert t - schedule.history[-1].at == pytest.approx(10.0)
+
+
+@pytest.mark.parametrize("policy", [P10, P30], ids=["P=10s", "P=30s"])
+def test_a_ten_second_job_with_a_pessimistic_eta_is_not_seen_its_bias_late(policy: PollPolicy) -> None:
+    # Flat progress, an ETA 10-30 % short of or over the time left. The first ETA alone says
+    # nothing of the bias: aimed at, a pessimistic one was seen 1.5-4 s late (median 2.5 s at
+    # P = 30 s, where no cadence poll comes in between). The first look goes earlier.
+    delays, late, extra = [], [], []
+    for share in (0.7, 0.8, 0.9, 1.1, 1.2, 1.3):
+        for k in range(12):
+            job = biased(9.0 + k / 6, share, period=2.0 + k / 3)
+            run = bench.adaptive(policy, k)(job, True)
+            (late if share > 1 else delays).append(run.delay)
+            extra.append(run.requests - bench.fixed(policy.poll_interval)(job, False).requests)
+    assert statistics.median(delays + late) <= 1.5
+    assert statistics.median(late) <= 1.75 and max(late) <= 3.0
+    assert max(extra) <= 2 and sum(extra) / len(extra) <= 1.0
+
+
+def test_an_eta_seen_once_is_looked_at_where_a_modest_bias_puts_the_end() -> None:
+    # One answer at T0 + 2: the ETA, made at T0 (jobupdated), says 12 s. Exact or 10 % over,
+    # one reading cannot tell: the first look goes at T0 + 12 / 1.1, half a second past it.
+    def answer(at: float, eta: int) -> Observation:
+        return Observation(at, JobStatus(4, "Running", 0, eta, 0, None, int(T0), int(T0)))
+
+    assert first_look(T0, T0 + 12) == pytest.approx(T0 + 12 / (1 + FIRST_LOOK_BIAS), abs=1e-6)
+    schedule = Schedule(PollPolicy(poll_interval=30.0, min_poll_interval=1.0, jitter=0.0), random.Random(0))
+    schedule.observe(answer(T0 + 2, int(T0 + 12)))
+    look = T0 + 2 + schedule.next_delay(T0 + 2)
+    assert look == pytest.approx(T0 + 0.5 + 11.5 / (1 + FIRST_LOOK_BIAS) + 0.5, abs=1e-6)
+    assert look < T0 + 12
+    # Still running, the same ETA: it was exact after all, and is aimed at.
+    schedule.observe(answer(look, int(T0 + 12)))
+    assert look + schedule.next_delay(look) == pytest.approx(T0 + 12.5, abs=1e-6)
+
+
+def test_the_first_look_is_not_taken_when_progress_or_an_earlier_answer_says_more() -> None:
+    policy = PollPolicy(poll_interval=30.0, min_poll_interval=1.0, jitter=0.0)
+
+    def delay(*answers: tuple[float, int, int]) -> float:
+        schedule = Schedule(policy, random.Random(0))
+        for at, progress, eta in answers:
+            status = JobStatus(4, "Running", progress, eta, 0, None, int(T0), int(T0))
+            schedule.observe(Observation(at, status))
+        return answers[-1][0] + schedule.next_delay(answers[-1][0])
+
+    # The same ETA in two answers has held still: aimed at directly.
+    assert delay((T0 + 2, 0, int(T0 + 40)), (T0 + 32, 0, int(T0 + 40))) == pytest.approx(T0 + 40.5, abs=1e-6)
+    # An ETA whose look would already have passed is aimed at itself.
+    assert delay((T0 + 11.5, 0, int(T0 + 12))) == pytest.approx(T0 + 12.5, abs=1e-6)
+    # Progress has an estimate of its own (10 % in 2 s: about T0 + 11, which agrees): no look,
+    # the ETA that has held still is aimed at.
+    assert delay((T0 + 2, 10, int(T0 + 12))) == pytest.approx(T0 + 12.5, abs=1e-6)
