@@ -24,6 +24,7 @@ from gate.redact import Masker, url_secrets
 from gate.report import FanOut, Redactor, Reporter
 from gate.report.platforms import platform_reporters, without_outcomes
 from gate.sim.commands import GateHooks, demo_command, simulate_command
+from gate.system import cancel_signals, effective_uid
 
 if TYPE_CHECKING:
     # The HTTP client (and requests with it) is imported only by a command that sends a request:
@@ -39,15 +40,20 @@ __all__ = ["COMMANDS", "PROG", "Context", "build_parser", "main", "run_gate"]
 
 def _raise_cancelled(signum: int, frame: FrameType | None) -> None:
     # Ignore repeats so the result file and outputs can still be written.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    for sig in _CANCEL_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
     raise Cancelled(signum)
 
 
+_CANCEL_SIGNALS: list[int] = list(cancel_signals())
+
+
 @contextmanager
-def cancellable() -> Iterator[None]:
-    """SIGINT and SIGTERM interrupt a sleep or a request at once, as ``Cancelled``."""
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+def cancellable(system: str = os.name) -> Iterator[None]:
+    """The cancel signals (SIGINT and SIGTERM; on Windows SIGBREAK too) interrupt a sleep or a
+    request at once, as ``Cancelled``."""
+    _CANCEL_SIGNALS[:] = cancel_signals(system)
+    previous = {sig: signal.getsignal(sig) for sig in _CANCEL_SIGNALS}
     try:
         for sig in previous:
             signal.signal(sig, _raise_cancelled)
@@ -228,12 +234,6 @@ def _with_default_command(argv: Sequence[str]) -> list[str]:
     return args
 
 
-def _euid() -> int:
-    # Windows has no uids: never root there.
-    geteuid = getattr(os, "geteuid", None)
-    return int(geteuid()) if geteuid is not None else -1
-
-
 def main(
     argv: Sequence[str] | None = None,
     *,
@@ -242,6 +242,7 @@ def main(
     stderr: TextIO | None = None,
     clock: Clock | None = None,
     pending: list[int] | None = None,
+    system: str = os.name,
 ) -> int:
     """Run the command line; return the exit code.
 
@@ -257,7 +258,7 @@ def main(
         clock=clock,
     )
     end = Ending(ctx.env, ctx.stdout, ctx.stderr)
-    with cancellable(), files_owned_by(workspace_owner(ctx.env, euid=_euid())):
+    with cancellable(system), files_owned_by(workspace_owner(ctx.env, euid=effective_uid(system))):
         with ending(end):
             args = end.args = build_parser().parse_args(argv)
             if pending:

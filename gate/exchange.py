@@ -14,6 +14,7 @@ import contextlib
 import socket
 import sys
 import threading
+import time
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ import requests
 from gate.config import is_loopback
 from gate.durations import format_duration
 from gate.errors import ApiError, MalformedResponse, TransientError
+from gate.system import wait_slice
 
 # A status answer is under 2 KB; anything past this is not one.
 MAX_BODY_BYTES = 1024 * 1024
@@ -146,6 +148,18 @@ def _note_socket(event: str, args: tuple[Any, ...]) -> None:
             worker.sockets.append(args[0])
 
 
+def wait_for(done: threading.Event, budget: float, *, system: str | None = None) -> bool:
+    """Whether ``done`` was set within ``budget`` seconds, waited in slices a signal can cut."""
+    deadline = time.monotonic() + budget
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return done.is_set()
+        step = wait_slice(left) if system is None else wait_slice(left, system)
+        if done.wait(step):
+            return True
+
+
 def _watch_sockets() -> None:
     global _audit_installed
     with _audit_lock:
@@ -236,7 +250,7 @@ def exchange(
     )
     thread.start()
     try:
-        finished = worker.done.wait(budget)
+        finished = wait_for(worker.done, budget)
     except BaseException:
         # A signal while waiting: leave the exchange behind, at once.
         worker.abandon()

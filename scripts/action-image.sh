@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
-# The image the GitHub action runs: the released image for a release ref, else one built from the
+# How the GitHub action runs the gate, and with which image: the `mode` input decides between the
+# container and a native install (scripts/action-native.sh); in the container, the `image` input
+# (a mirror) is run as it is, else the released image for a release ref, else one built from the
 # Dockerfile at the action's ref. Called by action.yml; `action-image.sh decide` only prints the
-# decision (`source=...` and `image=...` lines), for the tests.
+# image decision (`source=...` and `image=...` lines), for the tests.
 #
 # In:  ACTION_PATH       the action's files (github.action_path)
 #      ACTION_REF        the ref the workflow named (github.action_ref); may be empty
 #      ACTION_REPOSITORY owner/name of the action (github.action_repository); may be empty
+#      ACTION_MODE       the mode input: auto (default), container or native
+#      ACTION_IMAGE      the image input: an image to run instead of pulling or building one
 #      RUNNER_OS, GITHUB_OUTPUT
-# Out: `image` in GITHUB_OUTPUT: a registry reference, or the id of the image built here.
+# Out: `mode` in GITHUB_OUTPUT (container or native) and, for the container, `image`: a registry
+#      reference, or the id of the image built here.
+#
+# The mode:
+# - native: never looks at docker.
+# - container: a Linux runner whose `docker` answers (`docker version` reaches an engine), or exit 3.
+# - auto: the container when the runner is Linux and `docker` answers, native otherwise (a notice
+#   says why).
+#
+# The image, in the container: the `image` input when given (a mirror in a private registry):
+# run as it is, nothing pulled from ghcr.io, nothing built; `docker run` fetches it from that
+# registry if the runner does not have it yet. Otherwise:
 #
 # The decision:
 # - A release ref is a tag vX, vX.Y or vX.Y.Z that agrees with the version in the action's own
@@ -30,9 +45,14 @@ die() {
   exit 3
 }
 
-if [ "${RUNNER_OS:-Linux}" != Linux ]; then
-  die "this action runs a Linux container and needs a Linux runner with Docker (this is ${RUNNER_OS}); on macOS or Windows run the gate in a step instead: pipx run clanforge-gate (see the README)"
-fi
+output() {
+  echo "$1" >>"${GITHUB_OUTPUT:?}"
+}
+
+# Whether this runner's docker reaches an engine (not merely whether the command exists).
+docker_works() {
+  command -v docker >/dev/null 2>&1 && docker version --format '{{.Server.Version}}' >/dev/null 2>&1
+}
 
 action_path=${ACTION_PATH:?ACTION_PATH is not set}
 ref=${ACTION_REF:-}
@@ -54,6 +74,7 @@ version=$(sed -n 's/^__version__ = "\([^"]*\)"$/\1/p' "$action_path/gate/__init_
 
 source=build
 image=
+tag_warning=
 owner=$(printf '%s' "${repository%%/*}" | tr '[:upper:]' '[:lower:]')
 if [[ $ref =~ ^[0-9a-f]{40}$ ]] && [ -n "$owner" ]; then
   source=commit
@@ -64,7 +85,8 @@ elif [[ $ref =~ ^v[0-9]+(\.[0-9]+){0,2}$ ]] && [ -n "$owner" ]; then
     source=release
     image="ghcr.io/${owner}/clanforge-gate:${version}"
   else
-    echo "::warning title=clanforge-gate::the tag ${ref} does not agree with the action's version ${version}; building the image from the Dockerfile instead of pulling a released one"
+    # Said only when the image is built: the native mode and a mirror need no released image.
+    tag_warning="::warning title=clanforge-gate::the tag ${ref} does not agree with the action's version ${version}; building the image from the Dockerfile instead of pulling a released one"
   fi
 fi
 
@@ -73,12 +95,49 @@ if [ "${1:-}" = decide ]; then
   exit 0
 fi
 
-command -v docker >/dev/null 2>&1 ||
-  die "docker is not on this runner, or not in this job's container; the action needs a Linux runner with Docker and a job without container:, or run the gate in a step instead: pipx run clanforge-gate (see the README)"
+runner_os=${RUNNER_OS:-Linux}
+mode=${ACTION_MODE:-auto}
+case $mode in
+  native)
+    output mode=native
+    exit 0
+    ;;
+  auto)
+    if [ "$runner_os" != Linux ]; then
+      echo "::notice title=clanforge-gate::a ${runner_os} runner: the gate runs natively with the runner's Python (mode: native)"
+      output mode=native
+      exit 0
+    fi
+    if ! docker_works; then
+      echo "::notice title=clanforge-gate::docker does not answer on this runner (no engine, or not in this job's container): the gate runs natively with the runner's Python (mode: native)"
+      output mode=native
+      exit 0
+    fi
+    ;;
+  container)
+    [ "$runner_os" = Linux ] ||
+      die "mode: container runs a Linux container and needs a Linux runner with Docker (this is ${runner_os}); use mode: native or auto, which run the gate with the runner's Python"
+    docker_works ||
+      die "mode: container needs docker, and docker does not answer on this runner (not installed, no engine, or a job with container:); use mode: native or auto, which run the gate with the runner's Python"
+    ;;
+  *)
+    die "the mode input is '${mode}'; use auto, container or native"
+    ;;
+esac
+output mode=container
+
+if [ -n "${ACTION_IMAGE:-}" ]; then
+  # One reference, [registry/]name[:tag][@digest]: nothing that could reach GITHUB_OUTPUT as a line.
+  [[ $ACTION_IMAGE =~ ^[A-Za-z0-9][A-Za-z0-9._/:@-]*$ ]] ||
+    die "the image input is not an image reference (registry/name:tag or name@sha256:...); check its spelling"
+  echo "the gate's image: ${ACTION_IMAGE} (the image input; nothing is pulled from ghcr.io or built)"
+  output "image=${ACTION_IMAGE}"
+  exit 0
+fi
 
 if [ "$source" != build ]; then
   if docker pull --quiet "$image"; then
-    echo "image=$image" >>"${GITHUB_OUTPUT:?}"
+    output "image=$image"
     exit 0
   fi
   if [ "$source" = release ]; then
@@ -88,10 +147,11 @@ if [ "$source" != build ]; then
   fi
 fi
 
+[ -z "$tag_warning" ] || echo "$tag_warning"
 # Built by id, not by a tag another job on the same Docker could move in the meantime.
 id_file=$(mktemp)
 trap 'rm -f "$id_file"' EXIT
 echo "::group::Build the gate's image from the Dockerfile at ${ref:-the working tree}"
 docker build --iidfile "$id_file" "$action_path"
 echo "::endgroup::"
-echo "image=$(cat "$id_file")" >>"${GITHUB_OUTPUT:?}"
+output "image=$(cat "$id_file")"

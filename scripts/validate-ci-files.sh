@@ -30,8 +30,10 @@ step "action.yml (GitHub action schema)" \
   check-jsonschema --builtin-schema vendor.github-actions action.yml
 
 mapfile -t workflows < <(find .github/workflows -maxdepth 1 -type f \( -name '*.yml' -o -name '*.yaml' \) | sort)
+# The workflows tests/test_act.py runs under act are workflows too, checked the same way.
+mapfile -t test_workflows < <(find tests/act -maxdepth 1 -type f -name '*.yml' 2>/dev/null | sort)
 step "workflows (GitHub workflow schema)" \
-  check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}"
+  check-jsonschema --builtin-schema vendor.github-workflows "${workflows[@]}" "${test_workflows[@]}"
 
 step ".gitlab-ci.yml (GitLab CI schema)" \
   check-jsonschema --builtin-schema vendor.gitlab-ci .gitlab-ci.yml
@@ -54,10 +56,10 @@ step "renovate.json (Renovate schema)" \
 
 # actionlint also checks each `uses: ./` step's inputs against action.yml, and runs shellcheck on
 # every `run:` script.
-step "actionlint (workflows, and their use of the action)" actionlint
+step "actionlint (workflows, and their use of the action)" actionlint "${workflows[@]}" "${test_workflows[@]}"
 
 step "zizmor (offline, no findings)" \
-  zizmor --offline --config .github/zizmor.yml --no-progress .
+  zizmor --offline --config .github/zizmor.yml --no-progress . "${test_workflows[@]}"
 
 # Every tracked shell script: *.sh, .ci/run, and anything else with a sh or bash shebang.
 mapfile -t scripts < <(

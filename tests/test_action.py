@@ -1,8 +1,9 @@
-"""The GitHub action (action.yml and its two scripts), checked against the CLI it wraps.
+"""The GitHub action (action.yml and its scripts), checked against the CLI it wraps.
 
 The inputs are checked against the CLI's own parser and option table, so a setting added to the
 CLI without an input (or with another default) fails here. The scripts run under bash with a
-stand-in ``docker`` that records what it was asked to do.
+stand-in ``docker`` that records what it was asked to do; the native mode's installer runs with
+stand-in Pythons. tests/test_act.py runs the whole action under a workflow runner.
 """
 
 from __future__ import annotations
@@ -28,11 +29,14 @@ ACTION = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
 INPUTS: dict[str, dict[str, object]] = ACTION["inputs"]
 IMAGE_SCRIPT = ROOT / "scripts" / "action-image.sh"
 RUN_SCRIPT = ROOT / "scripts" / "action-run.sh"
+NATIVE_SCRIPT = ROOT / "scripts" / "action-native.sh"
 BASH = shutil.which("bash") or "/bin/bash"
 
 # Inputs that are not flags of a command: which command, the credentials (environment only, never
 # flags) and the CA bundle (REQUESTS_CA_BUNDLE).
 WRAPPER_INPUTS = {"command", "access-key", "secret-key", "token", "ca-bundle"}
+# Inputs of the action itself, read by its first step: how the gate runs, and which image.
+ACTION_INPUTS = {"mode", "image"}
 # Flags that are no settings: the log's loudness (the action logs requests as debug messages).
 NOT_SETTINGS = {"--help", "--quiet", "--verbose"}
 # Commands of the CLI that are no gate commands (the local simulator).
@@ -71,7 +75,7 @@ def test_every_setting_of_every_command_is_an_input_and_every_input_a_setting() 
     assert settings, "no settings found"
     missing = sorted(settings - set(INPUTS))
     assert not missing, f"CLI settings without an input in action.yml: {missing}"
-    stale = sorted(set(INPUTS) - settings - WRAPPER_INPUTS)
+    stale = sorted(set(INPUTS) - settings - WRAPPER_INPUTS - ACTION_INPUTS)
     assert not stale, f"inputs of action.yml that no command has: {stale}"
 
 
@@ -87,15 +91,31 @@ def test_every_input_shows_the_cli_default() -> None:
     assert INPUTS["command"]["default"] == "wait"
 
 
+def steps_by_id() -> dict[str, dict[str, object]]:
+    return {step["id"]: step for step in ACTION["runs"]["steps"]}
+
+
 def test_each_input_reaches_the_gate_under_its_own_variable_and_nowhere_else() -> None:
-    (_, run) = ACTION["runs"]["steps"]
-    expected = {input_env("--" + name): f"${{{{ inputs.{name} }}}}" for name in INPUTS}
-    passed = {k: v for k, v in run["env"].items() if k.startswith("CLANFORGE_INPUT_")}
+    steps = steps_by_id()
+    assert list(steps) == ["image", "native", "gate"]
+    run = steps["gate"]
+    expected = {input_env("--" + name): f"${{{{ inputs.{name} }}}}" for name in set(INPUTS) - ACTION_INPUTS}
+    passed = {k: v for k, v in run["env"].items() if k.startswith("CLANFORGE_INPUT_")}  # type: ignore[attr-defined]
     assert passed == expected
-    # No input is expanded into a script, or anywhere but the env of the run step.
+    # No input is expanded into a script, or anywhere but the env of the run step; the action's
+    # own inputs go to the first step only.
     for step in ACTION["runs"]["steps"]:
         assert "inputs." not in step["run"]
-    assert "inputs." not in yaml.safe_dump(ACTION["runs"]["steps"][0])
+    assert steps["image"]["env"] == {
+        "ACTION_PATH": "${{ github.action_path }}",
+        "ACTION_REF": "${{ github.action_ref }}",
+        "ACTION_REPOSITORY": "${{ github.action_repository }}",
+        "ACTION_MODE": "${{ inputs.mode }}",
+        "ACTION_IMAGE": "${{ inputs.image }}",
+    }
+    assert "inputs." not in yaml.safe_dump(steps["native"])
+    assert steps["native"]["if"] == "steps.image.outputs.mode == 'native'"
+    assert INPUTS["mode"]["default"] == "auto" and "default" not in INPUTS["image"]
 
 
 def test_the_command_input_runs_every_gate_command() -> None:
@@ -105,7 +125,8 @@ def test_the_command_input_runs_every_gate_command() -> None:
 
 def test_every_output_is_the_gate_steps_own() -> None:
     for name, spec in ACTION["outputs"].items():
-        assert spec["value"] == f"${{{{ steps.gate.outputs.{name} }}}}"
+        step = "image" if name == "mode" else "gate"
+        assert spec["value"] == f"${{{{ steps.{step}.outputs.{name} }}}}"
 
 
 # --- which image ------------------------------------------------------------------------------
@@ -176,6 +197,7 @@ FAKE_DOCKER = """#!/usr/bin/env bash
 log=$FAKE_DOCKER_LOG
 { printf 'ARGS'; printf ' %q' "$@"; printf '\\n'; } >> "$log"
 case $1 in
+  version) exit "${FAKE_VERSION_RC:-0}" ;;
   pull) exit "${FAKE_PULL_RC:-0}" ;;
   build)
     while [ $# -gt 0 ]; do
@@ -199,8 +221,10 @@ def docker(tmp_path: Path) -> dict[str, str]:
     return {"PATH": f"{bin_dir}:{os.environ['PATH']}", "FAKE_DOCKER_LOG": str(log)}
 
 
-def log_of(docker: dict[str, str]) -> list[str]:
-    return Path(docker["FAKE_DOCKER_LOG"]).read_text(encoding="utf-8").splitlines()
+def log_of(docker: dict[str, str], *, asked: bool = False) -> list[str]:
+    """What docker was told to do; ``asked`` keeps the ``docker version`` questions in."""
+    lines = Path(docker["FAKE_DOCKER_LOG"]).read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if asked or not line.startswith("ARGS version")]
 
 
 def get_image(docker: dict[str, str], tmp_path: Path, ref: str, **env: str) -> tuple[int, str, str]:
@@ -211,7 +235,14 @@ def get_image(docker: dict[str, str], tmp_path: Path, ref: str, **env: str) -> t
         "GITHUB_OUTPUT": str(output), "RUNNER_OS": "Linux", **env,
     }  # fmt: skip
     done = subprocess.run([BASH, str(IMAGE_SCRIPT)], env=full, capture_output=True, text=True)
-    return done.returncode, done.stdout + done.stderr, output.read_text()
+    text = output.read_text()
+    if done.returncode == 0:
+        # Every successful decision names its mode first; the tests of images read the rest.
+        first, _, text = text.partition("\n")
+        assert first in ("mode=container", "mode=native"), first
+        if first == "mode=native":
+            text = first + "\n" + text
+    return done.returncode, done.stdout + done.stderr, text
 
 
 def test_a_release_ref_pulls_and_never_builds(docker: dict[str, str], tmp_path: Path) -> None:
@@ -257,24 +288,85 @@ def test_any_other_commit_builds_after_a_notice(docker: dict[str, str], tmp_path
     assert output == "image=sha256:built\n"
 
 
+def tools_without_docker(tmp_path: Path) -> str:
+    """A PATH with only the tools the script needs besides docker."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    for tool in ("sed", "tr"):
+        (tools / tool).symlink_to(shutil.which(tool) or tool)
+    return str(tools)
+
+
 @pytest.mark.parametrize(
-    ("runner_os", "path_has_docker"), [("macOS", True), ("Windows", True), ("Linux", False)]
+    ("runner_os", "docker_answers"), [("macOS", True), ("Windows", True), ("Linux", False)]
 )
-def test_no_linux_or_no_docker_says_to_use_pipx(
-    docker: dict[str, str], tmp_path: Path, runner_os: str, path_has_docker: bool
+def test_auto_runs_natively_off_linux_or_where_docker_does_not_answer(
+    docker: dict[str, str], tmp_path: Path, runner_os: str, docker_answers: bool
 ) -> None:
     env = dict(docker)
-    if not path_has_docker:
-        # Only the tools the script needs before it looks for docker.
-        tools = tmp_path / "tools"
-        tools.mkdir()
-        for tool in ("sed", "tr"):
-            (tools / tool).symlink_to(shutil.which(tool) or tool)
-        env["PATH"] = str(tools)
-    code, out, _ = get_image(env, tmp_path, "v0", RUNNER_OS=runner_os)
+    if not docker_answers:
+        env["FAKE_VERSION_RC"] = "1"  # a docker command without an engine behind it
+    code, out, output = get_image(env, tmp_path, "v0", RUNNER_OS=runner_os)
+    assert code == 0, out
+    assert output == "mode=native\n"
+    assert out.startswith("::notice title=clanforge-gate::") and "runs natively" in out
+    assert log_of(docker) == [], "auto on native neither pulls nor builds"
+
+
+def test_auto_without_any_docker_command_runs_natively(docker: dict[str, str], tmp_path: Path) -> None:
+    code, out, output = get_image({**docker, "PATH": tools_without_docker(tmp_path)}, tmp_path, "v0")
+    assert code == 0 and output == "mode=native\n", out
+
+
+def test_native_mode_never_asks_docker(docker: dict[str, str], tmp_path: Path) -> None:
+    code, out, output = get_image(docker, tmp_path, "v0", ACTION_MODE="native")
+    assert code == 0 and output == "mode=native\n", out
+    assert log_of(docker, asked=True) == []
+
+
+@pytest.mark.parametrize(
+    ("runner_os", "docker_answers", "why"),
+    [("macOS", True, "needs a Linux runner"), ("Windows", True, "needs a Linux runner"),
+     ("Linux", False, "docker does not answer")],
+)  # fmt: skip
+def test_container_mode_off_linux_or_without_docker_is_an_error_naming_the_other_modes(
+    docker: dict[str, str], tmp_path: Path, runner_os: str, docker_answers: bool, why: str
+) -> None:
+    env = dict(docker)
+    if not docker_answers:
+        env["FAKE_VERSION_RC"] = "1"
+    code, out, _ = get_image(env, tmp_path, "v0", RUNNER_OS=runner_os, ACTION_MODE="container")
     assert code == 3
-    assert out.startswith("::error title=clanforge-gate::") and "pipx run clanforge-gate" in out
+    assert out.startswith("::error title=clanforge-gate::mode: container") and why in out
+    assert "use mode: native or auto" in out and len(out.splitlines()) == 1
     assert log_of(docker) == []
+
+
+def test_an_unknown_mode_is_refused(docker: dict[str, str], tmp_path: Path) -> None:
+    code, out, _ = get_image(docker, tmp_path, "v0", ACTION_MODE="podman")
+    assert code == 3 and "the mode input is 'podman'; use auto, container or native" in out
+
+
+@pytest.mark.parametrize("mode", ["auto", "container"])
+@pytest.mark.parametrize("ref", ["v0", "main", "0123456789abcdef0123456789abcdef01234567"])
+def test_the_image_input_is_run_as_it_is_never_pulled_nor_built(
+    docker: dict[str, str], tmp_path: Path, mode: str, ref: str
+) -> None:
+    mirror = "registry.example/team/clanforge-gate:0.3.0"
+    code, out, output = get_image(docker, tmp_path, ref, ACTION_MODE=mode, ACTION_IMAGE=mirror)
+    assert code == 0, out
+    assert output == f"image={mirror}\n"
+    assert log_of(docker) == [], "the mirror is neither pulled nor built"
+    assert "::warning" not in out and "::notice" not in out
+
+
+@pytest.mark.parametrize("image", ["registry.example/gate:1\nmode=native", "gate image", "-v"])
+def test_an_image_input_that_is_no_reference_is_refused(
+    docker: dict[str, str], tmp_path: Path, image: str
+) -> None:
+    code, out, output = get_image(docker, tmp_path, "v0", ACTION_IMAGE=image)
+    assert code == 3 and "the image input is not an image reference" in out
+    assert "image=" not in output
 
 
 def run_gate(docker: dict[str, str], tmp_path: Path, **env: str) -> tuple[int, str, list[str]]:
@@ -349,3 +441,107 @@ def test_a_command_outside_the_list_is_refused_before_docker(
     code, out, log = run_gate(docker, tmp_path, CLANFORGE_INPUT_COMMAND=command)
     assert code == 3 and out.startswith("::error title=clanforge-gate::the command input")
     assert log == []
+
+
+# --- the native mode ------------------------------------------------------------------------------
+
+FAKE_PYTHON = """#!BASH
+# Answers the version check as VERSION; as the gate, records its arguments, directory and env.
+case "$*" in
+  *version_info*) echo VERSION; [ VERSION_OK = yes ] ;;
+  *) { printf 'ARGS'; printf ' %q' "$@"; printf '\\nPWD %s\\n' "$PWD"
+       env | sort | sed 's/^/ENV /'; } > LOG ;;
+esac
+"""
+
+
+def fake_python(folder: Path, name: str, version: str, log: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    ok = "yes" if tuple(int(p) for p in version.split(".")[:2]) >= (3, 10) else "no"
+    script = (
+        FAKE_PYTHON.replace("BASH", BASH)
+        .replace("VERSION_OK", ok)
+        .replace("VERSION", version)
+        .replace("LOG", str(log))
+    )
+    path = folder / name
+    path.write_text(script, encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
+def test_native_runs_the_installed_gate_with_only_the_inputs(docker: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "python.log"
+    python = fake_python(tmp_path / "venv" / "bin", "python", "3.12.1", log)
+    code, out, docker_log = run_gate(
+        docker, tmp_path,
+        CLANFORGE_ACTION_MODE="native",
+        CLANFORGE_ACTION_PYTHON=str(python),
+        CLANFORGE_INPUT_COMMAND="deploy",
+        CLANFORGE_INPUT_TIMEOUT="45m",
+        CLANFORGE_INPUT_CA_BUNDLE="certs/ca.pem",
+        CLANFORGE_TIMEOUT="1s",  # stray workflow variables
+        CLANFORGE_TOKEN_FILE="/stray/token",
+        REQUESTS_CA_BUNDLE="/stray.pem",
+    )  # fmt: skip
+    assert code == 0, out
+    assert docker_log == []
+    lines = log.read_text().splitlines()
+    assert lines[0] == "ARGS -I -m gate deploy"
+    assert lines[1] == f"PWD {tmp_path / 'work' / 'repo'}"
+    env = dict(line.removeprefix("ENV ").split("=", 1) for line in lines if line.startswith("ENV "))
+    assert env["CLANFORGE_INPUT_TIMEOUT"] == "45m" and env["REQUESTS_CA_BUNDLE"] == "certs/ca.pem"
+    assert not [
+        name for name in env if name.startswith("CLANFORGE_") and not name.startswith("CLANFORGE_INPUT_")
+    ]
+    assert env["GITHUB_OUTPUT"].endswith("set_output_1")
+
+
+def find_python(tmp_path: Path, *pythons: tuple[str, str]) -> tuple[int, str, Path]:
+    """action-native.sh with only these stand-in Pythons (name, version) and bash's tools on PATH."""
+    folder = tmp_path / "pythons"
+    log = tmp_path / "python.log"
+    for name, version in pythons:
+        fake_python(folder, name, version, log)
+    folder.mkdir(exist_ok=True)
+    for tool in ("sed",):
+        (folder / tool).symlink_to(shutil.which(tool) or tool)
+    output = tmp_path / "output"
+    output.write_text("")
+    env = {"PATH": str(folder), "ACTION_PATH": str(ROOT), "RUNNER_TOOL_CACHE": str(tmp_path / "cache"),
+           "GITHUB_OUTPUT": str(output)}  # fmt: skip
+    done = subprocess.run([BASH, str(NATIVE_SCRIPT)], env=env, capture_output=True, text=True)
+    return done.returncode, done.stdout + done.stderr, log
+
+
+def test_native_without_a_python_says_what_to_install(tmp_path: Path) -> None:
+    code, out, _ = find_python(tmp_path)
+    assert code == 3
+    assert out == (
+        "::error title=clanforge-gate::the native mode needs Python 3.10 or newer on the runner (no "
+        "python3, python or py on PATH); install it, or add actions/setup-python (python-version: "
+        "'3.12') before this step\n"
+    )
+
+
+def test_native_with_only_an_old_python_names_what_it_found(tmp_path: Path) -> None:
+    code, out, _ = find_python(tmp_path, ("python3", "3.8.10"), ("python", "2.7.18"))
+    assert code == 3 and "(found only python3 3.8.10, python 2.7.18)" in out
+    assert "actions/setup-python" in out
+
+
+def test_native_takes_the_first_python_new_enough(tmp_path: Path) -> None:
+    # A Windows runner: no python3, an old python, the py launcher with 3.12 (asked with -3).
+    code, out, log = find_python(tmp_path, ("python", "3.9.2"), ("py", "3.12.4"))
+    assert code == 0, out
+    assert log.read_text().splitlines()[0].startswith(f"ARGS -3 {ROOT}/scripts/action_native.py {ROOT} ")
+
+
+def test_a_tag_that_disagrees_with_the_version_warns_only_when_the_image_is_built(
+    docker: dict[str, str], tmp_path: Path
+) -> None:
+    code, out, output = get_image(docker, tmp_path, "v99", ACTION_MODE="container")
+    assert code == 0 and output == "image=sha256:built\n"
+    assert "::warning title=clanforge-gate::the tag v99 does not agree" in out
+    code, out, output = get_image(docker, tmp_path, "v99", ACTION_MODE="native")
+    assert code == 0 and output == "mode=native\n" and "::warning" not in out

@@ -100,7 +100,7 @@ def test_the_cli_hands_its_files_to_the_workspace_owner_when_root(
 ) -> None:
     workspace = tmp_path / "ws"
     workspace.mkdir()
-    monkeypatch.setattr(cli, "_euid", lambda: 0)
+    monkeypatch.setattr(cli, "effective_uid", lambda system: 0)
     # The workspace as the runner's user owns it, seen through the real lookup of GITHUB_WORKSPACE.
     monkeypatch.setattr(
         cli,

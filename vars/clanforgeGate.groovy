@@ -1,5 +1,6 @@
 // clanforgeGate: a shared-library step that runs clanforge-gate (wait, deploy or check) in its
-// container, records the JUnit report, archives the result file, fails the build unless the run
+// container, or with mode: 'native' the clanforge-gate command installed on the agent (sh on Unix,
+// bat on Windows), records the JUnit report, archives the result file, fails the build unless the run
 // succeeded, and returns the outcome: 'succeeded', 'failed', 'timed_out', 'error' or 'cancelled'.
 // The whole reference is vars/clanforgeGate.txt (the step's help in Jenkins).
 //
@@ -11,7 +12,9 @@
 // agent's process list shows them; a Username/Password or Secret text binding there would put the
 // keys on those command lines. So the keys are bound only around a `writeFile` (through the agent
 // channel, no process), into a folder of the workspace that only the agent's user can enter; the
-// container gets CLANFORGE_*_FILE paths, and the folder is deleted when the step ends.
+// container gets CLANFORGE_*_FILE paths, and the folder is deleted when the step ends. The native
+// mode passes the credentials the same way, through files: on Windows the folder's inherited
+// access is removed (icacls) before the keys are written, so only the agent's user can read them.
 
 import groovy.transform.Field
 
@@ -29,6 +32,7 @@ import groovy.transform.Field
 ]
 
 @Field static final List<String> COMMANDS = ['wait', 'deploy', 'check']
+@Field static final List<String> MODES = ['container', 'native']
 
 // Every setting of the gate: option -> [its environment variable, the CLI's default (null: none)].
 // tests/test_platform_settings.py checks this table against the CLI's option table.
@@ -73,6 +77,7 @@ import groovy.transform.Field
 // Options of the step itself: option -> default.
 @Field static final Map<String, Object> STEP_OPTIONS = [
     command               : 'wait',
+    mode                  : 'container', // or 'native': clanforge-gate on the agent's PATH
     image                 : null, // IMAGE_REPOSITORY:VERSION
     failBuild             : true,
     credentialsId         : null, // Username with password: access key / secret key
@@ -101,6 +106,14 @@ String call(Map options = [:]) {
     if (!(command in COMMANDS)) {
         error("clanforgeGate: command '${command}' is not one of ${COMMANDS.join(', ')}")
     }
+    String mode = settings.mode as String
+    if (!(mode in MODES)) {
+        error("clanforgeGate: mode '${mode}' is not one of ${MODES.join(', ')}")
+    }
+    if (mode == 'native' && options.containsKey('image')) {
+        error("clanforgeGate: image is for mode: 'container'; mode: 'native' runs the clanforge-gate installed on the agent")
+    }
+    boolean unix = mode == 'container' || isUnix()
     Map credentials = credentialKind(settings)
 
     List<String> environment = ["CLANFORGE_GATE_COMMAND=${command}".toString()]
@@ -113,11 +126,15 @@ String call(Map options = [:]) {
 
     int status = -1
     try {
-        withSecretFiles(credentials) { List<String> fileVariables ->
+        withSecretFiles(credentials, unix) { List<String> fileVariables ->
             withEnv(environment + fileVariables) {
-                docker.image(settings.image as String).inside('--entrypoint=') {
-                    // Single quotes: the shell, not Groovy, expands anything here.
-                    status = sh(script: 'clanforge-gate "$CLANFORGE_GATE_COMMAND"', returnStatus: true)
+                if (mode == 'native') {
+                    status = runNative(unix)
+                } else {
+                    docker.image(settings.image as String).inside('--entrypoint=') {
+                        // Single quotes: the shell, not Groovy, expands anything here.
+                        status = sh(script: 'clanforge-gate "$CLANFORGE_GATE_COMMAND"', returnStatus: true)
+                    }
                 }
             }
         }
@@ -137,6 +154,15 @@ String call(Map options = [:]) {
         }
     }
     return outcome
+}
+
+// The clanforge-gate command of the agent (pipx install clanforge-gate), with its exit code.
+// The command is one of COMMANDS, passed through the environment like everything else.
+private int runNative(boolean unix) {
+    if (unix) {
+        return sh(script: 'clanforge-gate "$CLANFORGE_GATE_COMMAND"', returnStatus: true)
+    }
+    return bat(script: '@clanforge-gate %CLANFORGE_GATE_COMMAND%', returnStatus: true)
 }
 
 // Which credentials were given: exactly one kind.
@@ -166,7 +192,7 @@ private Map credentialKind(Map settings) {
 }
 
 // Runs body with the CLANFORGE_*_FILE variables that name the credentials' files, never their values.
-private void withSecretFiles(Map credentials, Closure body) {
+private void withSecretFiles(Map credentials, boolean unix, Closure body) {
     if (credentials.kind == 'keyFiles') {
         withCredentials([
             file(credentialsId: credentials.access as String, variable: 'CLANFORGE_ACCESS_KEY_FILE'),
@@ -185,9 +211,16 @@ private void withSecretFiles(Map credentials, Closure body) {
     // Username/Password and Secret text: into files of a folder only the agent's user can enter.
     String folder = ".clanforge-gate-secrets-${UUID.randomUUID()}"
     String base = pwd()
+    String sep = unix ? '/' : '\\'
     try {
         withEnv(["CLANFORGE_GATE_SECRETS=${folder}".toString()]) {
-            sh(script: 'umask 077 && mkdir "$CLANFORGE_GATE_SECRETS"', label: 'clanforge-gate: a private folder for the credentials')
+            if (unix) {
+                sh(script: 'umask 077 && mkdir "$CLANFORGE_GATE_SECRETS"', label: 'clanforge-gate: a private folder for the credentials')
+            } else {
+                // No inherited access; the agent's user alone, and what is made inside inherits that.
+                bat(script: '@mkdir "%CLANFORGE_GATE_SECRETS%" && icacls "%CLANFORGE_GATE_SECRETS%" /inheritance:r /grant:r "%USERNAME%:(OI)(CI)F" >NUL',
+                    label: 'clanforge-gate: a private folder for the credentials')
+            }
         }
         List<String> fileVariables = []
         if (credentials.kind == 'usernamePassword') {
@@ -196,16 +229,18 @@ private void withSecretFiles(Map credentials, Closure body) {
                 writeFile(file: "${folder}/access-key", text: env.CLANFORGE_GATE_USERNAME as String)
                 writeFile(file: "${folder}/secret-key", text: env.CLANFORGE_GATE_PASSWORD as String)
             }
-            fileVariables << "CLANFORGE_ACCESS_KEY_FILE=${base}/${folder}/access-key".toString()
-            fileVariables << "CLANFORGE_SECRET_KEY_FILE=${base}/${folder}/secret-key".toString()
+            fileVariables << "CLANFORGE_ACCESS_KEY_FILE=${base}${sep}${folder}${sep}access-key".toString()
+            fileVariables << "CLANFORGE_SECRET_KEY_FILE=${base}${sep}${folder}${sep}secret-key".toString()
         } else {
             withCredentials([string(credentialsId: credentials.id as String, variable: 'CLANFORGE_GATE_TOKEN')]) {
                 writeFile(file: "${folder}/token", text: env.CLANFORGE_GATE_TOKEN as String)
             }
-            fileVariables << "CLANFORGE_TOKEN_FILE=${base}/${folder}/token".toString()
+            fileVariables << "CLANFORGE_TOKEN_FILE=${base}${sep}${folder}${sep}token".toString()
         }
-        withEnv(["CLANFORGE_GATE_SECRETS=${folder}".toString()]) {
-            sh(script: 'chmod 600 "$CLANFORGE_GATE_SECRETS"/*', label: 'clanforge-gate: credentials readable by the agent user only')
+        if (unix) {
+            withEnv(["CLANFORGE_GATE_SECRETS=${folder}".toString()]) {
+                sh(script: 'chmod 600 "$CLANFORGE_GATE_SECRETS"/*', label: 'clanforge-gate: credentials readable by the agent user only')
+            }
         }
         body(fileVariables)
     } finally {

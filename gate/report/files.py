@@ -13,6 +13,7 @@ import os
 import tempfile
 
 from gate.ownership import hand_over, make_dirs
+from gate.system import has_file_modes
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -27,8 +28,10 @@ def write_text_atomic(path: str, text: str) -> None:
             handle.flush()
             # On disk before the rename, so a crash cannot leave an empty file under the name.
             os.fsync(handle.fileno())
-        # mkstemp creates the file 0600; report files are meant to be read by later jobs.
-        os.chmod(tmp, 0o644)
+        # mkstemp creates the file 0600; report files are meant to be read by later jobs. Windows
+        # has no such modes (a chmod there only sets the read-only flag).
+        if has_file_modes():
+            os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

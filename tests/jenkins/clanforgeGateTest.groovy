@@ -16,6 +16,7 @@ class Pipeline {
     List<Map> calls = []
     List<Map> credentials = []
     String result = 'SUCCESS'
+    boolean unix = true
     // Values the credential bindings hand out; none may reach a process' command line.
     static final Map<String, String> SECRETS = [
         access: 'AKIA-test-access-key', secret: 'test-secret-key-value', token: 'test-bearer-token']
@@ -77,8 +78,21 @@ Script load(File file, Pipeline p) {
         withVariables(values, body)
     })
     binding.setVariable('sh', { Map a ->
+        assert p.unix: 'sh on a Windows agent'
         p.calls << [step: 'sh', script: a.script, returnStatus: a.returnStatus, env: new LinkedHashMap(p.env),
                     inside: p.calls.any { it.step == 'inside' && !it.closed }]
+        if (p.onSh != null) {
+            p.onSh(a)
+        }
+        return a.returnStatus ? p.exitCode : 0
+    })
+    binding.setVariable('isUnix', { ->
+        p.calls << [step: 'isUnix']
+        p.unix
+    })
+    binding.setVariable('bat', { Map a ->
+        assert !p.unix: 'bat on a Unix agent'
+        p.calls << [step: 'bat', script: a.script, returnStatus: a.returnStatus, env: new LinkedHashMap(p.env)]
         if (p.onSh != null) {
             p.onSh(a)
         }
@@ -130,10 +144,11 @@ void noSecretOnACommandLine(Pipeline p) {
             assert !call.env.values().any { it.contains(secret) }: "a credential value is in the environment `inside` passes to docker: ${call.env.keySet()}"
         }
     }
-    p.named('sh').each { Map call ->
+    (p.named('sh') + p.named('bat')).each { Map call ->
         Pipeline.SECRETS.values().each { String secret ->
             assert !(call.script as String).contains(secret)
-            if (call.inside) {
+            // Natively, no credential is in the gate's environment either: only file paths.
+            if (call.inside || call.returnStatus) {
                 assert !call.env.values().any { it.contains(secret) }: 'a credential value is in the environment of a step inside the container'
             }
         }
@@ -313,6 +328,100 @@ tests['an aborted build (the sh step throws) still records the reports and remov
     p.one('junit')
     p.one('archiveArtifacts')
     p.one('deleteDir')
+}
+
+
+// --- mode: 'native' ------------------------------------------------------------------------------
+
+[true, false].each { boolean unix ->
+    String agent = unix ? 'Unix' : 'Windows'
+    [0: 'succeeded', 1: 'failed', 2: 'timed_out', 3: 'error', 143: 'cancelled'].each { int code, String outcome ->
+        tests["native on ${agent}, exit code ${code}: the agent's clanforge-gate, ${outcome}, the same reports and build result"] = {
+            Pipeline p = new Pipeline(exitCode: code, unix: unix)
+            def (value, failure) = run(stepFile, p, base + [mode: 'native'])
+            assert !p.named('inside'), 'no container in the native mode'
+            Map gate = p.named(unix ? 'sh' : 'bat').find { it.returnStatus }
+            assert gate.script == (unix ? 'clanforge-gate "$CLANFORGE_GATE_COMMAND"' : '@clanforge-gate %CLANFORGE_GATE_COMMAND%')
+            assert gate.env.CLANFORGE_GATE_COMMAND == 'wait' && gate.env.CLANFORGE_UPDATE_ID == '1001'
+            assert gate.env.CLANFORGE_RESULT_FILE == 'clanforge-gate-result.json'
+            assert p.one('junit').testResults == 'clanforge-gate-junit.xml'
+            assert p.one('archiveArtifacts').artifacts == 'clanforge-gate-result.json'
+            if (outcome == 'succeeded') {
+                assert value == 'succeeded' && p.result == 'SUCCESS'
+            } else if (outcome == 'timed_out') {
+                assert value == 'timed_out' && p.result == 'UNSTABLE'
+            } else {
+                assert failure.message.startsWith("clanforge-gate wait: ${outcome} (exit code ${code})") && p.result == 'FAILURE'
+            }
+            noSecretOnACommandLine(p)
+        }
+    }
+}
+
+tests['native on Windows: the keys go to files of a folder without inherited access, paths with backslashes'] = {
+    Pipeline p = new Pipeline(unix: false)
+    def (value, failure) = run(stepFile, p, base + [mode: 'native'])
+    assert value == 'succeeded'
+    assert !p.named('sh'), 'no sh on Windows'
+    List<Map> bats = p.named('bat')
+    assert bats.size() == 2
+    String folder = (p.named('writeFile')[0].file as String).tokenize('/')[0]
+    assert bats[0].script.startsWith('@mkdir "%CLANFORGE_GATE_SECRETS%" && icacls "%CLANFORGE_GATE_SECRETS%" /inheritance:r /grant:r ')
+    assert bats[0].env.CLANFORGE_GATE_SECRETS == folder && !bats[0].returnStatus
+    List<String> order = p.order()
+    assert order.indexOf('bat') < order.indexOf('writeFile'), 'the folder is private before the keys are written'
+    assert p.named('writeFile')*.text == [Pipeline.SECRETS.access, Pipeline.SECRETS.secret]
+    Map gate = bats[1]
+    assert gate.returnStatus
+    assert gate.env.CLANFORGE_ACCESS_KEY_FILE == "/agent/workspace/job\\${folder}\\access-key"
+    assert gate.env.CLANFORGE_SECRET_KEY_FILE == "/agent/workspace/job\\${folder}\\secret-key"
+    assert !gate.env.containsKey('CLANFORGE_GATE_USERNAME') && !gate.env.containsKey('CLANFORGE_GATE_PASSWORD')
+    noSecretOnACommandLine(p)
+    assert p.one('dir').path == folder && p.one('deleteDir')
+    assert order.lastIndexOf('deleteDir') > order.lastIndexOf('bat')
+}
+
+tests['native with Secret files: only their paths, nothing written, on either agent'] = {
+    [true, false].each { boolean unix ->
+        Pipeline p = new Pipeline(unix: unix)
+        Map options = [updateId: '1001', accountServiceId: '7890', tokenFileCredentialsId: 'token-file', mode: 'native']
+        def (value, failure) = run(stepFile, p, options)
+        assert value == 'succeeded'
+        assert !p.named('writeFile') && !p.named('inside')
+        assert p.named(unix ? 'sh' : 'bat')*.returnStatus == [true]
+        assert p.named(unix ? 'sh' : 'bat')[0].env.CLANFORGE_TOKEN_FILE == '/agent/secretFiles/token-file'
+    }
+}
+
+tests['native on Windows: an aborted build still records the reports and removes the credentials folder'] = {
+    Pipeline p = new Pipeline(unix: false, onSh: { Map a -> if (a.returnStatus) { throw new InterruptedException('aborted') } })
+    try {
+        run(stepFile, p, base + [mode: 'native'])
+        assert false: 'the interruption was swallowed'
+    } catch (InterruptedException expected) {
+        assert expected.message == 'aborted'
+    }
+    p.one('junit')
+    p.one('archiveArtifacts')
+    p.one('deleteDir')
+}
+
+tests['an unknown mode, or an image with the native mode, is refused before anything runs'] = {
+    Pipeline p = new Pipeline()
+    def (value, failure) = run(stepFile, p, base + [mode: 'podman'])
+    assert failure.message == "clanforgeGate: mode 'podman' is not one of container, native"
+    Pipeline q = new Pipeline()
+    def (v2, f2) = run(stepFile, q, base + [mode: 'native', image: 'registry.example/gate:1'])
+    assert f2.message.startsWith("clanforgeGate: image is for mode: 'container'")
+    [p, q].each { Pipeline seen -> assert !seen.named('sh') && !seen.named('inside') && !seen.named('withCredentials') }
+}
+
+tests['the default mode is the container, as before'] = {
+    Pipeline p = new Pipeline()
+    run(stepFile, p, base)
+    // The container mode runs sh inside the Linux image, whatever the agent: isUnix is not asked.
+    p.one('inside')
+    assert !p.named('isUnix')
 }
 
 int passed = 0
