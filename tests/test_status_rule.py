@@ -17,11 +17,10 @@ from typing import Any
 import pytest
 import requests_mock as rm
 
-from gate.config import Credentials, Settings
 from gate.errors import MalformedResponse
 from gate.job import Verdict, check_api_error, check_job_id, classify, parse_status
 from gate.kinds import WAITABLE, JobKind
-from tests.fakes import ACCESS, SECRET, FakeClock, Recorder, cli, make_waiter
+from tests.fakes import FakeClock, Recorder, cli, make_settings, make_waiter
 
 S, F, R = Verdict.SUCCEEDED, Verdict.FAILED, Verdict.RUNNING
 MALFORMED = "malformed"
@@ -265,18 +264,7 @@ def test_a_plain_complete_ends_the_wait_for_every_kind(kind: JobKind, requests_m
     del body["jobeta"], body["jobstart"], body["joberror"]  # every optional field left out
     requests_mock.get(f"https://api.test/cfp/v1/{kind.value}/31/status", json=body)
     clock = FakeClock()
-    settings = Settings(
-        update_ids=(31,),
-        account_service_id="77",
-        api_url="https://api.test",
-        timeout=60.0,
-        poll_interval=10.0,
-        min_poll_interval=1.0,
-        request_timeout=10.0,
-        result_file=None,
-        credentials=Credentials("basic", user=ACCESS, secret=SECRET),
-        job=kind,
-    )
+    settings = make_settings(update_ids=(31,), job=kind)
     recorder = Recorder()
     result = make_waiter(settings, clock, recorder).run()
     assert (result.outcome.value, result.exit_code, requests_mock.call_count) == ("succeeded", 0, 1)
